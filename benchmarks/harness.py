@@ -1,0 +1,455 @@
+"""Shared pieces of the benchmarks: peer processes, SIPp runs, figures, the table and the JSON.
+
+Every benchmark measures the same figures for two sides, "sipsimple" and "pjsua2", in the
+same run and with the same parameters; the ratio printed is sipsimple / pjsua2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+SCENARIOS = BENCH_DIR / "scenarios"
+RESULTS = BENCH_DIR / "results"
+
+SIDES = ("sipsimple", "pjsua2")
+PEER_MODULES = {
+    "sipsimple": "benchmarks.peers.sipsimple_uas",
+    "pjsua2": "benchmarks.peers.pjsua2_uas",
+}
+
+
+class BenchmarkError(RuntimeError):
+    pass
+
+
+@dataclass
+class Settings:
+    """Parameters shared by every benchmark of one run."""
+
+    count: int = 20000  # OPTIONS transactions per SIPp run
+    limit: int = 100  # most OPTIONS outstanding at once (SIPp -l)
+    repeats: int = 3  # runs per side; the best one is reported
+    sipp_timeout_s: int = 60  # SIPp stops by itself after this long
+    python: str = sys.executable
+    # side -> peer module; a side missing here is not measured (see `unavailable`)
+    peers: dict[str, str] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    verbose: bool = False
+
+    def log(self, message: str) -> None:
+        if self.verbose:
+            print(f"  {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Figure:
+    """One measured quantity, with a value for each side."""
+
+    name: str
+    unit: str
+    values: dict[str, float | None]
+    higher_is_better: bool = True
+
+    @property
+    def ratio(self) -> float | None:
+        mine, theirs = self.values.get("sipsimple"), self.values.get("pjsua2")
+        if mine is None or theirs is None or theirs == 0:
+            return None
+        return mine / theirs
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "sipsimple": self.values.get("sipsimple"),
+            "pjsua2": self.values.get("pjsua2"),
+            "ratio": self.ratio,
+            "higher_is_better": self.higher_is_better,
+        }
+
+
+@dataclass
+class BenchmarkResult:
+    name: str
+    description: str
+    figures: list[Figure]
+    runs: dict[str, list[dict[str, Any]]]
+    reference: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "figures": [figure.as_dict() for figure in self.figures],
+            "runs": self.runs,
+            "reference": self.reference,
+            "errors": self.errors,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Ports and peers
+
+
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Peer:
+    """A peer process speaking the line protocol of benchmarks/peers/protocol.py."""
+
+    def __init__(self, settings: Settings, side: str, trace: bool, ready_timeout_s: float = 30.0) -> None:
+        self.side = side
+        self.module = settings.peers[side]
+        # the peer stops by itself well after SIPp would have
+        max_seconds = settings.sipp_timeout_s * 2 + 60
+        self.argv = [settings.python, "-m", self.module, "--max-seconds", str(max_seconds)]
+        if trace:
+            self.argv.append("--trace")
+        self.ready_timeout_s = ready_timeout_s
+        self.port = 0
+        self.noise: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            self.argv,
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            bufsize=1,
+        )
+        threading.Thread(target=self._pump, args=(self._process,), daemon=True).start()
+        deadline = time.monotonic() + self.ready_timeout_s
+        while True:
+            line = self._next_line(deadline)
+            if line.startswith("READY "):
+                self.port = int(line.split()[1])
+                return
+            self.noise.append(line)
+
+    def stop(self, timeout_s: float = 20.0) -> dict[str, Any]:
+        """Ask the peer to stop and return the counters it reports."""
+        assert self._process is not None and self._process.stdin is not None
+        try:
+            self._process.stdin.write("STOP\n")
+            self._process.stdin.flush()
+            self._process.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        deadline = time.monotonic() + timeout_s
+        while True:
+            line = self._next_line(deadline)
+            if line.startswith("{"):
+                counters: dict[str, Any] = json.loads(line)
+                break
+            self.noise.append(line)
+        try:
+            self._process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            counters["exit"] = "killed after reporting"
+        else:
+            counters["exit_code"] = self._process.returncode
+        return counters
+
+    def kill(self) -> None:
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._stderr.close()
+
+    def _pump(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def _next_line(self, deadline: float) -> str:
+        remaining = deadline - time.monotonic()
+        try:
+            line = self._lines.get(timeout=max(0.0, remaining))
+        except queue.Empty:
+            raise BenchmarkError(f"{self.side} peer: no answer in time{self._stderr_tail()}") from None
+        if line is None:
+            self._lines.put(None)  # keep reporting the end of output
+            raise BenchmarkError(f"{self.side} peer ended early{self._stderr_tail()}")
+        return line
+
+    def _stderr_tail(self) -> str:
+        try:
+            self._stderr.seek(0)
+            tail = self._stderr.read()[-1500:].strip()
+        except (OSError, ValueError):
+            return ""
+        return f"; its stderr ends with:\n{tail}" if tail else ""
+
+
+@contextmanager
+def running_peer(settings: Settings, side: str, trace: bool) -> Iterator[Peer]:
+    peer = Peer(settings, side, trace)
+    try:
+        peer.start()
+        settings.log(f"{side} peer ready on UDP port {peer.port}")
+        yield peer
+    finally:
+        peer.kill()
+
+
+# ---------------------------------------------------------------------------------------------
+# SIPp
+
+
+@dataclass
+class SippResult:
+    successful: int
+    failed: int
+    elapsed_s: float
+    exit_code: int
+    timed_out: bool
+
+    @property
+    def rate(self) -> float:
+        return self.successful / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rate": self.rate}
+
+
+def sipp_binary() -> str:
+    found = shutil.which("sipp")
+    if found is None:
+        raise BenchmarkError("sipp is not installed (Debian package: sip-tester)")
+    return found
+
+
+def sipp_version() -> str:
+    try:
+        output = subprocess.run([sipp_binary(), "-v"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired, BenchmarkError):
+        return "unknown"
+    for line in output.splitlines():
+        if "SIPp" in line:
+            return line.strip()
+    return "unknown"
+
+
+def _epoch(stat_field: str) -> float:
+    # SIPp writes dates as "YYYY-MM-DD<TAB>HH:MM:SS.micro<TAB>epoch.micro"
+    return float(stat_field.split("\t")[-1])
+
+
+def _read_final_stats(path: Path) -> dict[str, str]:
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    if len(lines) < 2:
+        raise BenchmarkError(f"SIPp wrote no statistics to {path.name}")
+    header = lines[0].rstrip(";").split(";")
+    values = lines[-1].rstrip(";").split(";")
+    return dict(zip(header, values, strict=False))
+
+
+def run_sipp_uac(settings: Settings, port: int, count: int | None = None) -> SippResult:
+    """Send `count` OPTIONS to 127.0.0.1:`port`, at most settings.limit outstanding, and wait for all.
+
+    SIPp is told to start calls as fast as it can (-r 100000 per second); -l then bounds
+    the transactions in flight, so the rate is set by how fast the peer answers. A request
+    unanswered for 5 s (with retransmissions after 0.5, 1 and 2 s) is a failed transaction.
+    """
+    count = count or settings.count
+    with tempfile.TemporaryDirectory(prefix="bench-sipp-") as tmp:
+        stats = Path(tmp) / "stats.csv"
+        argv = [
+            sipp_binary(),
+            f"127.0.0.1:{port}",
+            "-sf", str(SCENARIOS / "options_uac.xml"),
+            "-i", "127.0.0.1",
+            "-p", str(free_udp_port()),
+            "-m", str(count),
+            "-r", "100000", "-rp", "1000",
+            "-l", str(settings.limit),
+            "-timeout", f"{settings.sipp_timeout_s}s",
+            "-nostdin",
+            "-trace_stat", "-stf", str(stats), "-fd", "1",
+        ]  # fmt: skip
+        screen = Path(tmp) / "screen.txt"
+        timed_out = False
+        with screen.open("w") as out:
+            process = subprocess.Popen(argv, cwd=tmp, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                exit_code = process.wait(settings.sipp_timeout_s + 30)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                process.kill()
+                exit_code = process.wait(10)
+        try:
+            final = _read_final_stats(stats)
+        except (OSError, BenchmarkError) as exc:
+            tail = screen.read_text(errors="replace")[-1500:]
+            raise BenchmarkError(f"SIPp failed (exit {exit_code}): {exc}\n{tail}") from exc
+        elapsed = _epoch(final["CurrentTime"]) - _epoch(final["StartTime"])
+        result = SippResult(
+            successful=int(final["SuccessfulCall(C)"]),
+            failed=int(final["FailedCall(C)"]),
+            elapsed_s=elapsed,
+            exit_code=exit_code,
+            timed_out=timed_out or elapsed >= settings.sipp_timeout_s,
+        )
+        settings.log(f"SIPp: {result.successful} ok, {result.failed} failed in {elapsed:.2f} s")
+        return result
+
+
+def sipp_ceiling(settings: Settings) -> dict[str, Any]:
+    """Run the SIPp client against a SIPp server: the most OPTIONS/s this machine's SIPp can drive."""
+    port = free_udp_port()
+    argv = [
+        sipp_binary(),
+        "-sf", str(SCENARIOS / "options_uas.xml"),
+        "-i", "127.0.0.1",
+        "-p", str(port),
+        "-m", str(settings.count),
+        "-timeout", f"{settings.sipp_timeout_s + 10}s",
+        "-nostdin",
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-sipp-uas-") as tmp:
+        server = subprocess.Popen(
+            argv, cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            time.sleep(0.5)
+            if server.poll() is not None:
+                raise BenchmarkError(f"SIPp server exited at once (exit {server.returncode})")
+            return run_sipp_uac(settings, port).as_dict()
+        finally:
+            server.kill()
+            server.wait(10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Repetition
+
+
+def alternate(
+    settings: Settings, measure: Callable[[str], dict[str, Any]], errors: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Measure each available side settings.repeats times, swapping which side goes first each round."""
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    for round_index in range(settings.repeats):
+        order = SIDES if round_index % 2 == 0 else tuple(reversed(SIDES))
+        for side in order:
+            if side not in settings.peers:
+                continue
+            settings.log(f"round {round_index + 1}/{settings.repeats}: {side}")
+            try:
+                runs[side].append(measure(side))
+            except BenchmarkError as exc:
+                errors.append(f"{side}, round {round_index + 1}: {exc}")
+                print(f"  error: {side}, round {round_index + 1}: {exc}", file=sys.stderr, flush=True)
+    return runs
+
+
+def best(runs: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
+    """The run with the highest value of `key` (best of N filters out noise from other processes)."""
+    usable = [run for run in runs if run.get(key) is not None]
+    return max(usable, key=lambda run: run[key]) if usable else None
+
+
+def pick(run: dict[str, Any] | None, key: str) -> float | None:
+    if run is None:
+        return None
+    value = run.get(key)
+    return None if value is None else float(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def _format_value(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if value == int(value) and abs(value) >= 100:
+        return f"{int(value)}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def format_table(results: list[BenchmarkResult], labels: dict[str, str]) -> str:
+    header = ["benchmark", "figure", labels["sipsimple"], labels["pjsua2"], "ratio"]
+    rows = [header]
+    for result in results:
+        for figure in result.figures:
+            ratio = figure.ratio
+            rows.append(
+                [
+                    result.name,
+                    f"{figure.name} ({figure.unit})",
+                    _format_value(figure.values.get("sipsimple")),
+                    _format_value(figure.values.get("pjsua2")),
+                    "n/a" if ratio is None else f"{ratio:.2f}",
+                ]
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def environment(settings: Settings) -> dict[str, Any]:
+    def version(package: str) -> str | None:
+        probe = f"import importlib.metadata as m; print(m.version({package!r}))"
+        try:
+            done = subprocess.run(
+                [settings.python, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "sipp": sipp_version(),
+        "pjsua2_python": version("pjsua2-python"),
+        "sipsimple": version("sipsimple"),
+    }
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    scratch.replace(path)

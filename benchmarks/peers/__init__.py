@@ -1,0 +1,1 @@
+"""Peer processes (SIP user agent servers) driven by the benchmark harness."""

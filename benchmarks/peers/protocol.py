@@ -1,0 +1,92 @@
+"""The line protocol between the harness and a peer process.
+
+A peer is started with ``python -m benchmarks.peers.<name> [--trace] [--max-seconds N]``.
+
+1. Once its SIP stack listens, the peer prints ``READY <udp-port>`` on stdout.
+2. The harness later writes ``STOP`` on the peer's stdin (or just closes stdin).
+3. The peer prints one JSON object on a single line holding its counters and exits.
+
+A peer that hears nothing for ``--max-seconds`` stops on its own, so that a
+crashed harness never leaves a peer behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import select
+import sys
+import time
+from typing import Any
+
+
+def parse_peer_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--trace", action="store_true", help="deliver every SIP message into Python and count it")
+    parser.add_argument("--port", type=int, default=0, help="UDP port to listen on (0: pick a free one)")
+    parser.add_argument("--max-seconds", type=float, default=300.0, help="stop by itself after this long")
+    return parser.parse_args()
+
+
+def announce_ready(port: int) -> None:
+    print(f"READY {port}", flush=True)
+
+
+def wait_for_stop(max_seconds: float) -> str:
+    """Block until ``STOP`` or end of input arrives on stdin, or until max_seconds pass.
+
+    Returns the reason: "stop", "eof" or "timeout".
+    """
+    deadline = time.monotonic() + max_seconds
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "timeout"
+        readable, _, _ = select.select([sys.stdin], [], [], min(remaining, 1.0))
+        if not readable:
+            continue
+        line = sys.stdin.readline()
+        if not line:
+            return "eof"
+        if line.strip().upper() == "STOP":
+            return "stop"
+
+
+def report(counters: dict[str, Any]) -> None:
+    print(json.dumps(counters, sort_keys=True), flush=True)
+
+
+class EventCounter:
+    """Counts events delivered into Python, with the time of the first and the last one.
+
+    Kept as cheap as possible, since it runs once per event in the SIP stack's thread.
+    """
+
+    __slots__ = ("count", "first", "last", "received", "sent")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.received = 0
+        self.sent = 0
+        self.first = 0.0
+        self.last = 0.0
+
+    def hit(self, received: bool) -> None:
+        now = time.monotonic()
+        if not self.count:
+            self.first = now
+        self.last = now
+        self.count += 1
+        if received:
+            self.received += 1
+        else:
+            self.sent += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        window = self.last - self.first
+        return {
+            "events": self.count,
+            "events_received": self.received,
+            "events_sent": self.sent,
+            "event_window_s": window,
+        }

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Obtain the pjproject source and build its static libraries (-fPIC) for
+# sipsimple.core._core.
+#
+# Source, first match wins:
+#   1. $PJSIP_SOURCE: a pjproject source directory or release tarball.
+#   2. Debian's source package `ring` (Jami), which carries a complete
+#      pjproject tree. `deb-src` entries are derived at run time from the
+#      machine's own apt configuration and used through a private apt state
+#      directory, so the system's apt setup is left untouched.
+#
+# Everything lands under $SIPSIMPLE_CACHE (default ~/.cache/sipsimple):
+#   pjproject/src/<source-key>/      extracted source tree (never modified)
+#   pjproject/build/<build-key>/     configured tree, built in place
+#   pjproject/build/<build-key>/prefix/   installed headers, libs, .pc file
+# The build key covers the source key, config_site.h, the configure flags and
+# this script, so an unchanged rebuild only checks a stamp file.
+#
+# On success prints the prefix directory on stdout (and nothing else).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${SIPSIMPLE_CACHE:-$HOME/.cache/sipsimple}/pjproject
+mkdir -p "$cache/src" "$cache/build" "$cache/downloads"
+
+log() { printf '[pjsip] %s\n' "$*" >&2; }
+
+configure_flags=(
+    --disable-video --disable-libwebrtc --disable-libyuv --disable-v4l2
+    --disable-ilbc-codec --disable-g7221-codec --disable-opencore-amr
+    --disable-silk --disable-bcg729 --disable-sdl --disable-ffmpeg
+    --disable-openh264 --disable-upnp --disable-pjsua2
+    --with-external-gsm --with-external-speex --with-external-srtp
+    --enable-shared=no --enable-epoll
+)
+build_cflags="-O2 -g -fPIC"
+
+# --- locate the source ------------------------------------------------------
+
+# Find the pjproject root inside a directory: the directory holding
+# version.mak and pjsip/.
+find_pjproject_root() {
+    local top=$1 candidate
+    candidate=$(find "$top" -maxdepth 8 -name version.mak -path '*pjproject*' -print -quit 2>/dev/null || true)
+    [ -n "$candidate" ] || candidate=$(find "$top" -maxdepth 2 -name version.mak -print -quit 2>/dev/null || true)
+    [ -n "$candidate" ] && [ -d "$(dirname "$candidate")/pjsip" ] || return 1
+    dirname "$candidate"
+}
+
+# Write deb822 deb-src entries mirroring the machine's deb entries.
+write_deb_src_entries() {
+    local out=$1
+    : > "$out"
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        # Each stanza: turn "Types: deb" into "Types: deb-src", keep the rest.
+        awk '
+            /^[Tt]ypes:/ { if ($0 ~ /(^|[ \t])deb([ \t]|$)/) { print "Types: deb-src"; keep=1 } else { keep=0; skip=1 } next }
+            /^$/ { print ""; skip=0; next }
+            { if (!skip) print }
+        ' "$f" >> "$out"
+        echo >> "$out"
+    done
+    # One-line format: "deb [opts] URI suite comps" -> "deb-src ...".
+    local lists=() l
+    [ -f /etc/apt/sources.list ] && lists+=(/etc/apt/sources.list)
+    for l in /etc/apt/sources.list.d/*.list; do [ -f "$l" ] && lists+=("$l"); done
+    if [ ${#lists[@]} -gt 0 ]; then
+        grep -h -E '^[[:space:]]*deb[[:space:]]' "${lists[@]}" | sed -E 's/^[[:space:]]*deb[[:space:]]/deb-src /' > "$out.list" || true
+    fi
+}
+
+fetch_from_debian() {
+    local dl="$cache/downloads" apt_dir="$cache/apt"
+    local tarball
+    tarball=$(ls "$dl"/ring_*.orig.tar.* 2>/dev/null | head -n1 || true)
+    if [ -z "$tarball" ]; then
+        log "fetching Debian source package 'ring' (carries pjproject)"
+        rm -rf "$apt_dir"
+        mkdir -p "$apt_dir/sources.list.d" "$apt_dir/lists/partial"
+        write_deb_src_entries "$apt_dir/sources.list.d/deb-src.sources"
+        local apt_opts=(
+            -o "Dir::Etc::SourceParts=$apt_dir/sources.list.d"
+            -o "Dir::State::Lists=$apt_dir/lists"
+        )
+        if [ -s "$apt_dir/sources.list.d/deb-src.sources.list" ]; then
+            mv "$apt_dir/sources.list.d/deb-src.sources.list" "$apt_dir/sources.list.d/deb-src.list"
+        fi
+        apt_opts+=(-o "Dir::Etc::SourceList=/dev/null")
+        apt-get -q "${apt_opts[@]}" update >&2
+        (cd "$dl" && apt-get -q "${apt_opts[@]}" source --download-only ring >&2)
+        tarball=$(ls "$dl"/ring_*.orig.tar.* 2>/dev/null | head -n1 || true)
+        [ -n "$tarball" ] || { log "apt-get source ring gave no orig tarball"; exit 1; }
+    fi
+    echo "$tarball"
+}
+
+# Extract the pjproject subtree from the ring orig tarball into $1.
+extract_from_ring_tarball() {
+    local tarball=$1 dest=$2 tmp
+    tmp=$(mktemp -d "$cache/src/.extract.XXXXXX")
+    log "extracting pjproject from $(basename "$tarball")"
+    tar -xf "$tarball" -C "$tmp" --wildcards '*/daemon/contrib/tarballs-unpacked/pjproject-*' 2>/dev/null \
+        || tar -xf "$tarball" -C "$tmp" --wildcards '*pjproject*'
+    local root
+    root=$(find_pjproject_root "$tmp") || { log "no pjproject tree in $tarball"; exit 1; }
+    mv "$root" "$dest"
+    rm -rf "$tmp"
+}
+
+source_dir=""
+if [ -n "${PJSIP_SOURCE:-}" ]; then
+    if [ -d "$PJSIP_SOURCE" ]; then
+        source_dir=$(find_pjproject_root "$(cd "$PJSIP_SOURCE" && pwd)") \
+            || { log "PJSIP_SOURCE=$PJSIP_SOURCE holds no pjproject tree"; exit 1; }
+        source_key="dir-$(printf '%s' "$source_dir" | sha256sum | cut -c1-12)-$(cat "$source_dir/version.mak" | sha256sum | cut -c1-8)"
+    elif [ -f "$PJSIP_SOURCE" ]; then
+        source_key="tar-$(sha256sum "$PJSIP_SOURCE" | cut -c1-16)"
+        source_dir="$cache/src/$source_key"
+        if [ ! -d "$source_dir" ]; then
+            tmp=$(mktemp -d "$cache/src/.extract.XXXXXX")
+            tar -xf "$PJSIP_SOURCE" -C "$tmp"
+            root=$(find_pjproject_root "$tmp") || { log "no pjproject tree in $PJSIP_SOURCE"; exit 1; }
+            mv "$root" "$source_dir"; rm -rf "$tmp"
+        fi
+    else
+        log "PJSIP_SOURCE=$PJSIP_SOURCE is neither a directory nor a file"; exit 1
+    fi
+else
+    tarball=$(fetch_from_debian)
+    source_key="ring-$(sha256sum "$tarball" | cut -c1-16)"
+    source_dir="$cache/src/$source_key"
+    [ -d "$source_dir" ] || extract_from_ring_tarball "$tarball" "$source_dir"
+fi
+log "source: $source_dir ($(grep -E '^export PJ_VERSION_(MAJOR|MINOR|REV) ' "$source_dir/version.mak" | awk '{print $4}' | paste -sd.))"
+
+# --- build ------------------------------------------------------------------
+
+build_key=$( {
+    echo "$source_key"
+    cat "$here/config_site.h"
+    printf '%s\n' "${configure_flags[@]}" "$build_cflags"
+    cat "$here/build.sh"
+    gcc --version | head -n1
+} | sha256sum | cut -c1-16)
+build_dir="$cache/build/$build_key"
+prefix="$build_dir/prefix"
+
+if [ -f "$build_dir/.complete" ]; then
+    log "cached build $build_key"
+    echo "$prefix"
+    exit 0
+fi
+
+log "building pjproject (key $build_key); this takes a few minutes once"
+rm -rf "$build_dir"
+mkdir -p "$build_dir"
+cp -a "$source_dir" "$build_dir/tree"
+cp "$here/config_site.h" "$build_dir/tree/pjlib/include/pj/config_site.h"
+(
+    cd "$build_dir/tree"
+    chmod +x configure aconfigure 2>/dev/null || true
+    ./configure --prefix="$prefix" "${configure_flags[@]}" \
+        CFLAGS="$build_cflags" CXXFLAGS="$build_cflags" > "$build_dir/configure.log" 2>&1 \
+        || { tail -n 40 "$build_dir/configure.log" >&2; exit 1; }
+    jobs=$(nproc 2>/dev/null || echo 2)
+    { make dep && make -j"$jobs" lib && make install; } > "$build_dir/make.log" 2>&1 \
+        || { tail -n 60 "$build_dir/make.log" >&2; exit 1; }
+)
+# Flags for linking, as configure computed them (used by setup.py).
+grep -E '^export (PJ_CFLAGS|PJ_LDFLAGS|PJ_LDLIBS|PJ_LDXXLIBS|APP_THIRD_PARTY_LIBS|APP_THIRD_PARTY_EXT)' \
+    "$build_dir/tree/build.mak" > "$build_dir/flags.mak" || true
+touch "$build_dir/.complete"
+# Keep the cache small: drop other builds of this cache.
+find "$cache/build" -mindepth 1 -maxdepth 1 -type d ! -name "$build_key" -exec rm -rf {} + 2>/dev/null || true
+log "built into $prefix"
+echo "$prefix"

@@ -1,0 +1,296 @@
+# C declarations of the parts of pjproject (pjlib, pjlib-util, pjnath,
+# pjsip, pjmedia) that sipsimple.core._core uses. Only the fields we read or
+# write are declared; Cython leaves the rest of each struct to the C headers.
+#
+# Every function here that can block on a PJSIP lock is marked nogil so that
+# callers can release the GIL around it (see docs/architecture.md, "Threads").
+
+from libc.stdint cimport uint8_t, uint16_t, uint32_t
+
+
+cdef extern from "pjlib.h" nogil:
+    ctypedef int pj_status_t
+    ctypedef int pj_bool_t
+    ctypedef long pj_ssize_t
+    ctypedef size_t pj_size_t
+    ctypedef long pj_thread_desc[64]
+    enum:
+        PJ_SUCCESS
+        PJ_TRUE
+        PJ_FALSE
+        PJ_ERR_MSG_SIZE
+        PJ_INET6_ADDRSTRLEN
+        PJ_EINVAL
+        PJ_ENOTFOUND
+        PJ_EBUSY
+
+    struct pj_str_t:
+        char *ptr
+        pj_ssize_t slen
+
+    struct pj_time_val:
+        long sec
+        long msec
+
+    struct pj_pool_t
+    struct pj_pool_factory:
+        pass
+    struct pj_caching_pool:
+        pj_pool_factory factory
+    struct pj_thread_t
+    struct pj_ioqueue_t
+    struct pj_timer_heap_t
+    struct pj_mutex_t
+
+    struct pj_sockaddr_in:
+        uint16_t sin_family
+    union pj_sockaddr:
+        pj_sockaddr_in ipv4
+
+    int pj_AF_INET()
+    int pj_AF_INET6()
+    int pj_AF_UNSPEC()
+
+    pj_status_t pj_init()
+    void pj_shutdown()
+    pj_status_t pjlib_util_init()
+
+    void pj_caching_pool_init(pj_caching_pool *cp, void *policy, pj_size_t max_capacity)
+    void pj_caching_pool_destroy(pj_caching_pool *cp)
+    pj_pool_t *pj_pool_create(pj_pool_factory *factory, char *name, pj_size_t initial_size,
+                              pj_size_t increment_size, void *callback)
+    void pj_pool_release(pj_pool_t *pool)
+
+    pj_bool_t pj_thread_is_registered()
+    pj_status_t pj_thread_register(char *thread_name, pj_thread_desc desc, pj_thread_t **thread)
+
+    pj_str_t pj_str(char *s)
+    pj_str_t *pj_strdup2_with_null(pj_pool_t *pool, pj_str_t *dst, char *src)
+    pj_str_t pj_strerror(pj_status_t statcode, char *buf, pj_size_t bufsize)
+
+    pj_status_t pj_sockaddr_init(int af, pj_sockaddr *addr, pj_str_t *cp, uint16_t port)
+    pj_status_t pj_sockaddr_parse(int af, unsigned options, pj_str_t *str, pj_sockaddr *addr)
+    uint16_t pj_sockaddr_get_port(pj_sockaddr *addr)
+    char *pj_sockaddr_print(pj_sockaddr *addr, char *buf, int size, unsigned flags)
+
+    void pj_log_set_log_func(void (*func)(int level, const char *data, int len) noexcept)
+    void pj_log_set_level(int level)
+    int pj_log_get_level()
+    void pj_log_set_decor(unsigned decor)
+    enum:
+        PJ_LOG_HAS_SENDER
+
+    const char *PJ_VERSION
+
+
+cdef extern from "pjsip.h" nogil:
+    enum:
+        PJSIP_MOD_PRIORITY_TRANSPORT_LAYER
+        PJSIP_MOD_PRIORITY_TSX_LAYER
+        PJSIP_MOD_PRIORITY_UA_PROXY_LAYER
+        PJSIP_MOD_PRIORITY_DIALOG_USAGE
+        PJSIP_MOD_PRIORITY_APPLICATION
+
+    enum pjsip_method_e:
+        PJSIP_INVITE_METHOD
+        PJSIP_CANCEL_METHOD
+        PJSIP_ACK_METHOD
+        PJSIP_BYE_METHOD
+        PJSIP_REGISTER_METHOD
+        PJSIP_OPTIONS_METHOD
+        PJSIP_OTHER_METHOD
+
+    enum pjsip_hdr_e:
+        PJSIP_H_ACCEPT
+        PJSIP_H_ALLOW
+        PJSIP_H_SUPPORTED
+
+    enum pjsip_msg_type_e:
+        PJSIP_REQUEST_MSG
+        PJSIP_RESPONSE_MSG
+
+    enum pjsip_transport_flags_e:
+        PJSIP_TRANSPORT_RELIABLE
+        PJSIP_TRANSPORT_SECURE
+
+    struct pjsip_endpoint
+
+    struct pjsip_method:
+        pjsip_method_e id
+        pj_str_t name
+
+    struct pjsip_request_line:
+        pjsip_method method
+
+    struct pjsip_status_line:
+        int code
+        pj_str_t reason
+
+    union pjsip_msg_line:
+        pjsip_request_line req
+        pjsip_status_line status
+
+    struct pjsip_hdr:
+        pjsip_hdr *prev
+        pjsip_hdr *next
+        pjsip_hdr_e type
+        pj_str_t name
+
+    struct pjsip_generic_string_hdr:
+        pj_str_t hvalue
+
+    struct pjsip_msg:
+        pjsip_msg_type_e type
+        pjsip_msg_line line
+        pjsip_hdr hdr
+
+    struct pjsip_host_port:
+        pj_str_t host
+        int port
+
+    struct pjsip_transport:
+        char *type_name
+        pj_sockaddr local_addr
+        pjsip_host_port local_name
+
+    struct pjsip_tpfactory:
+        pj_sockaddr local_addr
+        pjsip_host_port addr_name
+        pj_status_t (*destroy)(pjsip_tpfactory *factory) noexcept nogil
+
+    struct pjsip_to_hdr:
+        pj_str_t tag
+
+    struct pjsip_rx_data_pkt_info:
+        char *packet
+        pj_ssize_t len
+        char src_name[46]
+        int src_port
+
+    struct pjsip_rx_data_tp_info:
+        pjsip_transport *transport
+
+    struct pjsip_rx_data_msg_info:
+        char *msg_buf
+        int len
+        pjsip_msg *msg
+        pjsip_to_hdr *to
+
+    struct pjsip_rx_data:
+        pjsip_rx_data_tp_info tp_info
+        pjsip_rx_data_pkt_info pkt_info
+        pjsip_rx_data_msg_info msg_info
+
+    struct pjsip_buffer:
+        char *start
+        char *cur
+        char *end
+
+    struct pjsip_tx_data_tp_info:
+        pjsip_transport *transport
+        char dst_name[46]
+        int dst_port
+
+    struct pjsip_tx_data:
+        pjsip_msg *msg
+        pjsip_buffer buf
+        pjsip_tx_data_tp_info tp_info
+
+    struct pjsip_module:
+        pj_str_t name
+        int id
+        int priority
+        pj_bool_t (*on_rx_request)(pjsip_rx_data *rdata) noexcept nogil
+        pj_bool_t (*on_rx_response)(pjsip_rx_data *rdata) noexcept nogil
+        pj_status_t (*on_tx_request)(pjsip_tx_data *tdata) noexcept nogil
+        pj_status_t (*on_tx_response)(pjsip_tx_data *tdata) noexcept nogil
+
+    pj_status_t pjsip_endpt_create(pj_pool_factory *pf, char *name, pjsip_endpoint **endpt)
+    void pjsip_endpt_destroy(pjsip_endpoint *endpt)
+    pj_status_t pjsip_endpt_handle_events2(pjsip_endpoint *endpt, pj_time_val *max_timeout,
+                                           unsigned *count)
+    pj_ioqueue_t *pjsip_endpt_get_ioqueue(pjsip_endpoint *endpt)
+    pj_status_t pjsip_endpt_register_module(pjsip_endpoint *endpt, pjsip_module *module)
+    pj_status_t pjsip_endpt_unregister_module(pjsip_endpoint *endpt, pjsip_module *module)
+    pj_pool_t *pjsip_endpt_create_pool(pjsip_endpoint *endpt, char *name, pj_size_t initial,
+                                       pj_size_t increment)
+    void pjsip_endpt_release_pool(pjsip_endpoint *endpt, pj_pool_t *pool)
+    pj_status_t pjsip_endpt_respond(pjsip_endpoint *endpt, pjsip_module *tsx_user,
+                                    pjsip_rx_data *rdata, int st_code, pj_str_t *st_text,
+                                    pjsip_hdr *hdr_list, void *body, void **p_tsx)
+    pj_status_t pjsip_endpt_respond_stateless(pjsip_endpoint *endpt, pjsip_rx_data *rdata,
+                                              int st_code, pj_str_t *st_text,
+                                              pjsip_hdr *hdr_list, void *body)
+
+    pj_status_t pjsip_tsx_layer_init_module(pjsip_endpoint *endpt)
+    unsigned pjsip_tsx_layer_get_tsx_count()
+    pj_status_t pjsip_ua_init_module(pjsip_endpoint *endpt, void *prm)
+
+    void pj_list_init(pjsip_hdr *node)
+    void pj_list_push_back(pjsip_hdr *list, void *node)
+    pjsip_generic_string_hdr *pjsip_generic_string_hdr_create(pj_pool_t *pool, pj_str_t *hname,
+                                                              pj_str_t *hvalue)
+    pj_str_t *pjsip_get_status_text(int status_code)
+
+    struct pjsip_udp_transport_cfg:
+        int af
+        pj_sockaddr bind_addr
+        unsigned async_cnt
+    void pjsip_udp_transport_cfg_default(pjsip_udp_transport_cfg *cfg, int af)
+    pj_status_t pjsip_udp_transport_start2(pjsip_endpoint *endpt, pjsip_udp_transport_cfg *cfg,
+                                           pjsip_transport **p_transport)
+    pj_status_t pjsip_transport_shutdown(pjsip_transport *tp)
+
+    struct pjsip_tcp_transport_cfg:
+        int af
+        pj_sockaddr bind_addr
+        unsigned async_cnt
+    void pjsip_tcp_transport_cfg_default(pjsip_tcp_transport_cfg *cfg, int af)
+    pj_status_t pjsip_tcp_transport_start3(pjsip_endpoint *endpt, pjsip_tcp_transport_cfg *cfg,
+                                           pjsip_tpfactory **p_factory)
+
+    struct pjsip_tls_setting:
+        pj_str_t ca_list_file
+        pj_str_t cert_file
+        pj_str_t privkey_file
+        pj_bool_t verify_server
+        pj_bool_t verify_client
+        pj_time_val timeout
+    void pjsip_tls_setting_default(pjsip_tls_setting *tls_opt)
+    pj_status_t pjsip_tls_transport_start2(pjsip_endpoint *endpt, pjsip_tls_setting *opt,
+                                           pj_sockaddr *local, pjsip_host_port *a_name,
+                                           unsigned async_cnt, pjsip_tpfactory **p_factory)
+
+
+cdef extern from "pjmedia.h" nogil:
+    struct pjmedia_endpt
+    struct pjmedia_codec_mgr
+    enum:
+        PJMEDIA_CODEC_MGR_MAX_CODECS
+
+    struct pjmedia_codec_info:
+        unsigned pt
+        pj_str_t encoding_name
+        unsigned clock_rate
+        unsigned channel_cnt
+
+    pj_status_t pjmedia_endpt_create(pj_pool_factory *pf, pj_ioqueue_t *ioqueue, unsigned worker_cnt,
+                                     pjmedia_endpt **p_endpt)
+    pj_status_t pjmedia_endpt_destroy(pjmedia_endpt *endpt)
+    pjmedia_codec_mgr *pjmedia_endpt_get_codec_mgr(pjmedia_endpt *endpt)
+    pj_status_t pjmedia_codec_mgr_enum_codecs(pjmedia_codec_mgr *mgr, unsigned *count,
+                                              pjmedia_codec_info *info, unsigned *prio)
+    pj_status_t pjmedia_codec_mgr_set_codec_priority(pjmedia_codec_mgr *mgr, pj_str_t *codec_id,
+                                                     uint8_t prio)
+
+
+cdef extern from "pjmedia-codec.h" nogil:
+    struct pjmedia_audio_codec_config:
+        pass
+    void pjmedia_audio_codec_config_default(pjmedia_audio_codec_config *cfg)
+    pj_status_t pjmedia_codec_register_audio_codecs(pjmedia_endpt *endpt,
+                                                     pjmedia_audio_codec_config *c)
+
+
+cdef extern from "pjnath.h" nogil:
+    pj_status_t pjnath_init()

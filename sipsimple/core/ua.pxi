@@ -1,0 +1,618 @@
+# PJSIPUA: the PJSIP endpoint, its media endpoint, transports and the core's
+# own PJSIP modules (SIP trace, out-of-dialog request handling, logging).
+#
+# Threads (see docs/architecture.md):
+#   * One PJSIPUA exists at a time. It is created and configured by the thread
+#     that calls Engine.start(); from then on only the Engine thread polls it
+#     (PJSIPUA.poll) and destroys it (PJSIPUA.destroy).
+#   * Methods called from other threads (changing ports, codecs, log level)
+#     register the thread with pjlib and release the GIL around every PJSIP
+#     call that may wait on a PJSIP lock, because the Engine thread may hold
+#     that lock while waiting for the GIL inside a callback.
+#   * PJSIP callbacks never post notifications themselves: they append events
+#     to a queue that the Engine thread drains after each poll, so observers
+#     run with no PJSIP lock held and may call back into the core freely.
+#   * Every callback catches every Python exception and turns it into a
+#     SIPEngineGotException event.
+
+import collections
+import datetime
+import sys
+import traceback
+
+
+cdef PJSIPUA _ua = None          # the live user agent, or None
+cdef int _trace_sip = 0           # read by the trace callbacks without the GIL
+
+# Methods for which a request outside a dialog is answered 405 rather than
+# 501 when the application has not said it handles them: they are standard
+# SIP methods, only not enabled here.
+_KNOWN_METHODS = frozenset(["INVITE", "ACK", "CANCEL", "BYE", "REGISTER", "OPTIONS", "INFO", "PRACK", "UPDATE",
+                            "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER"])
+
+_TRANSPORT_NAMES = {"UDP": "udp", "UDP6": "udp", "TCP": "tcp", "TCP6": "tcp", "TLS": "tls", "TLS6": "tls"}
+
+
+@cython.auto_pickle(False)
+cdef class PJSIPUA:
+    """The PJSIP stack of one Engine run. Use it through sipsimple.core.Engine."""
+
+    cdef pj_caching_pool _caching_pool
+    cdef pjsip_endpoint *_endpt
+    cdef pjmedia_endpt *_media_endpt
+    cdef pj_pool_t *_pool
+    cdef pj_pool_t *_options_pool
+    cdef pjsip_hdr _options_hdrs
+    cdef pjsip_module _trace_module
+    cdef pjsip_module _app_module
+    cdef pjsip_transport *_udp_transport
+    cdef pjsip_tpfactory *_tcp_factory
+    cdef pjsip_tpfactory *_tls_factory
+    cdef int _pj_initialized
+    cdef int _caching_pool_initialized
+    cdef readonly object events
+    cdef readonly str ip_address
+    cdef int _af
+    cdef object _tls_options
+    cdef object _allowed_methods
+    cdef object _accepted_types
+    cdef object _supported_extensions
+    cdef object _codecs
+    cdef readonly str user_agent
+
+    def __cinit__(self):
+        self.events = collections.deque()
+        self._allowed_methods = ["OPTIONS"]
+        self._accepted_types = []
+        self._supported_extensions = []
+        self._codecs = []
+
+    def __init__(self, *, ip_address, udp_port, tcp_port, tls_port, tls_options, user_agent, log_level,
+                 trace_sip, codecs):
+        global _ua
+        if _ua is not None:
+            raise SIPCoreError("Only one PJSIPUA can exist at a time")
+        self.ip_address = ip_address
+        self.user_agent = user_agent
+        self._af = pj_AF_INET6() if ":" in ip_address else pj_AF_INET()
+        self._tls_options = dict(tls_options)
+        try:
+            self._init_pjlib(log_level)
+            self._init_endpoint()
+            _ua = self
+            self.set_trace_sip(trace_sip)
+            self.set_codecs(codecs)
+            if udp_port is not None:
+                self.set_udp_port(udp_port)
+            if tcp_port is not None:
+                self.set_tcp_port(tcp_port)
+            if tls_port is not None:
+                self.set_tls_port(tls_port)
+        except BaseException:
+            self.destroy()
+            raise
+
+    cdef int _init_pjlib(self, int log_level) except -1:
+        cdef int status
+        # Logging first, so that pjlib's own start-up lines go to SIPEngineLog
+        # (or nowhere) rather than to stdout.
+        pj_log_set_decor(PJ_LOG_HAS_SENDER)
+        pj_log_set_log_func(_cb_log)
+        pj_log_set_level(log_level)
+        status = pj_init()
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not initialize pjlib", status)
+        self._pj_initialized = 1
+        _check_thread()
+        status = pjlib_util_init()
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not initialize pjlib-util", status)
+        status = pjnath_init()
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not initialize pjnath", status)
+        pj_caching_pool_init(&self._caching_pool, NULL, 0)
+        self._caching_pool_initialized = 1
+        return 0
+
+    cdef int _init_endpoint(self) except -1:
+        cdef int status
+        cdef pjmedia_audio_codec_config codec_config
+        status = pjsip_endpt_create(&self._caching_pool.factory, "sipsimple", &self._endpt)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not create the PJSIP endpoint", status)
+        self._pool = pjsip_endpt_create_pool(self._endpt, "sipsimple_ua", 4096, 4096)
+        if self._pool == NULL:
+            raise SIPCoreError("Could not allocate a memory pool")
+        status = pjsip_tsx_layer_init_module(self._endpt)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not initialize the transaction layer", status)
+        status = pjsip_ua_init_module(self._endpt, NULL)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not initialize the dialog layer", status)
+
+        # Sees every message on the wire, after it was printed (tx) and before
+        # any other module (rx): one step above the transport layer.
+        self._trace_module.name = pj_str("mod-sipsimple-trace")
+        self._trace_module.id = -1
+        self._trace_module.priority = PJSIP_MOD_PRIORITY_TRANSPORT_LAYER - 1
+        self._trace_module.on_rx_request = _cb_trace_rx
+        self._trace_module.on_rx_response = _cb_trace_rx
+        self._trace_module.on_tx_request = _cb_trace_tx
+        self._trace_module.on_tx_response = _cb_trace_tx
+        status = pjsip_endpt_register_module(self._endpt, &self._trace_module)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not register the SIP trace module", status)
+
+        # Gets the requests that no transaction, dialog or usage claimed.
+        self._app_module.name = pj_str("mod-sipsimple-app")
+        self._app_module.id = -1
+        self._app_module.priority = PJSIP_MOD_PRIORITY_APPLICATION
+        self._app_module.on_rx_request = _cb_app_rx_request
+        status = pjsip_endpt_register_module(self._endpt, &self._app_module)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not register the application module", status)
+        self._rebuild_options_headers()
+
+        # Media shares the SIP I/O queue, so the Engine thread drives both
+        # and no PJSIP worker thread exists.
+        status = pjmedia_endpt_create(&self._caching_pool.factory, pjsip_endpt_get_ioqueue(self._endpt), 0,
+                                      &self._media_endpt)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not create the media endpoint", status)
+        pjmedia_audio_codec_config_default(&codec_config)
+        status = pjmedia_codec_register_audio_codecs(self._media_endpt, &codec_config)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not register the audio codecs", status)
+        return 0
+
+    # --- lifetime ------------------------------------------------------------
+
+    def poll(self, int timeout_ms=10):
+        """Handle PJSIP events for at most timeout_ms. Engine thread only."""
+        cdef pj_time_val timeout
+        cdef unsigned count = 0
+        cdef int status
+        if self._endpt == NULL:
+            raise SIPCoreInvalidStateError("The PJSIP endpoint was destroyed")
+        timeout.sec = timeout_ms // 1000
+        timeout.msec = timeout_ms % 1000
+        with nogil:
+            status = pjsip_endpt_handle_events2(self._endpt, &timeout, &count)
+        # PJSIP reports transient errors of a single poll (an interrupted
+        # system call, an ICMP error on a UDP socket); they are not fatal.
+        return count
+
+    def pop_events(self):
+        """Remove and return the queued (name, data) events, oldest first."""
+        events = self.events
+        result = []
+        while events:
+            result.append(events.popleft())
+        return result
+
+    def destroy(self):
+        """Shut the stack down: transactions are terminated, transports closed.
+
+        Called by the Engine thread after its last poll. Safe to call twice.
+        """
+        global _ua, _trace_sip
+        if self._pj_initialized:
+            _check_thread()
+        if self._media_endpt != NULL:
+            with nogil:
+                pjmedia_endpt_destroy(self._media_endpt)
+            self._media_endpt = NULL
+        if self._endpt != NULL:
+            if self._options_pool != NULL:
+                pjsip_endpt_release_pool(self._endpt, self._options_pool)
+                self._options_pool = NULL
+            if self._pool != NULL:
+                pjsip_endpt_release_pool(self._endpt, self._pool)
+                self._pool = NULL
+            # Stops every module: the transaction layer terminates pending
+            # transactions, transports are shut down and their sockets closed.
+            with nogil:
+                pjsip_endpt_destroy(self._endpt)
+            self._endpt = NULL
+            self._udp_transport = NULL
+            self._tcp_factory = NULL
+            self._tls_factory = NULL
+        if self._caching_pool_initialized:
+            pj_caching_pool_destroy(&self._caching_pool)
+            self._caching_pool_initialized = 0
+        if _ua is self:
+            _ua = None
+            _trace_sip = 0
+        if self._pj_initialized:
+            pj_log_set_level(0)
+            pj_shutdown()
+            self._pj_initialized = 0
+
+    @property
+    def is_alive(self):
+        return self._endpt != NULL
+
+    # --- transports ----------------------------------------------------------
+
+    cdef int _make_bind_address(self, int port, pj_sockaddr *address) except -1:
+        cdef pj_str_t host
+        cdef int status
+        encoded = self.ip_address.encode()
+        _set_pj_str(&host, encoded)
+        status = pj_sockaddr_init(self._af, address, &host, port)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Invalid local address %s" % self.ip_address, status)
+        return 0
+
+    cdef str _describe(self, int port):
+        if self._af == pj_AF_INET6():
+            return "[%s]:%d" % (self.ip_address, port)
+        return "%s:%d" % (self.ip_address, port)
+
+    def set_udp_port(self, port):
+        """Replace the UDP transport by one bound to `port` (0: any free port, None: none)."""
+        cdef pjsip_udp_transport_cfg config
+        cdef pjsip_transport *transport = NULL
+        cdef int status
+        self._require_alive()
+        _check_thread()
+        if self._udp_transport != NULL:
+            transport = self._udp_transport
+            self._udp_transport = NULL
+            with nogil:
+                pjsip_transport_shutdown(transport)
+        if port is None:
+            return
+        pjsip_udp_transport_cfg_default(&config, self._af)
+        self._make_bind_address(port, &config.bind_addr)
+        with nogil:
+            status = pjsip_udp_transport_start2(self._endpt, &config, &transport)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not start the UDP transport on %s" % self._describe(port), status)
+        self._udp_transport = transport
+
+    def set_tcp_port(self, port):
+        """Replace the TCP listener by one bound to `port` (0: any free port, None: none)."""
+        cdef pjsip_tcp_transport_cfg config
+        cdef pjsip_tpfactory *factory = NULL
+        cdef int status
+        self._require_alive()
+        _check_thread()
+        if self._tcp_factory != NULL:
+            factory = self._tcp_factory
+            self._tcp_factory = NULL
+            with nogil:
+                factory.destroy(factory)
+        if port is None:
+            return
+        pjsip_tcp_transport_cfg_default(&config, self._af)
+        self._make_bind_address(port, &config.bind_addr)
+        with nogil:
+            status = pjsip_tcp_transport_start3(self._endpt, &config, &factory)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not start the TCP transport on %s" % self._describe(port), status)
+        self._tcp_factory = factory
+
+    def set_tls_port(self, port, tls_options=None):
+        """Replace the TLS listener by one bound to `port` (0: any free port, None: none).
+
+        tls_options, when given, replaces the TLS settings (keys: verify_server,
+        ca_file, cert_file, privkey_file, timeout in milliseconds).
+        """
+        cdef pjsip_tls_setting setting
+        cdef pj_sockaddr address
+        cdef pjsip_tpfactory *factory = NULL
+        cdef int status
+        self._require_alive()
+        _check_thread()
+        if tls_options is not None:
+            self._tls_options = dict(tls_options)
+        if self._tls_factory != NULL:
+            factory = self._tls_factory
+            self._tls_factory = NULL
+            with nogil:
+                factory.destroy(factory)
+        if port is None:
+            return
+        options = self._tls_options
+        pjsip_tls_setting_default(&setting)
+        # PJSIP copies these strings while starting the listener.
+        ca_file = (options.get("ca_file") or "").encode()
+        cert_file = (options.get("cert_file") or "").encode()
+        privkey_file = (options.get("privkey_file") or "").encode()
+        _set_pj_str(&setting.ca_list_file, ca_file)
+        _set_pj_str(&setting.cert_file, cert_file)
+        _set_pj_str(&setting.privkey_file, privkey_file)
+        setting.verify_server = 1 if options.get("verify_server") else 0
+        timeout = options.get("timeout") or 3000
+        setting.timeout.sec = timeout // 1000
+        setting.timeout.msec = timeout % 1000
+        self._make_bind_address(port, &address)
+        with nogil:
+            status = pjsip_tls_transport_start2(self._endpt, &setting, &address, NULL, 1, &factory)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not start the TLS transport on %s" % self._describe(port), status)
+        self._tls_factory = factory
+
+    @property
+    def local_udp_port(self):
+        if self._udp_transport == NULL:
+            return None
+        return self._udp_transport.local_name.port
+
+    @property
+    def local_tcp_port(self):
+        if self._tcp_factory == NULL:
+            return None
+        return self._tcp_factory.addr_name.port
+
+    @property
+    def local_tls_port(self):
+        if self._tls_factory == NULL:
+            return None
+        return self._tls_factory.addr_name.port
+
+    @property
+    def transports(self):
+        """The listening transports as (name, host, port) tuples."""
+        result = []
+        if self._udp_transport != NULL:
+            result.append(("udp", _pj_str_to_str(self._udp_transport.local_name.host),
+                           self._udp_transport.local_name.port))
+        if self._tcp_factory != NULL:
+            result.append(("tcp", _pj_str_to_str(self._tcp_factory.addr_name.host), self._tcp_factory.addr_name.port))
+        if self._tls_factory != NULL:
+            result.append(("tls", _pj_str_to_str(self._tls_factory.addr_name.host), self._tls_factory.addr_name.port))
+        return result
+
+    @property
+    def tls_options(self):
+        return dict(self._tls_options)
+
+    # --- settings ------------------------------------------------------------
+
+    def set_trace_sip(self, value):
+        global _trace_sip
+        _trace_sip = 1 if value else 0
+
+    @property
+    def trace_sip(self):
+        return bool(_trace_sip)
+
+    def set_log_level(self, int level):
+        pj_log_set_level(level)
+
+    @property
+    def log_level(self):
+        return pj_log_get_level()
+
+    @property
+    def available_codecs(self):
+        """Names of the audio codecs compiled in, without duplicates (e.g. speex at 3 rates)."""
+        cdef pjmedia_codec_info info[64]
+        cdef unsigned prio[64]
+        cdef unsigned count = 64
+        cdef unsigned i
+        self._require_alive()
+        pjmedia_codec_mgr_enum_codecs(pjmedia_endpt_get_codec_mgr(self._media_endpt), &count, info, prio)
+        names = []
+        for i in range(count):
+            name = _pj_str_to_str(info[i].encoding_name)
+            if name not in names:
+                names.append(name)
+        return names
+
+    @property
+    def codec_ids(self):
+        """Every codec variant as (name, clock rate, channels, priority), highest priority first."""
+        cdef pjmedia_codec_info info[64]
+        cdef unsigned prio[64]
+        cdef unsigned count = 64
+        cdef unsigned i
+        self._require_alive()
+        pjmedia_codec_mgr_enum_codecs(pjmedia_endpt_get_codec_mgr(self._media_endpt), &count, info, prio)
+        return [(_pj_str_to_str(info[i].encoding_name), info[i].clock_rate, info[i].channel_cnt, prio[i])
+                for i in range(count)]
+
+    @property
+    def codecs(self):
+        return list(self._codecs)
+
+    def set_codecs(self, codecs):
+        """Enable exactly `codecs` (names from available_codecs), in order of preference."""
+        cdef pjmedia_codec_mgr *manager
+        cdef pj_str_t codec_id
+        cdef int priority
+        self._require_alive()
+        available = self.available_codecs
+        by_lower_name = {name.lower(): name for name in available}
+        chosen = []
+        for name in codecs:
+            canonical = by_lower_name.get(name.lower())
+            if canonical is None:
+                raise ValueError("Unknown codec %r; available codecs: %s" % (name, ", ".join(available)))
+            if canonical not in chosen:
+                chosen.append(canonical)
+        manager = pjmedia_endpt_get_codec_mgr(self._media_endpt)
+        for name in available:
+            encoded = (name + "/").encode()
+            _set_pj_str(&codec_id, encoded)
+            pjmedia_codec_mgr_set_codec_priority(manager, &codec_id, 0)
+        for index, name in enumerate(chosen):
+            encoded = (name + "/").encode()
+            _set_pj_str(&codec_id, encoded)
+            priority = 254 - index
+            pjmedia_codec_mgr_set_codec_priority(manager, &codec_id, priority)
+        self._codecs = chosen
+
+    # --- capabilities announced in OPTIONS responses -----------------------
+
+    @property
+    def allowed_methods(self):
+        return list(self._allowed_methods)
+
+    @property
+    def accepted_types(self):
+        return list(self._accepted_types)
+
+    @property
+    def supported_extensions(self):
+        return list(self._supported_extensions)
+
+    def add_capabilities(self, methods=(), accept=(), supported=()):
+        """Announce more methods (Allow), body types (Accept) and option tags (Supported)."""
+        for target, values in ((self._allowed_methods, methods), (self._accepted_types, accept),
+                               (self._supported_extensions, supported)):
+            for value in values:
+                if value not in target:
+                    target.append(value)
+        self._rebuild_options_headers()
+
+    cdef int _rebuild_options_headers(self) except -1:
+        # Built once per change and cloned into every OPTIONS response. The
+        # GIL guards it: the responder reads it only while holding the GIL.
+        cdef pj_pool_t *pool
+        cdef pj_pool_t *old_pool
+        cdef pj_str_t name
+        cdef pj_str_t value
+        cdef pjsip_generic_string_hdr *header
+        pool = pjsip_endpt_create_pool(self._endpt, "options_hdrs", 512, 512)
+        if pool == NULL:
+            raise SIPCoreError("Could not allocate a memory pool")
+        old_pool = self._options_pool
+        pj_list_init(&self._options_hdrs)
+        for header_name, values in (("Allow", self._allowed_methods), ("Accept", self._accepted_types),
+                                    ("Supported", self._supported_extensions)):
+            encoded_name = header_name.encode()
+            encoded_value = ", ".join(values).encode()
+            _set_pj_str(&name, encoded_name)
+            _set_pj_str(&value, encoded_value)
+            header = pjsip_generic_string_hdr_create(pool, &name, &value)
+            pj_list_push_back(&self._options_hdrs, header)
+        if self.user_agent:
+            encoded_name = b"Server"
+            encoded_value = self.user_agent.encode()
+            _set_pj_str(&name, encoded_name)
+            _set_pj_str(&value, encoded_value)
+            header = pjsip_generic_string_hdr_create(pool, &name, &value)
+            pj_list_push_back(&self._options_hdrs, header)
+        self._options_pool = pool
+        if old_pool != NULL:
+            pjsip_endpt_release_pool(self._endpt, old_pool)
+        return 0
+
+    def set_user_agent(self, str user_agent):
+        self.user_agent = user_agent
+        self._rebuild_options_headers()
+
+    # --- helpers -------------------------------------------------------------
+
+    cdef int _require_alive(self) except -1:
+        if self._endpt == NULL:
+            raise SIPCoreInvalidStateError("The PJSIP endpoint was destroyed")
+        return 0
+
+    cdef void _add_event(self, str name, dict data):
+        self.events.append((name, data))
+
+    cdef void _add_exception(self):
+        exc_type, exc_value, exc_traceback = sys.exc_info()
+        self.events.append(("SIPEngineGotException", dict(
+            type=exc_type, value=exc_value,
+            traceback="".join(traceback.format_exception(exc_type, exc_value, exc_traceback)))))
+
+
+# --- callbacks from PJSIP ----------------------------------------------------
+
+cdef void _cb_log(int level, const char *data, int length) noexcept with gil:
+    cdef PJSIPUA ua = _ua
+    if ua is None:
+        return
+    try:
+        line = _c_buf_to_str(data, length)
+        sender, _, message = line.partition(" ")
+        ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender=sender, level=level,
+                                           message=message.strip()))
+    except BaseException:
+        ua._add_exception()
+
+
+cdef pj_bool_t _cb_trace_rx(pjsip_rx_data *rdata) noexcept nogil:
+    if _trace_sip:
+        with gil:
+            _trace_received(rdata)
+    return PJ_FALSE
+
+
+cdef pj_status_t _cb_trace_tx(pjsip_tx_data *tdata) noexcept nogil:
+    if _trace_sip:
+        with gil:
+            _trace_sent(tdata)
+    return PJ_SUCCESS
+
+
+cdef void _trace_received(pjsip_rx_data *rdata) noexcept:
+    cdef PJSIPUA ua = _ua
+    cdef pjsip_transport *transport = rdata.tp_info.transport
+    if ua is None:
+        return
+    try:
+        type_name = transport.type_name.decode()
+        ua._add_event("SIPEngineSIPTrace", dict(
+            timestamp=datetime.datetime.now(), received=True,
+            source_ip=rdata.pkt_info.src_name.decode(), source_port=rdata.pkt_info.src_port,
+            destination_ip=_pj_str_to_str(transport.local_name.host), destination_port=transport.local_name.port,
+            data=_c_buf_to_str(rdata.msg_info.msg_buf, rdata.msg_info.len),
+            transport=_TRANSPORT_NAMES.get(type_name, type_name.lower())))
+    except BaseException:
+        ua._add_exception()
+
+
+cdef void _trace_sent(pjsip_tx_data *tdata) noexcept:
+    cdef PJSIPUA ua = _ua
+    cdef pjsip_transport *transport = tdata.tp_info.transport
+    if ua is None:
+        return
+    try:
+        type_name = transport.type_name.decode()
+        ua._add_event("SIPEngineSIPTrace", dict(
+            timestamp=datetime.datetime.now(), received=False,
+            source_ip=_pj_str_to_str(transport.local_name.host), source_port=transport.local_name.port,
+            destination_ip=tdata.tp_info.dst_name.decode(), destination_port=tdata.tp_info.dst_port,
+            data=_c_buf_to_str(tdata.buf.start, tdata.buf.cur - tdata.buf.start),
+            transport=_TRANSPORT_NAMES.get(type_name, type_name.lower())))
+    except BaseException:
+        ua._add_exception()
+
+
+cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
+    # Requests no transaction, dialog or usage claimed. ACK is absorbed (it
+    # never gets a response); OPTIONS is answered with our capabilities;
+    # anything else is refused with the status RFC 3261 prescribes.
+    cdef PJSIPUA ua = _ua
+    cdef pjsip_method *method = &rdata.msg_info.msg.line.req.method
+    cdef int status
+    cdef int code
+    if ua is None or ua._endpt == NULL:
+        return PJ_FALSE
+    try:
+        if method.id == PJSIP_ACK_METHOD:
+            return PJ_TRUE
+        if method.id == PJSIP_OPTIONS_METHOD and rdata.msg_info.to.tag.slen == 0:
+            code = 200
+        elif method.id == PJSIP_CANCEL_METHOD or rdata.msg_info.to.tag.slen > 0:
+            # No transaction matched this CANCEL; no dialog matched this
+            # in-dialog request.
+            code = 481
+        elif _pj_str_to_str(method.name) in _KNOWN_METHODS:
+            code = 405
+        else:
+            code = 501
+        status = pjsip_endpt_respond(ua._endpt, NULL, rdata, code, NULL, &ua._options_hdrs, NULL, NULL)
+        if status != PJ_SUCCESS:
+            ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender="sipsimple", level=2,
+                                               message="Could not answer %s: %s" % (
+                                                   _pj_str_to_str(method.name), _pj_status_to_str(status))))
+    except BaseException:
+        ua._add_exception()
+    return PJ_TRUE
