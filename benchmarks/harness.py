@@ -431,9 +431,7 @@ def environment(settings: Settings) -> dict[str, Any]:
     def version(package: str) -> str | None:
         probe = f"import importlib.metadata as m; print(m.version({package!r}))"
         try:
-            done = subprocess.run(
-                [settings.python, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=30
-            )
+            done = subprocess.run([settings.python, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() or None if done.returncode == 0 else None

@@ -530,7 +530,8 @@ cdef void _cb_log(int level, const char *data, int length) noexcept with gil:
         return
     try:
         line = _c_buf_to_str(data, length)
-        sender, _, message = line.partition(" ")
+        # PJSIP right-aligns the sender name in a fixed-width column.
+        sender, _, message = line.lstrip().partition(" ")
         ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender=sender, level=level,
                                            message=message.strip()))
     except BaseException:

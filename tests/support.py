@@ -1,0 +1,160 @@
+"""Helpers shared by the tests: recording notifications, running SIPp, free ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sipsimple.notification import Notification, NotificationCenter
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+class NotificationRecorder:
+    """Records the notifications it observes and lets a test wait for one."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = set(names)
+        self.notifications: list[Notification] = []
+        self._condition = threading.Condition()
+
+    def handle_notification(self, notification: Notification) -> None:
+        if self.names and notification.name not in self.names:
+            return
+        with self._condition:
+            self.notifications.append(notification)
+            self._condition.notify_all()
+
+    def named(self, name: str) -> list[Notification]:
+        with self._condition:
+            return [n for n in self.notifications if n.name == name]
+
+    def wait_for(self, predicate: Callable[[Notification], bool], timeout: float = 10.0) -> Notification:
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            seen = 0
+            while True:
+                for notification in self.notifications[seen:]:
+                    if predicate(notification):
+                        return notification
+                seen = len(self.notifications)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no matching notification within {timeout} s; got {self.names_seen()}")
+                self._condition.wait(remaining)
+
+    def wait_named(self, name: str, timeout: float = 10.0) -> Notification:
+        return self.wait_for(lambda n: n.name == name, timeout)
+
+    def names_seen(self) -> list[str]:
+        return [n.name for n in self.notifications]
+
+    def clear(self) -> None:
+        with self._condition:
+            self.notifications.clear()
+
+
+def observe(*names: str) -> NotificationRecorder:
+    recorder = NotificationRecorder(*names)
+    NotificationCenter().add_observer(recorder)
+    return recorder
+
+
+def free_port(kind: int = socket.SOCK_DGRAM, host: str = "127.0.0.1") -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, kind) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def sipp_binary() -> str:
+    """SIPp with TLS (built by deps/sipp/build.sh and linked into the venv), else Debian's."""
+    candidates = [os.environ.get("SIPSIMPLE_SIPP"), str(Path(sys.prefix) / "bin" / "sipp"), shutil.which("sipp")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise RuntimeError("sipp not found: run scripts/bootstrap")
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    log: str
+    messages: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.returncode == 0
+
+
+def run_sipp(
+    scenario: str | Path,
+    target: str,
+    *,
+    transport: str = "udp",
+    local_ip: str = "127.0.0.1",
+    local_port: int | None = None,
+    calls: int = 1,
+    rate: int | None = None,
+    timeout: float = 10.0,
+    extra: list[str] | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    background: bool = False,
+) -> SippResult | subprocess.Popen[str]:
+    """Run SIPp once as a UAC against target ("host:port" or "[v6]:port")."""
+    workdir = Path(tempfile.mkdtemp(prefix="sipp-"))
+    transport_flag = {"udp": "u1", "tcp": "t1", "tls": "l1"}[transport]
+    command = [
+        sipp_binary(), "-sf", str(scenario), target,
+        "-t", transport_flag, "-i", local_ip, "-m", str(calls),
+        "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
+        "-trace_logs", "-log_file", str(workdir / "log.txt"),
+        "-trace_msg", "-message_file", str(workdir / "messages.txt"),
+    ]
+    if local_port is not None:
+        command += ["-p", str(local_port)]
+    if rate is not None:
+        command += ["-r", str(rate)]
+    if transport == "tls":
+        command += ["-tls_cert", str(tls_cert), "-tls_key", str(tls_key)]
+    command += extra or []
+    if background:
+        return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    completed = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout + 20)
+    log = (workdir / "log.txt").read_text(errors="replace") if (workdir / "log.txt").exists() else ""
+    messages = (workdir / "messages.txt").read_text(errors="replace") if (workdir / "messages.txt").exists() else ""
+    shutil.rmtree(workdir, ignore_errors=True)
+    return SippResult(completed.returncode, completed.stdout, completed.stderr, log, messages)
+
+
+def request_scenario(method: str, expected: int, in_dialog: bool = False) -> Path:
+    """A one-request scenario for `method` expecting final response `expected`.
+
+    SIPp does not allow keywords in the request method, so the scenario is
+    written out per method from a template.
+    """
+    template = (SCENARIOS / "request_uac.xml.in").read_text()
+    text = (
+        template.replace("@METHOD@", method)
+        .replace("@EXPECTED@", str(expected))
+        .replace("@TO_TAG@", ";tag=no-such-dialog" if in_dialog else "")
+    )
+    path = Path(tempfile.mkdtemp(prefix="scenario-")) / f"{method.lower()}_{expected}.xml"
+    path.write_text(text)
+    return path
+
+
+def sip_target(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

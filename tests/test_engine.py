@@ -1,0 +1,245 @@
+"""Engine lifecycle, options and runtime changes."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sipsimple.core import PJSIP_VERSION, Engine, SIPCoreError, SIPCoreInvalidStateError
+from sipsimple.notification import NotificationCenter
+from tests.support import SCENARIOS, free_port, observe, run_sipp, sip_target
+
+OPTIONS = SCENARIOS / "options_uac.xml"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _options_ok(port: int, transport: str = "udp") -> bool:
+    return run_sipp(OPTIONS, sip_target("127.0.0.1", port), transport=transport).succeeded
+
+
+def test_start_stop_start_again_with_notifications() -> None:
+    recorder = observe("SIPEngineWillStart", "SIPEngineDidStart", "SIPEngineWillEnd", "SIPEngineDidEnd")
+    engine = Engine()
+    assert engine is Engine()
+    assert not engine.is_running
+    for _ in range(3):
+        engine.start(ip_address="127.0.0.1", udp_port=0)
+        assert engine.is_running
+        assert _options_ok(engine.local_udp_port)
+        engine.stop()
+        assert not engine.is_running
+        assert engine.local_udp_port is None
+    recorder.wait_for(lambda n: len(recorder.named("SIPEngineDidEnd")) == 3)
+    assert recorder.names_seen() == ["SIPEngineWillStart", "SIPEngineDidStart", "SIPEngineWillEnd",
+                                     "SIPEngineDidEnd"] * 3
+    assert all(n.sender is engine for n in recorder.notifications)
+
+
+def test_notifications_come_from_the_engine_thread(engine: Engine) -> None:
+    recorder = observe("SIPEngineSIPTrace")
+    threads: list[str] = []
+
+    class ThreadRecorder:
+        def handle_notification(self, notification) -> None:
+            threads.append(threading.current_thread().name)
+
+    observer = ThreadRecorder()
+    NotificationCenter().add_observer(observer, name="SIPEngineSIPTrace")
+    assert _options_ok(engine.local_udp_port)
+    recorder.wait_for(lambda n: not n.data.received)
+    assert set(threads) == {"sipsimple-engine"}
+
+
+def test_start_twice_is_an_invalid_state(engine: Engine) -> None:
+    with pytest.raises(SIPCoreInvalidStateError):
+        engine.start(ip_address="127.0.0.1")
+
+
+def test_stop_when_stopped_does_nothing() -> None:
+    Engine().stop()
+    Engine().stop()
+    assert not Engine().is_running
+
+
+@pytest.mark.parametrize("kind", [socket.SOCK_DGRAM, socket.SOCK_STREAM])
+def test_port_in_use_is_a_clear_error_naming_the_port(kind: int) -> None:
+    recorder = observe("SIPEngineDidFail")
+    with socket.socket(socket.AF_INET, kind) as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            blocker.listen()
+        port = blocker.getsockname()[1]
+        option = "udp_port" if kind == socket.SOCK_DGRAM else "tcp_port"
+        options = {"ip_address": "127.0.0.1", "udp_port": None, option: port}
+        with pytest.raises(SIPCoreError) as error:
+            Engine().start(**options)
+    message = str(error.value)
+    assert f"127.0.0.1:{port}" in message
+    assert ("UDP" if kind == socket.SOCK_DGRAM else "TCP") in message
+    assert "in use" in message.lower()
+    assert not Engine().is_running
+    assert recorder.named("SIPEngineDidFail")[0].data.error is error.value
+    # Nothing was left half-started: the Engine starts normally afterwards.
+    Engine().start(ip_address="127.0.0.1", udp_port=0)
+    assert _options_ok(Engine().local_udp_port)
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"udp_port": "5060"}, TypeError),
+        ({"udp_port": 70000}, ValueError),
+        ({"udp_port": -1}, ValueError),
+        ({"tcp_port": 1.5}, TypeError),
+        ({"tls_port": True}, TypeError),
+        ({"ip_address": "not-an-address"}, ValueError),
+        ({"ip_address": 127}, TypeError),
+        ({"log_level": 9}, ValueError),
+        ({"log_level": "debug"}, TypeError),
+        ({"rtp_port_range": (5, 4)}, ValueError),
+        ({"rtp_port_range": 50000}, TypeError),
+        ({"codecs": "PCMU"}, TypeError),
+        ({"codecs": ["PCMU", 8]}, TypeError),
+        ({"codecs": ["PCMU", "no-such-codec"]}, ValueError),
+        ({"user_agent": b"bytes"}, TypeError),
+        ({"tls_cert_file": "/no/such/file.pem"}, ValueError),
+        ({"tls_timeout": 0}, ValueError),
+        ({"no_such_option": 1}, TypeError),
+    ],
+)
+def test_invalid_options_are_rejected(options: dict, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        Engine().start(ip_address=options.pop("ip_address", "127.0.0.1"), **options)
+    assert not Engine().is_running
+
+
+def test_properties_while_running(engine: Engine) -> None:
+    assert engine.pjsip_version == PJSIP_VERSION == "2.12.1"
+    assert engine.ip_address == "127.0.0.1"
+    transports = engine.transports
+    assert ("udp", "127.0.0.1", engine.local_udp_port) in transports
+    assert ("tcp", "127.0.0.1", engine.local_tcp_port) in transports
+    assert engine.local_tls_port is None
+    assert {"opus", "G722", "speex", "GSM", "PCMU", "PCMA"} <= set(engine.available_codecs)
+    assert engine.codecs == ["opus", "G722", "speex", "GSM", "PCMU", "PCMA"]
+    assert engine.allowed_methods == ["OPTIONS"]
+    assert engine.rtp_port_range == (50000, 50500)
+
+
+def test_codecs_can_be_changed_while_running(engine: Engine) -> None:
+    engine.codecs = ["pcma", "PCMU"]
+    assert engine.codecs == ["PCMA", "PCMU"]
+    with pytest.raises(ValueError):
+        engine.codecs = ["nonsense"]
+    assert engine.codecs == ["PCMA", "PCMU"]
+
+
+def test_ports_can_be_changed_while_running(engine: Engine) -> None:
+    old_port = engine.local_udp_port
+    new_port = free_port()
+    engine.set_udp_port(new_port)
+    assert engine.local_udp_port == new_port
+    assert _options_ok(new_port)
+    # Nothing listens on the old port any more: it can be bound again.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", old_port))
+    engine.set_tcp_port(None)
+    assert engine.local_tcp_port is None
+    assert all(name != "tcp" for name, _, _ in engine.transports)
+    engine.set_tcp_port(0)
+    assert _options_ok(engine.local_tcp_port, "tcp")
+    with pytest.raises(TypeError):
+        engine.set_udp_port("5060")
+
+
+def test_tls_can_be_enabled_while_running(engine: Engine, tls_files) -> None:
+    assert engine.local_tls_port is None
+    engine.set_tls_options(port=0, cert_file=str(tls_files.cert_file), privkey_file=str(tls_files.key_file),
+                           ca_file=str(tls_files.ca_file))
+    port = engine.local_tls_port
+    assert port
+    result = run_sipp(OPTIONS, sip_target("127.0.0.1", port), transport="tls", tls_cert=tls_files.cert_file,
+                      tls_key=tls_files.key_file)
+    assert result.succeeded, result.stderr + result.log
+    engine.set_tls_options(port=None)
+    assert engine.local_tls_port is None
+
+
+def test_changing_a_stopped_engine_is_an_invalid_state() -> None:
+    with pytest.raises(SIPCoreInvalidStateError):
+        Engine().set_udp_port(0)
+    with pytest.raises(SIPCoreInvalidStateError):
+        Engine().codecs = ["PCMU"]
+
+
+def test_log_level_changes_while_running(engine: Engine) -> None:
+    recorder = observe("SIPEngineLog")
+    assert engine.log_level == 0
+    assert _options_ok(engine.local_udp_port)
+    assert recorder.named("SIPEngineLog") == []
+    engine.log_level = 5
+    assert _options_ok(engine.local_udp_port)
+    log = recorder.wait_for(lambda n: "OPTIONS" in n.data.message)
+    assert log.data.level <= 5
+    assert log.data.sender
+    assert log.data.timestamp is not None
+    engine.log_level = 0
+    with pytest.raises(ValueError):
+        engine.log_level = 7
+
+
+def test_stop_with_transactions_pending() -> None:
+    engine = Engine()
+    engine.start(ip_address="127.0.0.1", udp_port=0)
+    recorder = observe("SIPEngineDidEnd")
+    # A flood of OPTIONS leaves server transactions alive (UDP keeps them in
+    # Completed state for 32 s) and more arriving while the Engine stops.
+    flood = run_sipp(OPTIONS, sip_target("127.0.0.1", engine.local_udp_port), calls=5000, rate=2000,
+                     timeout=30, background=True)
+    try:
+        time.sleep(1.0)
+        engine.stop()
+        assert not engine.is_running
+        recorder.wait_named("SIPEngineDidEnd")
+    finally:
+        flood.kill()
+        flood.communicate()
+    engine.start(ip_address="127.0.0.1", udp_port=0)
+    assert _options_ok(engine.local_udp_port)
+
+
+def test_stop_from_an_observer_on_the_engine_thread(engine: Engine) -> None:
+    ended = observe("SIPEngineDidEnd")
+
+    class Stopper:
+        def handle_notification(self, notification) -> None:
+            Engine().stop()
+
+    stopper = Stopper()
+    NotificationCenter().add_observer(stopper, name="SIPEngineSIPTrace")
+    assert run_sipp(OPTIONS, sip_target("127.0.0.1", engine.local_udp_port)).returncode in (0, 1)
+    ended.wait_named("SIPEngineDidEnd")
+    assert not engine.is_running
+
+
+def test_interpreter_exit_with_engine_running() -> None:
+    # An application that forgets stop() must still exit cleanly and promptly.
+    program = textwrap.dedent(
+        """
+        from sipsimple.core import Engine
+        engine = Engine()
+        engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=0, trace_sip=True, log_level=5)
+        print(engine.local_udp_port, flush=True)
+        """
+    )
+    completed = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert int(completed.stdout.split()[0]) > 0
+    assert "Traceback" not in completed.stderr
