@@ -231,6 +231,8 @@ def running_peer(settings: Settings, side: str, trace: bool) -> Iterator[Peer]:
 class SippResult:
     successful: int
     failed: int
+    retransmissions: int  # requests SIPp had to send again: the peer lost or was slow to answer them
+    mean_latency_ms: float  # request sent to 200 received, averaged over transactions
     elapsed_s: float
     exit_code: int
     timed_out: bool
@@ -264,6 +266,15 @@ def sipp_version() -> str:
 def _epoch(stat_field: str) -> float:
     # SIPp writes dates as "YYYY-MM-DD<TAB>HH:MM:SS.micro<TAB>epoch.micro"
     return float(stat_field.split("\t")[-1])
+
+
+def _duration_ms(stat_field: str) -> float:
+    # SIPp writes durations as "HH:MM:SS:micro"
+    try:
+        hours, minutes, seconds, micro = (int(part) for part in stat_field.split(":"))
+    except ValueError:
+        return float("nan")
+    return ((hours * 60 + minutes) * 60 + seconds) * 1000.0 + micro / 1000.0
 
 
 def _read_final_stats(path: Path) -> dict[str, str]:
@@ -317,11 +328,16 @@ def run_sipp_uac(settings: Settings, port: int, count: int | None = None) -> Sip
         result = SippResult(
             successful=int(final["SuccessfulCall(C)"]),
             failed=int(final["FailedCall(C)"]),
+            retransmissions=int(final.get("Retransmissions(C)", 0)),
+            mean_latency_ms=_duration_ms(final.get("CallLength(C)", "")),
             elapsed_s=elapsed,
             exit_code=exit_code,
             timed_out=timed_out or elapsed >= settings.sipp_timeout_s,
         )
-        settings.log(f"SIPp: {result.successful} ok, {result.failed} failed in {elapsed:.2f} s")
+        settings.log(
+            f"SIPp: {result.successful} ok, {result.failed} failed, {result.retransmissions} retransmitted,"
+            f" {result.rate:.0f}/s, mean latency {result.mean_latency_ms:.1f} ms"
+        )
         return result
 
 

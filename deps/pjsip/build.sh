@@ -5,9 +5,10 @@
 # Source, first match wins:
 #   1. $PJSIP_SOURCE: a pjproject source directory or release tarball.
 #   2. Debian's source package `ring` (Jami), which carries a complete
-#      pjproject tree. `deb-src` entries are derived at run time from the
-#      machine's own apt configuration and used through a private apt state
-#      directory, so the system's apt setup is left untouched.
+#      pjproject tree, fetched by deps/apt_source.sh: `deb-src` entries are
+#      derived at run time from the machine's own apt configuration and used
+#      through a private apt state directory, so the system's apt setup is
+#      left untouched.
 #
 # Everything lands under $SIPSIMPLE_CACHE (default ~/.cache/sipsimple):
 #   pjproject/src/<source-key>/      extracted source tree (never modified)
@@ -24,6 +25,7 @@ cache=${SIPSIMPLE_CACHE:-$HOME/.cache/sipsimple}/pjproject
 mkdir -p "$cache/src" "$cache/build" "$cache/downloads"
 
 log() { printf '[pjsip] %s\n' "$*" >&2; }
+. "$here/../apt_source.sh"
 
 configure_flags=(
     --disable-video --disable-libwebrtc --disable-libyuv --disable-v4l2
@@ -47,52 +49,10 @@ find_pjproject_root() {
     dirname "$candidate"
 }
 
-# Write deb822 deb-src entries mirroring the machine's deb entries.
-write_deb_src_entries() {
-    local out=$1
-    : > "$out"
-    local f
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        # Each stanza: turn "Types: deb" into "Types: deb-src", keep the rest.
-        awk '
-            /^[Tt]ypes:/ { if ($0 ~ /(^|[ \t])deb([ \t]|$)/) { print "Types: deb-src"; keep=1 } else { keep=0; skip=1 } next }
-            /^$/ { print ""; skip=0; next }
-            { if (!skip) print }
-        ' "$f" >> "$out"
-        echo >> "$out"
-    done
-    # One-line format: "deb [opts] URI suite comps" -> "deb-src ...".
-    local lists=() l
-    [ -f /etc/apt/sources.list ] && lists+=(/etc/apt/sources.list)
-    for l in /etc/apt/sources.list.d/*.list; do [ -f "$l" ] && lists+=("$l"); done
-    if [ ${#lists[@]} -gt 0 ]; then
-        grep -h -E '^[[:space:]]*deb[[:space:]]' "${lists[@]}" | sed -E 's/^[[:space:]]*deb[[:space:]]/deb-src /' > "$out.list" || true
-    fi
-}
-
 fetch_from_debian() {
-    local dl="$cache/downloads" apt_dir="$cache/apt"
     local tarball
-    tarball=$(ls "$dl"/ring_*.orig.tar.* 2>/dev/null | head -n1 || true)
-    if [ -z "$tarball" ]; then
-        log "fetching Debian source package 'ring' (carries pjproject)"
-        rm -rf "$apt_dir"
-        mkdir -p "$apt_dir/sources.list.d" "$apt_dir/lists/partial"
-        write_deb_src_entries "$apt_dir/sources.list.d/deb-src.sources"
-        local apt_opts=(
-            -o "Dir::Etc::SourceParts=$apt_dir/sources.list.d"
-            -o "Dir::State::Lists=$apt_dir/lists"
-        )
-        if [ -s "$apt_dir/sources.list.d/deb-src.sources.list" ]; then
-            mv "$apt_dir/sources.list.d/deb-src.sources.list" "$apt_dir/sources.list.d/deb-src.list"
-        fi
-        apt_opts+=(-o "Dir::Etc::SourceList=/dev/null")
-        apt-get -q "${apt_opts[@]}" update >&2
-        (cd "$dl" && apt-get -q "${apt_opts[@]}" source --download-only ring >&2)
-        tarball=$(ls "$dl"/ring_*.orig.tar.* 2>/dev/null | head -n1 || true)
-        [ -n "$tarball" ] || { log "apt-get source ring gave no orig tarball"; exit 1; }
-    fi
+    tarball=$(apt_source_download ring "$cache/downloads" "carries pjproject" | grep -E '/ring_[^/]*\.orig\.tar\.[^/]*$' | head -n1 || true)
+    [ -n "$tarball" ] || { log "apt-get source ring gave no orig tarball"; exit 1; }
     echo "$tarball"
 }
 
