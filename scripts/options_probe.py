@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,6 +21,7 @@ sys.path.insert(0, str(REPO))
 
 from sipsimple.core import Engine  # noqa: E402
 from sipsimple.notification import Notification, NotificationCenter  # noqa: E402
+from tests.support import run_sipp, sipp_has_tls  # noqa: E402
 
 SCENARIO = REPO / "tests" / "scenarios" / "options_uac.xml"
 
@@ -43,21 +43,11 @@ class TracePrinter:
             print()
 
 
-def sipp_binary() -> str:
-    venv_sipp = Path(sys.prefix) / "bin" / "sipp"
-    return str(venv_sipp) if venv_sipp.exists() else (shutil.which("sipp") or "sipp")
-
-
-def probe(transport: str, port: int, workdir: Path, cert: Path, key: Path) -> bool:
-    flag = {"udp": "u1", "tcp": "t1", "tls": "l1"}[transport]
-    command = [sipp_binary(), "-sf", str(SCENARIO), f"127.0.0.1:{port}", "-t", flag, "-i", "127.0.0.1", "-m", "1",
-               "-timeout", "10s", "-timeout_error", "-nostdin"]
-    if transport == "tls":
-        command += ["-tls_cert", str(cert), "-tls_key", str(key)]
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=30)
-    if result.returncode != 0:
+def probe(transport: str, port: int, cert: Path, key: Path, ca: Path) -> bool:
+    result = run_sipp(SCENARIO, f"127.0.0.1:{port}", transport=transport, tls_cert=cert, tls_key=key, tls_ca=ca)
+    if not result.succeeded:
         print(f"SIPp over {transport.upper()} failed: {result.stderr.strip()[-500:]}", file=sys.stderr)
-    return result.returncode == 0
+    return result.succeeded
 
 
 def main() -> int:
@@ -71,7 +61,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="sipsimple-probe-"))
     ca = trustme.CA()
     certificate = ca.issue_cert("127.0.0.1", "localhost")
-    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    cert, key, ca_file = workdir / "cert.pem", workdir / "key.pem", workdir / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
     certificate.cert_chain_pems[0].write_to_path(str(cert))
     certificate.private_key_pem.write_to_path(str(key))
 
@@ -81,6 +72,8 @@ def main() -> int:
     engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=0, tls_port=0, tls_cert_file=str(cert),
                  tls_privkey_file=str(key), trace_sip=True, user_agent="sipsimple options probe demo")
     print(f"sipsimple Engine running on pjproject {engine.pjsip_version}")
+    if "tls" in transports and not sipp_has_tls():
+        print("  (this SIPp has no TLS: socat carries its TCP connection over TLS to the Engine)")
     for name, host, port in engine.transports:
         print(f"  listening: {name.upper()} {host}:{port}")
     print()
@@ -88,7 +81,7 @@ def main() -> int:
     try:
         for transport in transports:
             port = {"udp": engine.local_udp_port, "tcp": engine.local_tcp_port, "tls": engine.local_tls_port}[transport]
-            results[transport] = probe(transport, port, workdir, cert, key)
+            results[transport] = probe(transport, port, cert, key, ca_file)
     finally:
         engine.stop()
         shutil.rmtree(workdir, ignore_errors=True)

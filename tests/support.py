@@ -77,12 +77,17 @@ def free_port(kind: int = socket.SOCK_DGRAM, host: str = "127.0.0.1") -> int:
 
 
 def sipp_binary() -> str:
-    """SIPp with TLS (built by deps/sipp/build.sh and linked into the venv), else Debian's."""
+    """SIPp: $SIPSIMPLE_SIPP, else one in the virtual environment, else Debian's."""
     candidates = [os.environ.get("SIPSIMPLE_SIPP"), str(Path(sys.prefix) / "bin" / "sipp"), shutil.which("sipp")]
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     raise RuntimeError("sipp not found: run scripts/bootstrap")
+
+
+def sipp_has_tls() -> bool:
+    version = subprocess.run([sipp_binary(), "-v"], capture_output=True, text=True).stdout
+    return "TLS" in version
 
 
 @dataclass
@@ -98,6 +103,45 @@ class SippResult:
         return self.returncode == 0
 
 
+class TLSBridge:
+    """A TLS client leg for a SIPp without TLS.
+
+    Debian builds SIPp without OpenSSL (its source package even conflicts
+    with libssl-dev), so SIPp's TCP connection is carried over TLS by socat:
+    SIPp -> TCP -> socat -> TLS (certificate verified against the test CA)
+    -> the Engine. The SIP text is SIPp's, byte for byte; the scenario's Via
+    says TLS because that is the transport the Engine sees.
+    """
+
+    def __init__(self, host: str, port: int, ca_file: Path) -> None:
+        self.host = host
+        self.listen_port = free_port(socket.SOCK_STREAM, host)
+        if ":" in host:
+            listen = f"TCP6-LISTEN:{self.listen_port},bind=[{host}],reuseaddr,fork"
+            connect = f"OPENSSL:[{host}]:{port},pf=ip6,cafile={ca_file},verify=1"
+        else:
+            listen = f"TCP4-LISTEN:{self.listen_port},bind={host},reuseaddr,fork"
+            connect = f"OPENSSL:{host}:{port},cafile={ca_file},verify=1"
+        self.process = subprocess.Popen(["socat", listen, connect], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((host, self.listen_port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.close()
+        raise RuntimeError("socat TLS bridge did not start")
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 def run_sipp(
     scenario: str | Path,
     target: str,
@@ -111,15 +155,28 @@ def run_sipp(
     extra: list[str] | None = None,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    tls_ca: Path | None = None,
     background: bool = False,
 ) -> SippResult | subprocess.Popen[str]:
-    """Run SIPp once as a UAC against target ("host:port" or "[v6]:port")."""
+    """Run SIPp once as a UAC against target ("host:port" or "[v6]:port").
+
+    Scenarios may use [via_transport], the transport the Engine receives on.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="sipp-"))
-    transport_flag = {"udp": "u1", "tcp": "t1", "tls": "l1"}[transport]
+    bridge: TLSBridge | None = None
+    sipp_transport = transport
+    if transport == "tls" and not sipp_has_tls():
+        host, _, port = target.rpartition(":")
+        assert tls_ca is not None, "a TLS bridge needs the CA file to verify the Engine"
+        bridge = TLSBridge(host.strip("[]"), int(port), tls_ca)
+        target = sip_target(host.strip("[]"), bridge.listen_port)
+        sipp_transport = "tcp"
+    transport_flag = {"udp": "u1", "tcp": "t1", "tls": "l1"}[sipp_transport]
     command = [
         sipp_binary(), "-sf", str(scenario), target,
         "-t", transport_flag, "-i", local_ip, "-m", str(calls),
         "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
+        "-key", "via_transport", transport.upper(),
         "-trace_logs", "-log_file", str(workdir / "log.txt"),
         "-trace_msg", "-message_file", str(workdir / "messages.txt"),
     ]
@@ -127,12 +184,17 @@ def run_sipp(
         command += ["-p", str(local_port)]
     if rate is not None:
         command += ["-r", str(rate)]
-    if transport == "tls":
+    if sipp_transport == "tls":
         command += ["-tls_cert", str(tls_cert), "-tls_key", str(tls_key)]
     command += extra or []
     if background:
+        assert bridge is None, "background runs are UDP or TCP"
         return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    completed = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout + 20)
+    try:
+        completed = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout + 20)
+    finally:
+        if bridge is not None:
+            bridge.close()
     log = (workdir / "log.txt").read_text(errors="replace") if (workdir / "log.txt").exists() else ""
     messages = (workdir / "messages.txt").read_text(errors="replace") if (workdir / "messages.txt").exists() else ""
     shutil.rmtree(workdir, ignore_errors=True)

@@ -166,7 +166,7 @@ def test_tls_can_be_enabled_while_running(engine: Engine, tls_files) -> None:
     port = engine.local_tls_port
     assert port
     result = run_sipp(OPTIONS, sip_target("127.0.0.1", port), transport="tls", tls_cert=tls_files.cert_file,
-                      tls_key=tls_files.key_file)
+                      tls_key=tls_files.key_file, tls_ca=tls_files.ca_file)
     assert result.succeeded, result.stderr + result.log
     engine.set_tls_options(port=None)
     assert engine.local_tls_port is None

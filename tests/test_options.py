@@ -65,7 +65,7 @@ def test_options_answered_with_trace(transport: str, host: str, tls_files) -> No
     sipp_port = free_port(host=host) if transport == "udp" else None
 
     result = run_sipp(OPTIONS, sip_target(host, port), transport=transport, local_ip=host, local_port=sipp_port,
-                      tls_cert=tls_files.cert_file, tls_key=tls_files.key_file)
+                      tls_cert=tls_files.cert_file, tls_key=tls_files.key_file, tls_ca=tls_files.ca_file)
 
     assert result.succeeded, result.stderr + result.log
     # The response carried the capability headers, with what the Engine announces.
@@ -84,7 +84,10 @@ def test_options_answered_with_trace(transport: str, host: str, tls_files) -> No
     assert received.source_ip == host
     assert received.destination_ip == host
     assert received.destination_port == port
-    assert received.data.startswith(f"OPTIONS sip:service@{sip_target(host, port)} SIP/2.0\r\n")
+    request_line = re.match(r"OPTIONS sip:service@(.+):(\d+) SIP/2.0\r\n", received.data)
+    assert request_line, received.data
+    assert request_line.group(1).strip("[]") == host
+    assert f"Via: SIP/2.0/{transport.upper()} " in received.data
     assert "User-Agent: SIPp options probe" in received.data
     # Sent: from the Engine back to where the request came from.
     assert sent.source_ip == host
