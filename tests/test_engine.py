@@ -133,6 +133,38 @@ def test_properties_while_running(engine: Engine) -> None:
     assert engine.rtp_port_range == (50000, 50500)
 
 
+def test_codec_variants(engine: Engine) -> None:
+    variants = {(name, rate, channels) for name, rate, channels, _ in engine.codec_variants}
+    assert {("opus", 48000, 2), ("G722", 16000, 1), ("GSM", 8000, 1), ("PCMU", 8000, 1), ("PCMA", 8000, 1),
+            ("speex", 8000, 1), ("speex", 16000, 1), ("speex", 32000, 1)} <= variants
+    priorities = {name: priority for name, _, _, priority in engine.codec_variants}
+    assert priorities["opus"] > priorities["G722"] > priorities["PCMA"] > 0
+    assert priorities["L16"] == 0  # available but not enabled
+
+
+def test_exception_in_a_callback_is_reported_not_raised(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Break what the SIP trace callback uses, so that it raises inside PJSIP's
+    # receive path: the Engine must report it and keep serving.
+    import sipsimple.core._core as core_module
+
+    class BrokenClock:
+        class datetime:  # noqa: N801 - stands in for the datetime module
+            @staticmethod
+            def now():
+                raise RuntimeError("clock is broken")
+
+    recorder = observe("SIPEngineGotException")
+    monkeypatch.setattr(core_module, "datetime", BrokenClock)
+    assert _options_ok(engine.local_udp_port)
+    report = recorder.wait_named("SIPEngineGotException")
+    assert report.data.type is RuntimeError
+    assert str(report.data.value) == "clock is broken"
+    assert "clock is broken" in report.data.traceback and "Traceback" in report.data.traceback
+    monkeypatch.undo()
+    assert _options_ok(engine.local_udp_port)
+    assert engine.is_running
+
+
 def test_codecs_can_be_changed_while_running(engine: Engine) -> None:
     engine.codecs = ["pcma", "PCMU"]
     assert engine.codecs == ["PCMA", "PCMU"]

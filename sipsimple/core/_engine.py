@@ -344,6 +344,11 @@ class Engine(metaclass=Singleton):
         return self._running_ua().available_codecs
 
     @property
+    def codec_variants(self) -> list[tuple[str, int, int, int]]:
+        """Every codec variant as (name, clock rate, channels, priority); priority 0 means disabled."""
+        return self._running_ua().codec_ids
+
+    @property
     def codecs(self) -> list[str]:
         ua = self._ua
         return ua.codecs if ua is not None else list(self._options["codecs"])
