@@ -25,6 +25,7 @@ from benchmarks.harness import (
     Settings,
     environment,
     format_table,
+    pin_cpus,
     sipp_binary,
     write_json,
 )
@@ -59,6 +60,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="measure the pjsua2 peer in the sipsimple column too (to test the harness without sipsimple)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="JSON file to write")
+    parser.add_argument("--pin", action="store_true", help="pin SIPp and the peer to separate CPUs")
     parser.add_argument("-v", "--verbose", action="store_true", help="report each step on stderr")
     return parser.parse_args(argv)
 
@@ -71,6 +73,7 @@ def main(argv: list[str]) -> int:
         repeats=args.repeats,
         sipp_timeout_s=args.sipp_timeout,
         verbose=args.verbose,
+        cpus=pin_cpus() if args.pin else None,
     )
     try:
         sipp_binary()
@@ -110,10 +113,12 @@ def main(argv: list[str]) -> int:
     print("ratio = sipsimple / pjsua2; figures are the best of", settings.repeats, "runs per side.")
     if args.sipsimple_stand_in:
         print("* stand-in: the sipsimple column was measured with the pjsua2 peer.")
+    reference = settings.sipp_reference.get("rate")
+    if reference:
+        print(f"reference: SIPp's client against a SIPp server drives {reference:.0f} OPTIONS/s here.")
     for result in results:
-        ceiling = result.reference.get("sipp_ceiling")
-        if ceiling:
-            print(f"SIPp client against a SIPp server (the most SIPp drives here): {ceiling['rate']:.0f} OPTIONS/s")
+        for note in result.notes:
+            print(f"note: {note}")
     for side, reason in settings.unavailable.items():
         print(f"{side}: not measured ({reason})")
     errors = [error for result in results for error in result.errors]
@@ -130,10 +135,12 @@ def main(argv: list[str]) -> int:
             "limit": settings.limit,
             "repeats": settings.repeats,
             "sipp_timeout_s": settings.sipp_timeout_s,
+            "cpus_sipp_peer": settings.cpus,
             "transport": "udp",
             "address": "127.0.0.1",
         },
         "unavailable": settings.unavailable,
+        "sipp_reference": settings.sipp_reference,
         "environment": environment(settings),
         "benchmarks": {result.name: result.as_dict() for result in results},
     }

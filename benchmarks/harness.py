@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import queue
+import resource
 import shutil
 import socket
 import subprocess
@@ -35,6 +36,10 @@ PEER_MODULES = {
 }
 
 
+# SIPp's socket buffers (-buff_size); the kernel caps them at net.core.rmem_max / wmem_max.
+SIPP_SOCKET_BUFFER = 4 * 1024 * 1024
+
+
 class BenchmarkError(RuntimeError):
     pass
 
@@ -43,15 +48,19 @@ class BenchmarkError(RuntimeError):
 class Settings:
     """Parameters shared by every benchmark of one run."""
 
-    count: int = 20000  # OPTIONS transactions per SIPp run
+    count: int = 30000  # OPTIONS transactions per SIPp run
     limit: int = 100  # most OPTIONS outstanding at once (SIPp -l)
-    repeats: int = 3  # runs per side; the best one is reported
+    repeats: int = 5  # runs per side; the best one is reported
     sipp_timeout_s: int = 60  # SIPp stops by itself after this long
     python: str = sys.executable
     # side -> peer module; a side missing here is not measured (see `unavailable`)
     peers: dict[str, str] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
     verbose: bool = False
+    # CPUs for SIPp and for the peer, or None to let the scheduler place them (see pin_cpus)
+    cpus: tuple[int, int] | None = None
+    # SIPp against a SIPp server, measured once (see sipp_reference)
+    sipp_reference: dict[str, Any] = field(default_factory=dict)
 
     def log(self, message: str) -> None:
         if self.verbose:
@@ -65,7 +74,8 @@ class Figure:
     name: str
     unit: str
     values: dict[str, float | None]
-    higher_is_better: bool = True
+    higher_is_better: bool | None = True  # None: a check, neither way is better
+    is_count: bool = False  # printed as a whole number
 
     @property
     def ratio(self) -> float | None:
@@ -91,7 +101,7 @@ class BenchmarkResult:
     description: str
     figures: list[Figure]
     runs: dict[str, list[dict[str, Any]]]
-    reference: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -99,9 +109,33 @@ class BenchmarkResult:
             "description": self.description,
             "figures": [figure.as_dict() for figure in self.figures],
             "runs": self.runs,
-            "reference": self.reference,
+            "notes": self.notes,
             "errors": self.errors,
         }
+
+
+def pin_cpus() -> tuple[int, int] | None:
+    """Two distinct CPUs, one for SIPp and one for the peer, when this process may use two.
+
+    Pinning keeps the load generator and the peer off each other's CPU. It is off by default:
+    on a 2-core machine it did not make the figures steadier, and it keeps a peer that uses
+    more than one thread from spreading them.
+    """
+    try:
+        available = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    return (available[0], available[1]) if len(available) >= 2 else None
+
+
+def _affinity(cpu: int | None) -> Callable[[], None] | None:
+    if cpu is None:
+        return None
+
+    def apply() -> None:
+        os.sched_setaffinity(0, {cpu})
+
+    return apply
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +161,7 @@ class Peer:
         if trace:
             self.argv.append("--trace")
         self.ready_timeout_s = ready_timeout_s
+        self.cpu = settings.cpus[1] if settings.cpus else None
         self.port = 0
         self.noise: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -142,6 +177,7 @@ class Peer:
             stderr=self._stderr,
             text=True,
             bufsize=1,
+            preexec_fn=_affinity(self.cpu),  # before the peer starts any thread
         )
         threading.Thread(target=self._pump, args=(self._process,), daemon=True).start()
         deadline = time.monotonic() + self.ready_timeout_s
@@ -232,8 +268,8 @@ class SippResult:
     successful: int
     failed: int
     retransmissions: int  # requests SIPp had to send again: the peer lost or was slow to answer them
-    mean_latency_ms: float  # request sent to 200 received, averaged over transactions
     elapsed_s: float
+    cpu_s: float  # SIPp's own CPU time: near elapsed_s means SIPp, not the peer, set the pace
     exit_code: int
     timed_out: bool
 
@@ -241,8 +277,13 @@ class SippResult:
     def rate(self) -> float:
         return self.successful / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
+    @property
+    def sipp_load(self) -> float:
+        """SIPp's CPU use as a share of one core."""
+        return self.cpu_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "rate": self.rate}
+        return {**asdict(self), "rate": self.rate, "sipp_load": self.sipp_load}
 
 
 def sipp_binary() -> str:
@@ -263,18 +304,15 @@ def sipp_version() -> str:
     return "unknown"
 
 
+def _children_cpu_s() -> float:
+    # CPU time of reaped child processes; only SIPp is reaped between two readings
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _epoch(stat_field: str) -> float:
     # SIPp writes dates as "YYYY-MM-DD<TAB>HH:MM:SS.micro<TAB>epoch.micro"
     return float(stat_field.split("\t")[-1])
-
-
-def _duration_ms(stat_field: str) -> float:
-    # SIPp writes durations as "HH:MM:SS:micro"
-    try:
-        hours, minutes, seconds, micro = (int(part) for part in stat_field.split(":"))
-    except ValueError:
-        return float("nan")
-    return ((hours * 60 + minutes) * 60 + seconds) * 1000.0 + micro / 1000.0
 
 
 def _read_final_stats(path: Path) -> dict[str, str]:
@@ -306,19 +344,33 @@ def run_sipp_uac(settings: Settings, port: int, count: int | None = None) -> Sip
             "-r", "100000", "-rp", "1000",
             "-l", str(settings.limit),
             "-timeout", f"{settings.sipp_timeout_s}s",
+            "-buff_size", str(SIPP_SOCKET_BUFFER),
             "-nostdin",
             "-trace_stat", "-stf", str(stats), "-fd", "1",
         ]  # fmt: skip
         screen = Path(tmp) / "screen.txt"
         timed_out = False
+        cpu_before = _children_cpu_s()
         with screen.open("w") as out:
-            process = subprocess.Popen(argv, cwd=tmp, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                argv,
+                cwd=tmp,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_affinity(settings.cpus[0] if settings.cpus else None),
+            )
             try:
                 exit_code = process.wait(settings.sipp_timeout_s + 30)
             except subprocess.TimeoutExpired:
                 timed_out = True
                 process.kill()
                 exit_code = process.wait(10)
+            finally:
+                if process.poll() is None:  # interrupted: do not leave SIPp behind
+                    process.kill()
+                    process.wait(10)
+        cpu = _children_cpu_s() - cpu_before
         try:
             final = _read_final_stats(stats)
         except (OSError, BenchmarkError) as exc:
@@ -329,42 +381,60 @@ def run_sipp_uac(settings: Settings, port: int, count: int | None = None) -> Sip
             successful=int(final["SuccessfulCall(C)"]),
             failed=int(final["FailedCall(C)"]),
             retransmissions=int(final.get("Retransmissions(C)", 0)),
-            mean_latency_ms=_duration_ms(final.get("CallLength(C)", "")),
             elapsed_s=elapsed,
+            cpu_s=cpu,
             exit_code=exit_code,
             timed_out=timed_out or elapsed >= settings.sipp_timeout_s,
         )
         settings.log(
             f"SIPp: {result.successful} ok, {result.failed} failed, {result.retransmissions} retransmitted,"
-            f" {result.rate:.0f}/s, mean latency {result.mean_latency_ms:.1f} ms"
+            f" {result.rate:.0f}/s, SIPp CPU {result.sipp_load:.0%}"
         )
         return result
 
 
-def sipp_ceiling(settings: Settings) -> dict[str, Any]:
-    """Run the SIPp client against a SIPp server: the most OPTIONS/s this machine's SIPp can drive."""
-    port = free_udp_port()
-    argv = [
-        sipp_binary(),
-        "-sf", str(SCENARIOS / "options_uas.xml"),
-        "-i", "127.0.0.1",
-        "-p", str(port),
-        "-m", str(settings.count),
-        "-timeout", f"{settings.sipp_timeout_s + 10}s",
-        "-nostdin",
-    ]  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="bench-sipp-uas-") as tmp:
-        server = subprocess.Popen(
-            argv, cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            time.sleep(0.5)
-            if server.poll() is not None:
-                raise BenchmarkError(f"SIPp server exited at once (exit {server.returncode})")
-            return run_sipp_uac(settings, port).as_dict()
-        finally:
-            server.kill()
-            server.wait(10)
+def sipp_reference(settings: Settings, runs: int = 2) -> dict[str, Any]:
+    """SIPp's client against a SIPp server (best of `runs`): about the most OPTIONS/s SIPp drives here.
+
+    The result is kept in settings.sipp_reference, so it is measured once per run of the suite.
+    """
+    if settings.sipp_reference:
+        return settings.sipp_reference
+    best_run: dict[str, Any] = {}
+    for _ in range(runs):
+        port = free_udp_port()
+        argv = [
+            sipp_binary(),
+            "-sf", str(SCENARIOS / "options_uas.xml"),
+            "-i", "127.0.0.1",
+            "-p", str(port),
+            "-m", str(settings.count),
+            "-timeout", f"{settings.sipp_timeout_s + 10}s",
+            "-buff_size", str(SIPP_SOCKET_BUFFER),
+            "-nostdin",
+        ]  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="bench-sipp-uas-") as tmp:
+            server = subprocess.Popen(
+                argv,
+                cwd=tmp,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                preexec_fn=_affinity(settings.cpus[1] if settings.cpus else None),
+            )
+            try:
+                time.sleep(0.5)
+                if server.poll() is not None:
+                    raise BenchmarkError(f"the SIPp server exited at once (exit {server.returncode})")
+                settings.log("reference: SIPp client against a SIPp server")
+                result = run_sipp_uac(settings, port).as_dict()
+            finally:
+                server.kill()
+                server.wait(10)
+        if result["rate"] > best_run.get("rate", -1.0):
+            best_run = result
+    settings.sipp_reference = best_run
+    return best_run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,17 +446,26 @@ def alternate(
 ) -> dict[str, list[dict[str, Any]]]:
     """Measure each available side settings.repeats times, swapping which side goes first each round."""
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    given_up: set[str] = set()
     for round_index in range(settings.repeats):
         order = SIDES if round_index % 2 == 0 else tuple(reversed(SIDES))
         for side in order:
-            if side not in settings.peers:
+            if side not in settings.peers or side in given_up:
                 continue
             settings.log(f"round {round_index + 1}/{settings.repeats}: {side}")
             try:
-                runs[side].append(measure(side))
+                run = measure(side)
             except BenchmarkError as exc:
                 errors.append(f"{side}, round {round_index + 1}: {exc}")
                 print(f"  error: {side}, round {round_index + 1}: {exc}", file=sys.stderr, flush=True)
+                continue
+            runs[side].append(run)
+            if run.get("timed_out"):
+                # a side that cannot finish in time would only make every later round as long
+                given_up.add(side)
+                message = f"{side}, round {round_index + 1}: SIPp hit its {settings.sipp_timeout_s} s timeout"
+                errors.append(message + "; no more rounds for this side")
+                print(f"  error: {message}", file=sys.stderr, flush=True)
     return runs
 
 
@@ -394,6 +473,27 @@ def best(runs: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
     """The run with the highest value of `key` (best of N filters out noise from other processes)."""
     usable = [run for run in runs if run.get(key) is not None]
     return max(usable, key=lambda run: run[key]) if usable else None
+
+
+def near_ceiling_notes(settings: Settings, name: str, rates: dict[str, float | None], share: float = 0.85) -> list[str]:
+    """Flag the sides whose OPTIONS rate came near what SIPp drives against a SIPp server."""
+    ceiling = settings.sipp_reference.get("rate") if settings.sipp_reference else None
+    if not ceiling:
+        return []
+    return [
+        f"{name}, {side}: {rate:.0f} OPTIONS/s is {rate / ceiling:.0%} of the SIPp reference ({ceiling:.0f}/s):"
+        " the load generator may have set the pace; compare the CPU figures"
+        for side, rate in rates.items()
+        if rate is not None and rate >= share * ceiling
+    ]
+
+
+def cpu_per_transaction_us(peer_counters: dict[str, Any], successful: int) -> float | None:
+    """The peer's CPU time (all its threads) per answered OPTIONS, in microseconds."""
+    cpu = peer_counters.get("cpu_s")
+    if cpu is None or not successful:
+        return None
+    return float(cpu) / successful * 1e6
 
 
 def pick(run: dict[str, Any] | None, key: str) -> float | None:
@@ -407,18 +507,16 @@ def pick(run: dict[str, Any] | None, key: str) -> float | None:
 # Output
 
 
-def _format_value(value: float | None) -> str:
+def _format_value(value: float | None, is_count: bool = False) -> str:
     if value is None:
         return "n/a"
-    if value == int(value) and abs(value) >= 100:
-        return f"{int(value)}"
-    if abs(value) >= 100:
+    if is_count or abs(value) >= 100:
         return f"{value:.0f}"
     return f"{value:.2f}"
 
 
 def format_table(results: list[BenchmarkResult], labels: dict[str, str]) -> str:
-    header = ["benchmark", "figure", labels["sipsimple"], labels["pjsua2"], "ratio"]
+    header = ["benchmark", "figure", labels["sipsimple"], labels["pjsua2"], "ratio", "better"]
     rows = [header]
     for result in results:
         for figure in result.figures:
@@ -427,16 +525,18 @@ def format_table(results: list[BenchmarkResult], labels: dict[str, str]) -> str:
                 [
                     result.name,
                     f"{figure.name} ({figure.unit})",
-                    _format_value(figure.values.get("sipsimple")),
-                    _format_value(figure.values.get("pjsua2")),
+                    _format_value(figure.values.get("sipsimple"), figure.is_count),
+                    _format_value(figure.values.get("pjsua2"), figure.is_count),
                     "n/a" if ratio is None else f"{ratio:.2f}",
+                    {True: "higher", False: "lower", None: "-"}[figure.higher_is_better],
                 ]
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for index, row in enumerate(rows):
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        cells += [cell.rjust(width) for cell, width in zip(row[2:], widths[2:], strict=True)]
+        cells += [cell.rjust(width) for cell, width in zip(row[2:-1], widths[2:-1], strict=True)]
+        cells.append(row[-1].ljust(widths[-1]))
         lines.append("  ".join(cells).rstrip())
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))

@@ -5,6 +5,8 @@ A peer is started with ``python -m benchmarks.peers.<name> [--trace] [--max-seco
 1. Once its SIP stack listens, the peer prints ``READY <udp-port>`` on stdout.
 2. The harness later writes ``STOP`` on the peer's stdin (or just closes stdin).
 3. The peer prints one JSON object on a single line holding its counters and exits.
+   ``cpu_s`` in it is the CPU time (user + system, all threads) the peer used from READY
+   until STOP.
 
 A peer that hears nothing for ``--max-seconds`` stops on its own, so that a
 crashed harness never leaves a peer behind.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import select
 import sys
 import time
@@ -28,7 +31,17 @@ def parse_peer_args(description: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
+_cpu_at_ready = 0.0
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def announce_ready(port: int) -> None:
+    global _cpu_at_ready
+    _cpu_at_ready = _cpu_s()
     print(f"READY {port}", flush=True)
 
 
@@ -53,6 +66,7 @@ def wait_for_stop(max_seconds: float) -> str:
 
 
 def report(counters: dict[str, Any]) -> None:
+    counters = {**counters, "cpu_s": _cpu_s() - _cpu_at_ready}
     print(json.dumps(counters, sort_keys=True), flush=True)
 
 
