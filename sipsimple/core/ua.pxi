@@ -30,6 +30,11 @@ cdef int _trace_sip = 0           # read by the trace callbacks without the GIL
 _KNOWN_METHODS = frozenset(["INVITE", "ACK", "CANCEL", "BYE", "REGISTER", "OPTIONS", "INFO", "PRACK", "UPDATE",
                             "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER"])
 
+# Upper bound on back-to-back polls without returning to the Engine loop, so
+# that a flood of packets cannot starve stop() or the delivery of events.
+cdef enum:
+    _MAX_POLL_ROUNDS = 64
+
 _TRANSPORT_NAMES = {"UDP": "udp", "UDP6": "udp", "TCP": "tcp", "TCP6": "tcp", "TLS": "tls", "TLS6": "tls"}
 
 
@@ -168,19 +173,38 @@ cdef class PJSIPUA:
     # --- lifetime ------------------------------------------------------------
 
     def poll(self, int timeout_ms=10):
-        """Handle PJSIP events for at most timeout_ms. Engine thread only."""
+        """Handle PJSIP events, waiting at most timeout_ms for the first. Engine thread only.
+
+        Returns the number of events handled. After the first wait it keeps
+        handling whatever is ready (without waiting) until nothing is, or
+        until callbacks have queued events for the application, so that under
+        load one return to Python serves many packets.
+        """
         cdef pj_time_val timeout
+        cdef pj_time_val no_wait
         cdef unsigned count = 0
-        cdef int status
+        cdef unsigned total = 0
+        cdef int rounds = 0
+        cdef object events = self.events
         if self._endpt == NULL:
             raise SIPCoreInvalidStateError("The PJSIP endpoint was destroyed")
         timeout.sec = timeout_ms // 1000
         timeout.msec = timeout_ms % 1000
-        with nogil:
-            status = pjsip_endpt_handle_events2(self._endpt, &timeout, &count)
+        no_wait.sec = 0
+        no_wait.msec = 0
         # PJSIP reports transient errors of a single poll (an interrupted
-        # system call, an ICMP error on a UDP socket); they are not fatal.
-        return count
+        # system call, an ICMP error on a UDP socket) in the status; they are
+        # not fatal, so it is not checked.
+        with nogil:
+            pjsip_endpt_handle_events2(self._endpt, &timeout, &count)
+        total = count
+        while count > 0 and rounds < _MAX_POLL_ROUNDS and not events:
+            count = 0
+            with nogil:
+                pjsip_endpt_handle_events2(self._endpt, &no_wait, &count)
+            total += count
+            rounds += 1
+        return total
 
     def pop_events(self):
         """Remove and return the queued (name, data) events, oldest first."""
@@ -609,7 +633,10 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
             code = 405
         else:
             code = 501
-        status = pjsip_endpt_respond(ua._endpt, NULL, rdata, code, NULL, &ua._options_hdrs, NULL, NULL)
+        # Stateless, like pjsua: these answers are idempotent, so a
+        # retransmitted request simply gets the same answer again, and no
+        # transaction (with its pool, lock and timers) is spent on them.
+        status = pjsip_endpt_respond_stateless(ua._endpt, rdata, code, NULL, &ua._options_hdrs, NULL)
         if status != PJ_SUCCESS:
             ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender="sipsimple", level=2,
                                                message="Could not answer %s: %s" % (
