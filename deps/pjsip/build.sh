@@ -113,26 +113,32 @@ if [ -f "$build_dir/.complete" ]; then
     exit 0
 fi
 
-log "building pjproject (key $build_key); this takes a few minutes once"
-rm -rf "$build_dir"
-mkdir -p "$build_dir"
-cp -a "$source_dir" "$build_dir/tree"
-cp "$here/config_site.h" "$build_dir/tree/pjlib/include/pj/config_site.h"
-(
-    cd "$build_dir/tree"
-    chmod +x configure aconfigure 2>/dev/null || true
-    ./configure --prefix="$prefix" "${configure_flags[@]}" \
-        CFLAGS="$build_cflags" CXXFLAGS="$build_cflags" > "$build_dir/configure.log" 2>&1 \
-        || { tail -n 40 "$build_dir/configure.log" >&2; exit 1; }
-    jobs=$(nproc 2>/dev/null || echo 2)
-    { make dep && make -j"$jobs" lib && make install; } > "$build_dir/make.log" 2>&1 \
-        || { tail -n 60 "$build_dir/make.log" >&2; exit 1; }
-)
-# Flags for linking, as configure computed them (used by setup.py).
-grep -E '^export (PJ_CFLAGS|PJ_LDFLAGS|PJ_LDLIBS|PJ_LDXXLIBS|APP_THIRD_PARTY_LIBS|APP_THIRD_PARTY_EXT)' \
-    "$build_dir/tree/build.mak" > "$build_dir/flags.mak" || true
-touch "$build_dir/.complete"
-# Keep the cache small: drop other builds of this cache.
-find "$cache/build" -mindepth 1 -maxdepth 1 -type d ! -name "$build_key" -exec rm -rf {} + 2>/dev/null || true
-log "built into $prefix"
+# One build at a time per cache: two concurrent runs (say pip wheel and the
+# tests) would otherwise remove each other's half-built tree.
+exec 9>"$cache/build.lock"
+flock 9
+if [ ! -f "$build_dir/.complete" ]; then
+    log "building pjproject (key $build_key); this takes a minute or two once"
+    rm -rf "$build_dir"
+    mkdir -p "$build_dir"
+    cp -a "$source_dir" "$build_dir/tree"
+    cp "$here/config_site.h" "$build_dir/tree/pjlib/include/pj/config_site.h"
+    (
+        cd "$build_dir/tree"
+        chmod +x configure aconfigure 2>/dev/null || true
+        ./configure --prefix="$prefix" "${configure_flags[@]}" \
+            CFLAGS="$build_cflags" CXXFLAGS="$build_cflags" > "$build_dir/configure.log" 2>&1 \
+            || { tail -n 40 "$build_dir/configure.log" >&2; exit 1; }
+        jobs=$(nproc 2>/dev/null || echo 2)
+        { make dep && make -j"$jobs" lib && make install; } > "$build_dir/make.log" 2>&1 \
+            || { tail -n 60 "$build_dir/make.log" >&2; exit 1; }
+    )
+    # The installed prefix (headers, static libraries, libpjproject.pc) is
+    # all the extension build needs; the build tree is most of the size.
+    rm -rf "$build_dir/tree"
+    touch "$build_dir/.complete"
+    # Keep the cache small: drop other builds of this cache.
+    find "$cache/build" -mindepth 1 -maxdepth 1 -type d ! -name "$build_key" -exec rm -rf {} + 2>/dev/null || true
+    log "built into $prefix"
+fi
 echo "$prefix"
