@@ -19,19 +19,13 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.harness import (
-    SIDES,
-    BenchmarkError,
     BenchmarkResult,
-    Figure,
     Settings,
-    alternate,
-    best,
+    SidedRuns,
     cpu_per_transaction_us,
-    near_ceiling_notes,
-    pick,
+    run_both_sides,
     run_sipp_uac,
     running_peer,
-    sipp_reference,
 )
 
 NAME = "notifications"
@@ -56,25 +50,12 @@ def measure(settings: Settings, side: str) -> dict[str, Any]:
 
 
 def run(settings: Settings) -> BenchmarkResult:
-    errors: list[str] = []
-    runs = alternate(settings, lambda side: measure(settings, side), errors)
-    chosen = {side: best(runs[side], "events_per_s") for side in SIDES}
-    failed = {side: float(sum(run["failed"] for run in runs[side])) if runs[side] else None for side in SIDES}
-
-    def figure(name: str, unit: str, key: str, higher_is_better: bool | None = True) -> Figure:
-        return Figure(name, unit, {side: pick(chosen[side], key) for side in SIDES}, higher_is_better)
-
+    sides: SidedRuns = run_both_sides(settings, NAME, lambda side: measure(settings, side), best_key="events_per_s")
     figures = [
-        figure("events into Python", "per s", "events_per_s"),
-        figure("OPTIONS answered, tracing", "per s", "rate"),
-        figure("events per OPTIONS", "expect 2", "events_per_options", higher_is_better=None),
-        figure("peer CPU per event", "us", "peer_cpu_us_per_event", higher_is_better=False),
-        Figure("failed OPTIONS, tracing", "all runs", failed, higher_is_better=False, is_count=True),
+        sides.figure("events into Python", "per s", "events_per_s"),
+        sides.figure("OPTIONS answered, tracing", "per s", "rate"),
+        sides.figure("events per OPTIONS", "expect 2", "events_per_options", higher_is_better=None),
+        sides.figure("peer CPU per event", "us", "peer_cpu_us_per_event", higher_is_better=False),
+        sides.failed_figure("failed OPTIONS, tracing"),
     ]
-    notes: list[str] = []
-    try:
-        sipp_reference(settings)
-    except BenchmarkError as exc:
-        errors.append(f"SIPp reference: {exc}")
-    notes += near_ceiling_notes(settings, NAME, {side: pick(chosen[side], "rate") for side in SIDES})
-    return BenchmarkResult(NAME, DESCRIPTION, figures, runs, notes, errors)
+    return sides.result(NAME, DESCRIPTION, figures)

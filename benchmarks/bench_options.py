@@ -12,19 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.harness import (
-    SIDES,
-    BenchmarkError,
     BenchmarkResult,
-    Figure,
     Settings,
-    alternate,
-    best,
+    SidedRuns,
     cpu_per_transaction_us,
-    near_ceiling_notes,
-    pick,
+    run_both_sides,
     run_sipp_uac,
     running_peer,
-    sipp_reference,
 )
 
 NAME = "options"
@@ -43,24 +37,10 @@ def measure(settings: Settings, side: str) -> dict[str, Any]:
 
 
 def run(settings: Settings) -> BenchmarkResult:
-    errors: list[str] = []
-    runs = alternate(settings, lambda side: measure(settings, side), errors)
-    chosen = {side: best(runs[side], "rate") for side in SIDES}
-    failed = {side: float(sum(run["failed"] for run in runs[side])) if runs[side] else None for side in SIDES}
+    sides: SidedRuns = run_both_sides(settings, NAME, lambda side: measure(settings, side), best_key="rate")
     figures = [
-        Figure("OPTIONS answered", "per s", {side: pick(chosen[side], "rate") for side in SIDES}),
-        Figure(
-            "peer CPU per OPTIONS",
-            "us",
-            {side: pick(chosen[side], "peer_cpu_us_per_options") for side in SIDES},
-            higher_is_better=False,
-        ),
-        Figure("failed OPTIONS", "all runs", failed, higher_is_better=False, is_count=True),
+        sides.figure("OPTIONS answered", "per s", "rate"),
+        sides.figure("peer CPU per OPTIONS", "us", "peer_cpu_us_per_options", higher_is_better=False),
+        sides.failed_figure("failed OPTIONS"),
     ]
-    notes: list[str] = []
-    try:
-        sipp_reference(settings)
-    except BenchmarkError as exc:
-        errors.append(f"SIPp reference: {exc}")
-    notes += near_ceiling_notes(settings, NAME, {side: pick(chosen[side], "rate") for side in SIDES})
-    return BenchmarkResult(NAME, DESCRIPTION, figures, runs, notes, errors)
+    return sides.result(NAME, DESCRIPTION, figures)

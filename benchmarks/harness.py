@@ -503,6 +503,41 @@ def pick(run: dict[str, Any] | None, key: str) -> float | None:
     return None if value is None else float(value)
 
 
+@dataclass
+class SidedRuns:
+    """Every run of both sides, the best one of each, and what went wrong."""
+
+    runs: dict[str, list[dict[str, Any]]]
+    chosen: dict[str, dict[str, Any] | None]
+    failed: dict[str, float | None]
+    errors: list[str]
+    notes: list[str]
+
+    def figure(self, name: str, unit: str, key: str, higher_is_better: bool | None = True) -> Figure:
+        return Figure(name, unit, {side: pick(self.chosen[side], key) for side in SIDES}, higher_is_better)
+
+    def failed_figure(self, name: str) -> Figure:
+        return Figure(name, "all runs", self.failed, higher_is_better=False, is_count=True)
+
+    def result(self, name: str, description: str, figures: list[Figure]) -> BenchmarkResult:
+        return BenchmarkResult(name, description, figures, self.runs, self.notes, self.errors)
+
+
+def run_both_sides(settings: Settings, name: str, measure: Callable[[str], dict[str, Any]], best_key: str) -> SidedRuns:
+    """Measure both sides (alternating), keep each side's best run by `best_key`, run the SIPp
+    reference and note the sides whose OPTIONS rate came near it."""
+    errors: list[str] = []
+    runs = alternate(settings, measure, errors)
+    chosen = {side: best(runs[side], best_key) for side in SIDES}
+    failed = {side: float(sum(run["failed"] for run in runs[side])) if runs[side] else None for side in SIDES}
+    try:
+        sipp_reference(settings)
+    except BenchmarkError as exc:
+        errors.append(f"SIPp reference: {exc}")
+    notes = near_ceiling_notes(settings, name, {side: pick(chosen[side], "rate") for side in SIDES})
+    return SidedRuns(runs, chosen, failed, errors, notes)
+
+
 # ---------------------------------------------------------------------------------------------
 # Output
 
