@@ -11,6 +11,8 @@ cimport cython
 from sipsimple.core._pjsip cimport *
 
 include "util.pxi"
+include "headers_interim.pxi"
 include "ua.pxi"
+include "request.pxi"
 
 PJSIP_VERSION = PJ_VERSION.decode()

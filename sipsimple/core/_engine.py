@@ -257,11 +257,13 @@ class Engine(metaclass=Singleton):
             self._post("SIPEngineDidEnd")
 
     def _deliver(self, ua: PJSIPUA) -> None:
-        for name, data in ua.pop_events():
-            self._post(name, NotificationData(**data))
+        for name, sender, data in ua.pop_events():
+            self._post(name, NotificationData(**data), sender)
 
-    def _post(self, name: str, data: NotificationData | None = None) -> None:
-        self._notification_center.post_notification(name, sender=self, data=data or NotificationData())
+    def _post(self, name: str, data: NotificationData | None = None, sender: object = None) -> None:
+        self._notification_center.post_notification(
+            name, sender=self if sender is None else sender, data=data or NotificationData()
+        )
 
     # --- the running stack --------------------------------------------------
 

@@ -60,6 +60,7 @@ cdef extern from "pjlib.h" nogil:
     pj_pool_t *pj_pool_create(pj_pool_factory *factory, char *name, pj_size_t initial_size,
                               pj_size_t increment_size, void *callback)
     void pj_pool_release(pj_pool_t *pool)
+    void *pj_pool_alloc(pj_pool_t *pool, pj_size_t size)
 
     pj_bool_t pj_thread_is_registered()
     pj_status_t pj_thread_register(char *thread_name, pj_thread_desc desc, pj_thread_t **thread)
@@ -119,8 +120,20 @@ cdef extern from "pjsip.h" nogil:
         pjsip_method_e id
         pj_str_t name
 
+    struct pjsip_uri
+
+    enum pjsip_uri_context_e:
+        PJSIP_URI_IN_REQ_URI
+        PJSIP_URI_IN_FROMTO_HDR
+        PJSIP_URI_IN_CONTACT_HDR
+        PJSIP_URI_IN_ROUTING_HDR
+        PJSIP_URI_IN_OTHER
+
+    int pjsip_uri_print(pjsip_uri_context_e context, void *uri, char *buf, pj_size_t size)
+
     struct pjsip_request_line:
         pjsip_method method
+        pjsip_uri *uri
 
     struct pjsip_status_line:
         int code
@@ -139,10 +152,32 @@ cdef extern from "pjsip.h" nogil:
     struct pjsip_generic_string_hdr:
         pj_str_t hvalue
 
+    struct pjsip_param:
+        pj_str_t name
+        pj_str_t value
+
+    struct pjsip_media_type:
+        pj_str_t type
+        pj_str_t subtype
+        pjsip_param param
+
+    struct pjsip_msg_body:
+        pjsip_media_type content_type
+        void *data
+        unsigned len
+
     struct pjsip_msg:
         pjsip_msg_type_e type
         pjsip_msg_line line
         pjsip_hdr hdr
+        pjsip_msg_body *body
+
+    struct pjsip_cid_hdr:
+        pj_str_t id
+
+    struct pjsip_cseq_hdr:
+        int cseq
+        pjsip_method method
 
     struct pjsip_host_port:
         pj_str_t host
@@ -175,6 +210,9 @@ cdef extern from "pjsip.h" nogil:
         int len
         pjsip_msg *msg
         pjsip_to_hdr *to
+        pjsip_to_hdr *from_ "from"
+        pjsip_cid_hdr *cid
+        pjsip_cseq_hdr *cseq
 
     struct pjsip_rx_data:
         pjsip_rx_data_tp_info tp_info
@@ -192,14 +230,19 @@ cdef extern from "pjsip.h" nogil:
         int dst_port
 
     struct pjsip_tx_data:
+        pj_pool_t *pool
         pjsip_msg *msg
         pjsip_buffer buf
         pjsip_tx_data_tp_info tp_info
+
+    struct pjsip_transaction
+    struct pjsip_event
 
     struct pjsip_module:
         pj_str_t name
         int id
         int priority
+        void (*on_tsx_state)(pjsip_transaction *tsx, pjsip_event *event) noexcept nogil
         pj_bool_t (*on_rx_request)(pjsip_rx_data *rdata) noexcept nogil
         pj_bool_t (*on_rx_response)(pjsip_rx_data *rdata) noexcept nogil
         pj_status_t (*on_tx_request)(pjsip_tx_data *tdata) noexcept nogil
@@ -226,8 +269,8 @@ cdef extern from "pjsip.h" nogil:
     unsigned pjsip_tsx_layer_get_tsx_count()
     pj_status_t pjsip_ua_init_module(pjsip_endpoint *endpt, void *prm)
 
-    void pj_list_init(pjsip_hdr *node)
-    void pj_list_push_back(pjsip_hdr *list, void *node)
+    void pj_list_init(void *node)
+    void pj_list_push_back(void *list, void *node)
     pjsip_generic_string_hdr *pjsip_generic_string_hdr_create(pj_pool_t *pool, pj_str_t *hname,
                                                               pj_str_t *hvalue)
     pj_str_t *pjsip_get_status_text(int status_code)
@@ -294,3 +337,99 @@ cdef extern from "pjmedia-codec.h" nogil:
 
 cdef extern from "pjnath.h" nogil:
     pj_status_t pjnath_init()
+
+
+# --- transactions, requests and authentication (request.pxi) ---------------
+
+cdef extern from "pjsip.h" nogil:
+    struct pj_timer_entry:
+        void *user_data
+        int id
+        void (*cb)(pj_timer_heap_t *timer_heap, pj_timer_entry *entry) noexcept
+
+    enum pjsip_tsx_state_e:
+        PJSIP_TSX_STATE_NULL
+        PJSIP_TSX_STATE_CALLING
+        PJSIP_TSX_STATE_TRYING
+        PJSIP_TSX_STATE_PROCEEDING
+        PJSIP_TSX_STATE_COMPLETED
+        PJSIP_TSX_STATE_CONFIRMED
+        PJSIP_TSX_STATE_TERMINATED
+        PJSIP_TSX_STATE_DESTROYED
+
+    enum pjsip_event_id_e:
+        PJSIP_EVENT_UNKNOWN
+        PJSIP_EVENT_TIMER
+        PJSIP_EVENT_TX_MSG
+        PJSIP_EVENT_RX_MSG
+        PJSIP_EVENT_TRANSPORT_ERROR
+        PJSIP_EVENT_TSX_STATE
+        PJSIP_EVENT_USER
+
+    struct pjsip_transaction:
+        pj_pool_t *pool
+        int status_code
+        pj_str_t status_text
+        pjsip_tsx_state_e state
+        pjsip_method method
+        pjsip_tx_data *last_tx
+        void **mod_data
+
+    union pjsip_event_tsx_state_src:
+        pjsip_rx_data *rdata
+        pjsip_tx_data *tdata
+        pj_status_t status
+
+    struct pjsip_event_tsx_state:
+        pjsip_event_tsx_state_src src
+        pjsip_transaction *tsx
+        int prev_state
+        pjsip_event_id_e type
+
+    union pjsip_event_body:
+        pjsip_event_tsx_state tsx_state
+
+    struct pjsip_event:
+        pjsip_event_id_e type
+        pjsip_event_body body
+
+    enum:
+        PJSIP_CRED_DATA_PLAIN_PASSWD
+
+    struct pjsip_cred_info:
+        pj_str_t realm
+        pj_str_t scheme
+        pj_str_t username
+        int data_type
+        pj_str_t data
+
+    struct pjsip_auth_clt_sess:
+        pass
+
+    pj_status_t pjsip_auth_clt_init(pjsip_auth_clt_sess *sess, pjsip_endpoint *endpt, pj_pool_t *pool,
+                                    unsigned options)
+    pj_status_t pjsip_auth_clt_set_credentials(pjsip_auth_clt_sess *sess, int cred_cnt, pjsip_cred_info *c)
+    pj_status_t pjsip_auth_clt_init_req(pjsip_auth_clt_sess *sess, pjsip_tx_data *tdata)
+    pj_status_t pjsip_auth_clt_reinit_req(pjsip_auth_clt_sess *sess, pjsip_rx_data *rdata,
+                                          pjsip_tx_data *old_request, pjsip_tx_data **new_request)
+
+    pj_status_t pjsip_endpt_create_request(pjsip_endpoint *endpt, pjsip_method *method, pj_str_t *target,
+                                           pj_str_t *from_, pj_str_t *to, pj_str_t *contact, pj_str_t *call_id,
+                                           int cseq, pj_str_t *text, pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_endpt_create_response(pjsip_endpoint *endpt, pjsip_rx_data *rdata, int st_code,
+                                            pj_str_t *st_text, pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_endpt_schedule_timer(pjsip_endpoint *endpt, pj_timer_entry *entry, pj_time_val *delay)
+    void pjsip_endpt_cancel_timer(pjsip_endpoint *endpt, pj_timer_entry *entry)
+    void pjsip_method_init_np(pjsip_method *m, pj_str_t *str)
+    pj_status_t pjsip_tx_data_dec_ref(pjsip_tx_data *tdata)
+    void pjsip_tx_data_add_ref(pjsip_tx_data *tdata)
+    pj_status_t pjsip_tsx_create_uac(pjsip_module *tsx_user, pjsip_tx_data *tdata, pjsip_transaction **p_tsx)
+    pj_status_t pjsip_tsx_create_uas(pjsip_module *tsx_user, pjsip_rx_data *rdata, pjsip_transaction **p_tsx)
+    void pjsip_tsx_recv_msg(pjsip_transaction *tsx, pjsip_rx_data *rdata)
+    pj_status_t pjsip_tsx_send_msg(pjsip_transaction *tsx, pjsip_tx_data *tdata)
+    pj_status_t pjsip_tsx_terminate(pjsip_transaction *tsx, int st_code)
+    pjsip_transaction *pjsip_rdata_get_tsx(pjsip_rx_data *rdata)
+    void *pjsip_parse_hdr(pj_pool_t *pool, pj_str_t *hname, char *line, pj_size_t size, int *parsed_len)
+    void pjsip_msg_add_hdr(pjsip_msg *msg, pjsip_hdr *hdr)
+    pjsip_msg_body *pjsip_msg_body_create(pj_pool_t *pool, pj_str_t *type, pj_str_t *subtype, pj_str_t *text)
+    int pjsip_hdr_print_on(void *hdr, char *buf, pj_size_t len)

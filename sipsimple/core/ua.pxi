@@ -64,11 +64,18 @@ cdef class PJSIPUA:
     cdef object _supported_extensions
     cdef object _codecs
     cdef readonly str user_agent
+    # Core objects with PJSIP state (transactions, timers, pools) that must
+    # stay alive until PJSIP is done with them; emptied at destroy().
+    cdef readonly set _live_objects
+    cdef int _shutting_down
 
     def __cinit__(self):
         self.events = collections.deque()
-        self._allowed_methods = ["OPTIONS"]
-        self._accepted_types = []
+        self._live_objects = set()
+        self._allowed_methods = ["OPTIONS", "MESSAGE"]
+        # MESSAGE bodies of any type reach the application; these are the
+        # instant-messaging types it is expected to handle.
+        self._accepted_types = ["text/plain", "message/cpim", "application/im-iscomposing+xml"]
         self._supported_extensions = []
         self._codecs = []
 
@@ -156,6 +163,7 @@ cdef class PJSIPUA:
         status = pjsip_endpt_register_module(self._endpt, &self._app_module)
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not register the application module", status)
+        _register_request_module(self._endpt)
         self._rebuild_options_headers()
 
         # Media shares the SIP I/O queue, so the Engine thread drives both
@@ -207,7 +215,7 @@ cdef class PJSIPUA:
         return total
 
     def pop_events(self):
-        """Remove and return the queued (name, data) events, oldest first."""
+        """Remove and return the queued (name, sender, data) events, oldest first (sender None: the Engine)."""
         events = self.events
         result = []
         while events:
@@ -222,6 +230,12 @@ cdef class PJSIPUA:
         global _ua, _trace_sip
         if self._pj_initialized:
             _check_thread()
+        self._shutting_down = 1
+        # Requests in progress end with the endpoint; their timers must not
+        # fire into a destroyed timer heap.
+        for obj in list(self._live_objects):
+            if isinstance(obj, Request):
+                (<Request> obj)._cancel_timers()
         if self._media_endpt != NULL:
             with nogil:
                 pjmedia_endpt_destroy(self._media_endpt)
@@ -241,6 +255,18 @@ cdef class PJSIPUA:
             self._udp_transport = NULL
             self._tcp_factory = NULL
             self._tls_factory = NULL
+        # Stopping the endpoint ended every transaction; whatever is still
+        # alive (requests waiting for their expiry) ends now, and its pool is
+        # returned before the caching pool goes.
+        for obj in list(self._live_objects):
+            if isinstance(obj, Request):
+                (<Request> obj)._tsx = NULL
+                if (<Request> obj)._pool != NULL:
+                    pj_pool_release((<Request> obj)._pool)
+                    (<Request> obj)._pool = NULL
+                if (<Request> obj).state != "TERMINATED":
+                    (<Request> obj)._terminate(expired=False)
+        self._live_objects.clear()
         if self._caching_pool_initialized:
             pj_caching_pool_destroy(&self._caching_pool)
             self._caching_pool_initialized = 0
@@ -536,12 +562,13 @@ cdef class PJSIPUA:
             raise SIPCoreInvalidStateError("The PJSIP endpoint was destroyed")
         return 0
 
-    cdef void _add_event(self, str name, dict data):
-        self.events.append((name, data))
+    cdef void _add_event(self, str name, dict data, object sender=None):
+        # sender None: the Engine.
+        self.events.append((name, sender, data))
 
     cdef void _add_exception(self):
         exc_type, exc_value, exc_traceback = sys.exc_info()
-        self.events.append(("SIPEngineGotException", dict(
+        self.events.append(("SIPEngineGotException", None, dict(
             type=exc_type, value=exc_value,
             traceback="".join(traceback.format_exception(exc_type, exc_value, exc_traceback)))))
 
@@ -623,6 +650,10 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
     try:
         if method.id == PJSIP_ACK_METHOD:
             return PJ_TRUE
+        if rdata.msg_info.to.tag.slen == 0 and method.id == PJSIP_OTHER_METHOD \
+                and _pj_str_to_str(method.name) == "MESSAGE":
+            _receive_message(ua, rdata)
+            return PJ_TRUE
         if method.id == PJSIP_OPTIONS_METHOD and rdata.msg_info.to.tag.slen == 0:
             code = 200
         elif method.id == PJSIP_CANCEL_METHOD or rdata.msg_info.to.tag.slen > 0:
@@ -644,3 +675,25 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
     except BaseException:
         ua._add_exception()
     return PJ_TRUE
+
+
+cdef int _receive_message(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
+    # A MESSAGE outside a dialog: answered 200 by a server transaction (so
+    # that a retransmission is absorbed, not delivered twice), then handed to
+    # the application as SIPEngineGotMessage.
+    cdef pjsip_msg *msg = rdata.msg_info.msg
+    cdef int status
+    headers = _frozen_headers_of_message(msg)
+    status = pjsip_endpt_respond(ua._endpt, NULL, rdata, 200, NULL, NULL, NULL, NULL)
+    if status != PJ_SUCCESS:
+        raise PJSIPError("Could not answer MESSAGE", status)
+    from_header = to_header = None
+    for header in headers:
+        if header.name == "From" and from_header is None:
+            from_header = header
+        elif header.name == "To" and to_header is None:
+            to_header = header
+    ua._add_event("SIPEngineGotMessage", dict(
+        request_uri=_request_uri_of(msg), from_header=from_header, to_header=to_header, headers=headers,
+        body=_message_body(msg) or b"", content_type=_message_content_type(msg)))
+    return 0
