@@ -49,7 +49,11 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "trace_sip": False,
     "rtp_port_range": (50000, 50500),
     "codecs": DEFAULT_CODECS,
+    "incoming_requests": frozenset(),
 }
+
+# Methods the core answers itself; the application cannot take them over.
+_CORE_METHODS = frozenset(["INVITE", "ACK", "CANCEL", "BYE", "PRACK", "UPDATE", "OPTIONS", "MESSAGE"])
 
 # How long one poll of the stack may block. It bounds how late stop() and
 # events queued by other threads are noticed.
@@ -119,6 +123,21 @@ def _check_log_level(value: object) -> int:
     return value
 
 
+def _check_incoming_requests(value: object) -> frozenset[str]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError("incoming_requests must be a set of method names")
+    methods = set()
+    for method in value:
+        if not isinstance(method, str):
+            raise TypeError(f"method names must be str, not {type(method).__name__}")
+        if not method or not method.isascii() or not method.replace("-", "").isalnum():
+            raise ValueError(f"invalid SIP method name {method!r}")
+        if method.upper() in _CORE_METHODS:
+            raise ValueError(f"{method.upper()} is handled by the core and cannot be an incoming request")
+        methods.add(method.upper())
+    return frozenset(methods)
+
+
 def _validate(options: dict[str, Any]) -> dict[str, Any]:
     unknown = set(options) - set(_DEFAULT_OPTIONS)
     if unknown:
@@ -143,6 +162,7 @@ def _validate(options: dict[str, Any]) -> dict[str, Any]:
     merged["tls_verify_server"] = bool(merged["tls_verify_server"])
     merged["rtp_port_range"] = _check_rtp_port_range(merged["rtp_port_range"])
     merged["codecs"] = _check_codecs(merged["codecs"])
+    merged["incoming_requests"] = _check_incoming_requests(merged["incoming_requests"])
     return merged
 
 
@@ -192,6 +212,7 @@ class Engine(metaclass=Singleton):
                     log_level=settings["log_level"],
                     trace_sip=settings["trace_sip"],
                     codecs=settings["codecs"],
+                    incoming_requests=settings["incoming_requests"],
                 )
             except BaseException as error:
                 self._post("SIPEngineDidFail", NotificationData(error=error))
@@ -405,6 +426,11 @@ class Engine(metaclass=Singleton):
         # Read by media transports when they allocate ports, so a change
         # applies to the next call.
         self._options["rtp_port_range"] = _check_rtp_port_range(value)
+
+    @property
+    def incoming_requests(self) -> frozenset[str]:
+        """Methods whose requests outside a dialog reach the application as IncomingRequest."""
+        return self._options["incoming_requests"]
 
     @property
     def allowed_methods(self) -> list[str]:

@@ -433,3 +433,5 @@ cdef extern from "pjsip.h" nogil:
     void pjsip_msg_add_hdr(pjsip_msg *msg, pjsip_hdr *hdr)
     pjsip_msg_body *pjsip_msg_body_create(pj_pool_t *pool, pj_str_t *type, pj_str_t *subtype, pj_str_t *text)
     int pjsip_hdr_print_on(void *hdr, char *buf, pj_size_t len)
+    pj_status_t pjsip_rx_data_clone(pjsip_rx_data *src, unsigned flags, pjsip_rx_data **p_rdata)
+    pj_status_t pjsip_rx_data_free_cloned(pjsip_rx_data *rdata)

@@ -172,6 +172,9 @@ cdef class Request:
     cdef pj_timer_entry _expire_timer
     cdef object _expire_time
     cdef int _final_handled
+    # Expiry assumed when a 2xx names none (REGISTER and PUBLISH users set it
+    # to what they asked for); 0: a 2xx without expiry ends the request.
+    cdef public int default_expires
 
     def __cinit__(self):
         self.state = "INIT"
@@ -387,7 +390,10 @@ cdef class Request:
         self._expire_time = None
         if ua is not None:
             ua._add_event("SIPRequestDidEnd", dict(expired=expired), self)
-            ua._live_objects.discard(self)
+            # A transaction still pointing at this object (UDP keeps a
+            # completed one for a few seconds) keeps it alive until it goes.
+            if self._tsx == NULL:
+                ua._live_objects.discard(self)
         return 0
 
     cdef int _on_final(self, int code, str reason, pjsip_rx_data *rdata) except -1:
@@ -397,6 +403,8 @@ cdef class Request:
         body = _message_body(rdata.msg_info.msg) if rdata != NULL else None
         if 200 <= code < 300:
             expires = _response_expires(headers, self.contact_header) if rdata != NULL else None
+            if expires is None:
+                expires = self.default_expires
             ua._add_event("SIPRequestDidSucceed", dict(code=code, reason=reason, headers=headers, body=body,
                                                        expires=expires or 0), self)
             if expires and not ua._shutting_down:
@@ -431,9 +439,9 @@ cdef void *_find_hdr(pjsip_msg *msg, str name):
 cdef object _response_expires(list headers, object contact_header):
     # REGISTER: the expiry the registrar granted our contact; otherwise the
     # Expires header (PUBLISH, and REGISTER without per-contact expiry).
-    our_uri = None
-    if contact_header is not None:
-        our_uri = str(getattr(contact_header, "uri", "")) or None
+    # Contact URIs are compared by RFC 3261 URI equality (registrars may
+    # reorder parameters), falling back to their text.
+    our_uri = getattr(contact_header, "uri", None) if contact_header is not None else None
     expires_header = None
     for header in headers:
         name = getattr(header, "name", None)
@@ -443,7 +451,14 @@ cdef object _response_expires(list headers, object contact_header):
             except ValueError:
                 pass
         elif name == "Contact" and our_uri is not None:
-            if str(getattr(header, "uri", "")) == our_uri and getattr(header, "expires", None) is not None:
+            uri = getattr(header, "uri", None)
+            if uri is None or getattr(header, "expires", None) is None:
+                continue
+            try:
+                same = uri == our_uri or str(uri) == str(our_uri)
+            except Exception:
+                same = str(uri) == str(our_uri)
+            if same:
                 return int(header.expires)
     return expires_header
 
@@ -463,10 +478,13 @@ cdef void _cb_request_tsx_state(pjsip_transaction *tsx, pjsip_event *event) noex
     request = <Request> data
     try:
         if tsx.state == PJSIP_TSX_STATE_TERMINATED or tsx.state == PJSIP_TSX_STATE_DESTROYED:
-            # The transaction is going away: forget it.
+            # The transaction is going away: forget it, and let the Request
+            # go too if it is over (it may be over already: see _terminate).
             tsx.mod_data[_request_module.id] = NULL
             if request._tsx == tsx:
                 request._tsx = NULL
+                if request.state == "TERMINATED":
+                    ua._live_objects.discard(request)
         if tsx.state < PJSIP_TSX_STATE_COMPLETED or request._tsx != tsx and tsx.state != PJSIP_TSX_STATE_TERMINATED:
             return
         if request._final_handled or request.state != "IN_PROGRESS":
@@ -514,5 +532,147 @@ cdef void _cb_request_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexce
             if request.state == "EXPIRING":
                 request._terminate(expired=True)
                 request._release_pool(ua)
+    except BaseException:
+        ua._add_exception()
+
+
+# --- incoming requests the application asked for ---------------------------
+#
+# IncomingRequest states: incoming --answer(final)--> answered; a request the
+# application leaves unanswered for _UNANSWERED_TIMEOUT seconds is answered
+# 480 by the core, so that no server transaction waits forever.
+
+_UNANSWERED_TIMEOUT = 32.0
+
+
+@cython.auto_pickle(False)
+cdef class IncomingRequest:
+    """A request outside a dialog that the application handles (Engine option incoming_requests)."""
+
+    cdef readonly str state
+    cdef readonly str method
+    cdef readonly object request_uri
+    cdef readonly object from_header
+    cdef readonly object to_header
+    cdef readonly list headers
+    cdef readonly object body
+    cdef readonly object content_type
+    cdef readonly object source_ip
+    cdef readonly object source_port
+    cdef PJSIPUA _ua
+    cdef pjsip_transaction *_tsx
+    cdef pjsip_rx_data *_rdata
+    cdef pj_timer_entry _timer
+
+    def __cinit__(self):
+        self.state = "incoming"
+
+    def answer(self, code, reason=None, extra_headers=None, content_type=None, body=None):
+        """Send a response: provisional (1xx) any number of times, then one final."""
+        cdef PJSIPUA ua = self._ua
+        cdef pjsip_tx_data *tdata = NULL
+        cdef pj_str_t reason_str
+        cdef pj_str_t *reason_ptr = NULL
+        cdef int status
+        cdef int st_code
+        if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 699:
+            raise ValueError("code must be a SIP status code (100-699)")
+        if self.state != "incoming":
+            raise SIPCoreInvalidStateError("This request was already answered")
+        if ua is None or ua._endpt == NULL or self._tsx == NULL or self._rdata == NULL:
+            raise SIPCoreInvalidStateError("This request can no longer be answered")
+        if (body is None) != (content_type is None):
+            raise TypeError("content_type and body must be given together")
+        st_code = code
+        body_bytes = _body_bytes(body)
+        _check_thread()
+        if reason is not None:
+            encoded_reason = str(reason).encode()
+            _set_pj_str(&reason_str, encoded_reason)
+            reason_ptr = &reason_str
+        status = pjsip_endpt_create_response(ua._endpt, self._rdata, st_code, reason_ptr, &tdata)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not create the response", status)
+        try:
+            _add_headers(tdata, list(extra_headers or []))
+            if body_bytes is not None:
+                _set_body(tdata, content_type, body_bytes)
+        except BaseException:
+            pjsip_tx_data_dec_ref(tdata)
+            raise
+        if code >= 200:
+            self.state = "answered"
+            _cancel_timer(ua._endpt, &self._timer)
+        with nogil:
+            status = pjsip_tsx_send_msg(self._tsx, tdata)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not send the response", status)
+        if code >= 200:
+            self._release()
+
+    cdef void _release(self):
+        if self._rdata != NULL:
+            pjsip_rx_data_free_cloned(self._rdata)
+            self._rdata = NULL
+        if self._ua is not None:
+            self._ua._live_objects.discard(self)
+
+
+cdef int _receive_incoming_request(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
+    cdef IncomingRequest request = IncomingRequest()
+    cdef pjsip_transaction *tsx = NULL
+    cdef pjsip_msg *msg = rdata.msg_info.msg
+    cdef pj_time_val delay
+    cdef int status
+    status = pjsip_tsx_create_uas(&_request_module, rdata, &tsx)
+    if status != PJ_SUCCESS:
+        raise PJSIPError("Could not create a server transaction", status)
+    pjsip_tsx_recv_msg(tsx, rdata)
+    status = pjsip_rx_data_clone(rdata, 0, &request._rdata)
+    if status != PJ_SUCCESS:
+        pjsip_tsx_terminate(tsx, 500)
+        raise PJSIPError("Could not keep the request", status)
+    request._ua = ua
+    request._tsx = tsx
+    tsx.mod_data[_request_module.id] = NULL  # server transactions report nothing to Request
+    request.method = _pj_str_to_str(msg.line.req.method.name)
+    request.headers = _frozen_headers_of_message(msg)
+    for header in request.headers:
+        if header.name == "From" and request.from_header is None:
+            request.from_header = header
+        elif header.name == "To" and request.to_header is None:
+            request.to_header = header
+    request.request_uri = _request_uri_of(msg)
+    request.body = _message_body(msg)
+    request.content_type = _message_content_type(msg)
+    request.source_ip = rdata.pkt_info.src_name.decode()
+    request.source_port = rdata.pkt_info.src_port
+    request._timer.user_data = <void *> request
+    request._timer.cb = _cb_incoming_request_timer
+    # Read at each request, so that it can be changed (the tests shorten it).
+    unanswered_timeout = float(_UNANSWERED_TIMEOUT)
+    delay.sec = <long> unanswered_timeout
+    delay.msec = <long> ((unanswered_timeout - <long> unanswered_timeout) * 1000)
+    request._timer.id = 0
+    if pjsip_endpt_schedule_timer(ua._endpt, &request._timer, &delay) == PJ_SUCCESS:
+        request._timer.id = 1
+    ua._live_objects.add(request)
+    ua._add_event("SIPIncomingRequestGotRequest", dict(
+        method=request.method, request_uri=request.request_uri, from_header=request.from_header,
+        to_header=request.to_header, headers=request.headers, body=request.body,
+        content_type=request.content_type), request)
+    return 0
+
+
+cdef void _cb_incoming_request_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
+    cdef IncomingRequest request
+    cdef PJSIPUA ua = _ua
+    if ua is None or entry.user_data == NULL:
+        return
+    request = <IncomingRequest> entry.user_data
+    entry.id = 0
+    try:
+        if request.state == "incoming":
+            request.answer(480, "Not Answered By The Application")
     except BaseException:
         ua._add_exception()

@@ -68,6 +68,9 @@ cdef class PJSIPUA:
     # stay alive until PJSIP is done with them; emptied at destroy().
     cdef readonly set _live_objects
     cdef int _shutting_down
+    # Methods whose out-of-dialog requests the application answers itself
+    # (IncomingRequest).
+    cdef readonly frozenset incoming_requests
 
     def __cinit__(self):
         self.events = collections.deque()
@@ -80,7 +83,7 @@ cdef class PJSIPUA:
         self._codecs = []
 
     def __init__(self, *, ip_address, udp_port, tcp_port, tls_port, tls_options, user_agent, log_level,
-                 trace_sip, codecs):
+                 trace_sip, codecs, incoming_requests=()):
         global _ua
         if _ua is not None:
             raise SIPCoreError("Only one PJSIPUA can exist at a time")
@@ -88,6 +91,10 @@ cdef class PJSIPUA:
         self.user_agent = user_agent
         self._af = pj_AF_INET6() if ":" in ip_address else pj_AF_INET()
         self._tls_options = dict(tls_options)
+        self.incoming_requests = frozenset(incoming_requests)
+        for method in sorted(self.incoming_requests):
+            if method not in self._allowed_methods:
+                self._allowed_methods.append(method)
         try:
             self._init_pjlib(log_level)
             self._init_endpoint()
@@ -236,6 +243,12 @@ cdef class PJSIPUA:
         for obj in list(self._live_objects):
             if isinstance(obj, Request):
                 (<Request> obj)._cancel_timers()
+            elif isinstance(obj, IncomingRequest):
+                if self._endpt != NULL:
+                    _cancel_timer(self._endpt, &(<IncomingRequest> obj)._timer)
+                (<IncomingRequest> obj).state = "terminated"
+                (<IncomingRequest> obj)._tsx = NULL
+                (<IncomingRequest> obj)._release()
         if self._media_endpt != NULL:
             with nogil:
                 pjmedia_endpt_destroy(self._media_endpt)
@@ -653,6 +666,9 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
         if rdata.msg_info.to.tag.slen == 0 and method.id == PJSIP_OTHER_METHOD \
                 and _pj_str_to_str(method.name) == "MESSAGE":
             _receive_message(ua, rdata)
+            return PJ_TRUE
+        if rdata.msg_info.to.tag.slen == 0 and _pj_str_to_str(method.name) in ua.incoming_requests:
+            _receive_incoming_request(ua, rdata)
             return PJ_TRUE
         if method.id == PJSIP_OPTIONS_METHOD and rdata.msg_info.to.tag.slen == 0:
             code = 200
