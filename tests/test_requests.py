@@ -117,7 +117,8 @@ def test_incoming_request_answered_by_the_application(looped_engine: Engine) -> 
 
     class Answerer:
         def handle_notification(self, notification) -> None:
-            notification.sender.answer(202, "Taken", content_type="text/plain", body="pong: " + notification.data.body.decode())
+            reply = "pong: " + notification.data.body.decode()
+            notification.sender.answer(202, "Taken", content_type="text/plain", body=reply)
 
     answerer = Answerer()
     NotificationCenter().add_observer(answerer, name="SIPIncomingRequestGotRequest")

@@ -2,11 +2,13 @@
 
 States::
 
-    unregistered --register()--> registering --2xx--> registered --(before expiry)--> refreshing --2xx--> registered
-         ^                          |  423: retry with Min-Expires                      |  failure: registered until expiry
-         |                          +--failure--> unregistered                          |
-         +--------- 2xx/failure <-- unregistering <--end()------------------------------+
-         +--------- expiry without a successful refresh (SIPRegistrationDidEnd expired=True)
+    unregistered --register()--> registering --2xx--> registered
+    registering  --423--> registering (again, asking for Min-Expires)
+    registering  --failure--> unregistered
+    registered   --(before expiry)--> refreshing --2xx--> registered
+    refreshing   --failure--> registered until the binding expires
+    registered   --end()--> unregistering --2xx or failure--> unregistered
+    registered   --expiry without a successful refresh--> unregistered (SIPRegistrationDidEnd expired=True)
 
 One REGISTER is in flight at a time: register() or end() called while one is
 answered later is carried out when it completes. All REGISTERs of one
