@@ -14,5 +14,6 @@ include "util.pxi"
 include "headers_interim.pxi"
 include "ua.pxi"
 include "request.pxi"
+include "subscription.pxi"
 
 PJSIP_VERSION = PJ_VERSION.decode()

@@ -435,3 +435,66 @@ cdef extern from "pjsip.h" nogil:
     int pjsip_hdr_print_on(void *hdr, char *buf, pj_size_t len)
     pj_status_t pjsip_rx_data_clone(pjsip_rx_data *src, unsigned flags, pjsip_rx_data **p_rdata)
     pj_status_t pjsip_rx_data_free_cloned(pjsip_rx_data *rdata)
+
+
+# --- dialogs and event subscriptions (subscription.pxi, referral.pxi) ------
+
+cdef extern from "pjsip_ua.h" nogil:
+    struct pjsip_user_agent
+    struct pjsip_dialog:
+        pjsip_auth_clt_sess auth_sess
+        pjsip_cid_hdr *call_id
+
+    pjsip_user_agent *pjsip_ua_instance()
+    pj_status_t pjsip_dlg_create_uac(pjsip_user_agent *ua, pj_str_t *local_uri, pj_str_t *local_contact,
+                                     pj_str_t *remote_uri, pj_str_t *target, pjsip_dialog **p_dlg)
+    ctypedef struct pjsip_route_hdr:
+        pass
+    pj_status_t pjsip_dlg_set_route_set(pjsip_dialog *dlg, pjsip_route_hdr *route_set)
+    void pjsip_dlg_inc_lock(pjsip_dialog *dlg)
+    void pjsip_dlg_dec_lock(pjsip_dialog *dlg)
+    pj_status_t pjsip_dlg_terminate(pjsip_dialog *dlg)
+
+    struct pjsip_evsub
+
+    enum pjsip_evsub_state:
+        PJSIP_EVSUB_STATE_NULL
+        PJSIP_EVSUB_STATE_SENT
+        PJSIP_EVSUB_STATE_ACCEPTED
+        PJSIP_EVSUB_STATE_PENDING
+        PJSIP_EVSUB_STATE_ACTIVE
+        PJSIP_EVSUB_STATE_TERMINATED
+        PJSIP_EVSUB_STATE_UNKNOWN
+
+    enum:
+        PJSIP_EVSUB_NO_EVENT_ID
+
+    struct pjsip_evsub_user:
+        void (*on_evsub_state)(pjsip_evsub *sub, pjsip_event *event) noexcept
+        void (*on_tsx_state)(pjsip_evsub *sub, pjsip_transaction *tsx, pjsip_event *event) noexcept
+        void (*on_rx_refresh)(pjsip_evsub *sub, pjsip_rx_data *rdata, int *p_st_code, pj_str_t **p_st_text,
+                              pjsip_hdr *res_hdr, pjsip_msg_body **p_body) noexcept
+        void (*on_rx_notify)(pjsip_evsub *sub, pjsip_rx_data *rdata, int *p_st_code, pj_str_t **p_st_text,
+                             pjsip_hdr *res_hdr, pjsip_msg_body **p_body) noexcept
+        void (*on_client_refresh)(pjsip_evsub *sub) noexcept
+        void (*on_server_timeout)(pjsip_evsub *sub) noexcept
+
+    pj_status_t pjsip_evsub_init_module(pjsip_endpoint *endpt)
+    pj_status_t pjsip_evsub_register_pkg(pjsip_module *pkg_mod, pj_str_t *event_name, unsigned expires,
+                                         unsigned accept_cnt, pj_str_t *accept)
+    pj_status_t pjsip_evsub_create_uac(pjsip_dialog *dlg, pjsip_evsub_user *user_cb, pj_str_t *event,
+                                       unsigned option, pjsip_evsub **p_evsub)
+    pj_status_t pjsip_evsub_terminate(pjsip_evsub *sub, pj_bool_t notify)
+    pjsip_evsub_state pjsip_evsub_get_state(pjsip_evsub *sub)
+    const char *pjsip_evsub_get_state_name(pjsip_evsub *sub)
+    pj_str_t *pjsip_evsub_get_termination_reason(pjsip_evsub *sub)
+    pj_status_t pjsip_evsub_initiate(pjsip_evsub *sub, pjsip_method *method, unsigned expires,
+                                     pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_evsub_send_request(pjsip_evsub *sub, pjsip_tx_data *tdata)
+    void pjsip_evsub_set_mod_data(pjsip_evsub *sub, unsigned mod_id, void *data)
+    void *pjsip_evsub_get_mod_data(pjsip_evsub *sub, unsigned mod_id)
+
+    pj_status_t pjsip_xfer_init_module(pjsip_endpoint *endpt)
+    pj_status_t pjsip_xfer_create_uac(pjsip_dialog *dlg, pjsip_evsub_user *user_cb, pjsip_evsub **p_evsub)
+    pj_status_t pjsip_xfer_initiate(pjsip_evsub *sub, pj_str_t *refer_to_uri, pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_xfer_send_request(pjsip_evsub *sub, pjsip_tx_data *tdata)

@@ -71,6 +71,8 @@ cdef class PJSIPUA:
     # Methods whose out-of-dialog requests the application answers itself
     # (IncomingRequest).
     cdef readonly frozenset incoming_requests
+    # Event packages (name -> body types of their NOTIFYs) for subscriptions.
+    cdef readonly dict event_packages
 
     def __cinit__(self):
         self.events = collections.deque()
@@ -83,7 +85,7 @@ cdef class PJSIPUA:
         self._codecs = []
 
     def __init__(self, *, ip_address, udp_port, tcp_port, tls_port, tls_options, user_agent, log_level,
-                 trace_sip, codecs, incoming_requests=()):
+                 trace_sip, codecs, incoming_requests=(), events=None):
         global _ua
         if _ua is not None:
             raise SIPCoreError("Only one PJSIPUA can exist at a time")
@@ -92,6 +94,13 @@ cdef class PJSIPUA:
         self._af = pj_AF_INET6() if ":" in ip_address else pj_AF_INET()
         self._tls_options = dict(tls_options)
         self.incoming_requests = frozenset(incoming_requests)
+        self.event_packages = dict(DEFAULT_EVENTS if events is None else events)
+        for types in self.event_packages.values():
+            for content_type in types:
+                if content_type not in self._accepted_types:
+                    self._accepted_types.append(content_type)
+        # NOTIFY within the dialogs of our subscriptions.
+        self._allowed_methods.append("NOTIFY")
         for method in sorted(self.incoming_requests):
             if method not in self._allowed_methods:
                 self._allowed_methods.append(method)
@@ -171,6 +180,7 @@ cdef class PJSIPUA:
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not register the application module", status)
         _register_request_module(self._endpt)
+        _register_subscription_module(self, self.event_packages)
         self._rebuild_options_headers()
 
         # Media shares the SIP I/O queue, so the Engine thread drives both
@@ -243,6 +253,10 @@ cdef class PJSIPUA:
         for obj in list(self._live_objects):
             if isinstance(obj, Request):
                 (<Request> obj)._cancel_timers()
+            elif isinstance(obj, _ClientSubscription):
+                if self._endpt != NULL:
+                    _cancel_timer(self._endpt, &(<_ClientSubscription> obj)._timer)
+                (<_ClientSubscription> obj)._end_requested = 1
             elif isinstance(obj, IncomingRequest):
                 if self._endpt != NULL:
                     _cancel_timer(self._endpt, &(<IncomingRequest> obj)._timer)
@@ -279,6 +293,20 @@ cdef class PJSIPUA:
                     (<Request> obj)._pool = NULL
                 if (<Request> obj).state != "TERMINATED":
                     (<Request> obj)._terminate(expired=False)
+            elif isinstance(obj, _ClientSubscription) and (<_ClientSubscription> obj).state != "TERMINATED":
+                # Its dialog went with the endpoint.
+                subscription = <_ClientSubscription> obj
+                subscription._evsub = NULL
+                subscription._dlg = NULL
+                prev_state, subscription.state = subscription.state, "TERMINATED"
+                self._add_event(subscription._prefix + "ChangedState", dict(prev_state=prev_state,
+                                                                            state="TERMINATED"), subscription)
+                if subscription._started:
+                    self._add_event(subscription._prefix + "DidEnd", dict(originator="local", code=0,
+                                                                          reason="Engine stopped"), subscription)
+                else:
+                    self._add_event(subscription._prefix + "DidFail", dict(code=0, reason="Engine stopped"),
+                                    subscription)
         self._live_objects.clear()
         if self._caching_pool_initialized:
             pj_caching_pool_destroy(&self._caching_pool)
