@@ -129,7 +129,7 @@ def test_properties_while_running(engine: Engine) -> None:
     assert engine.local_tls_port is None
     assert {"opus", "G722", "speex", "GSM", "PCMU", "PCMA"} <= set(engine.available_codecs)
     assert engine.codecs == ["opus", "G722", "speex", "GSM", "PCMU", "PCMA"]
-    assert engine.allowed_methods == ["OPTIONS", "MESSAGE", "NOTIFY"]
+    assert engine.allowed_methods == ["OPTIONS", "MESSAGE", "NOTIFY", "REFER"]
     assert engine.rtp_port_range == (50000, 50500)
 
 

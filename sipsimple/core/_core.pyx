@@ -15,5 +15,6 @@ include "headers_interim.pxi"
 include "ua.pxi"
 include "request.pxi"
 include "subscription.pxi"
+include "referral.pxi"
 
 PJSIP_VERSION = PJ_VERSION.decode()

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from sipsimple.core._core import PJSIP_VERSION, PJSIPUA, SIPCoreInvalidStateError
+from sipsimple.core._core import DEFAULT_EVENTS, PJSIP_VERSION, PJSIPUA, SIPCoreInvalidStateError
 from sipsimple.notification import NotificationCenter, NotificationData
 from sipsimple.singleton import Singleton
 
@@ -50,6 +50,8 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "rtp_port_range": (50000, 50500),
     "codecs": DEFAULT_CODECS,
     "incoming_requests": frozenset(),
+    "events": None,  # None: sipsimple.core.DEFAULT_EVENTS
+    "incoming_events": frozenset(),
 }
 
 # Methods the core answers itself; the application cannot take them over.
@@ -138,6 +140,37 @@ def _check_incoming_requests(value: object) -> frozenset[str]:
     return frozenset(methods)
 
 
+def _check_events(value: object) -> dict[str, list[str]]:
+    if value is None:
+        return {event: list(types) for event, types in DEFAULT_EVENTS.items()}
+    if not isinstance(value, dict):
+        raise TypeError("events must be a dict of event package name -> list of content types")
+    events = {}
+    for event, types in value.items():
+        if not isinstance(event, str) or not event or " " in event:
+            raise ValueError(f"invalid event package name {event!r}")
+        if event == "refer":
+            raise ValueError("the refer event package is built in (Referral, IncomingReferral)")
+        if isinstance(types, str) or not isinstance(types, Iterable):
+            raise TypeError(f"the content types of {event!r} must be a list of str")
+        types = list(types)
+        for content_type in types:
+            if not isinstance(content_type, str) or "/" not in content_type:
+                raise ValueError(f"invalid content type {content_type!r} for event {event!r}")
+        events[event] = types
+    return events
+
+
+def _check_incoming_events(value: object, events: dict[str, list[str]]) -> frozenset[str]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError("incoming_events must be a set of event package names")
+    incoming = frozenset(value)
+    unknown = incoming - set(events)
+    if unknown:
+        raise ValueError(f"incoming_events names unknown event packages: {', '.join(sorted(unknown))}")
+    return incoming
+
+
 def _validate(options: dict[str, Any]) -> dict[str, Any]:
     unknown = set(options) - set(_DEFAULT_OPTIONS)
     if unknown:
@@ -163,6 +196,8 @@ def _validate(options: dict[str, Any]) -> dict[str, Any]:
     merged["rtp_port_range"] = _check_rtp_port_range(merged["rtp_port_range"])
     merged["codecs"] = _check_codecs(merged["codecs"])
     merged["incoming_requests"] = _check_incoming_requests(merged["incoming_requests"])
+    merged["events"] = _check_events(merged["events"])
+    merged["incoming_events"] = _check_incoming_events(merged["incoming_events"], merged["events"])
     return merged
 
 
@@ -213,6 +248,8 @@ class Engine(metaclass=Singleton):
                     trace_sip=settings["trace_sip"],
                     codecs=settings["codecs"],
                     incoming_requests=settings["incoming_requests"],
+                    events=settings["events"],
+                    incoming_events=settings["incoming_events"],
                 )
             except BaseException as error:
                 self._post("SIPEngineDidFail", NotificationData(error=error))
@@ -431,6 +468,16 @@ class Engine(metaclass=Singleton):
     def incoming_requests(self) -> frozenset[str]:
         """Methods whose requests outside a dialog reach the application as IncomingRequest."""
         return self._options["incoming_requests"]
+
+    @property
+    def events(self) -> dict[str, list[str]]:
+        """Event packages the Engine subscribes to, with the body types their NOTIFYs may carry."""
+        return {event: list(types) for event, types in self._options["events"].items()}
+
+    @property
+    def incoming_events(self) -> frozenset[str]:
+        """Event packages whose SUBSCRIBEs reach the application as IncomingSubscription."""
+        return self._options["incoming_events"]
 
     @property
     def allowed_methods(self) -> list[str]:

@@ -498,3 +498,29 @@ cdef extern from "pjsip_ua.h" nogil:
     pj_status_t pjsip_xfer_create_uac(pjsip_dialog *dlg, pjsip_evsub_user *user_cb, pjsip_evsub **p_evsub)
     pj_status_t pjsip_xfer_initiate(pjsip_evsub *sub, pj_str_t *refer_to_uri, pjsip_tx_data **p_tdata)
     pj_status_t pjsip_xfer_send_request(pjsip_evsub *sub, pjsip_tx_data *tdata)
+    pj_status_t pjsip_dlg_create_uas_and_inc_lock(pjsip_user_agent *ua, pjsip_rx_data *rdata, pj_str_t *contact,
+                                                  pjsip_dialog **p_dlg)
+    pj_status_t pjsip_dlg_create_response(pjsip_dialog *dlg, pjsip_rx_data *rdata, int st_code, pj_str_t *st_text,
+                                          pjsip_tx_data **tdata)
+    pj_status_t pjsip_dlg_send_response(pjsip_dialog *dlg, pjsip_transaction *tsx, pjsip_tx_data *tdata)
+    pj_status_t pjsip_evsub_create_uas(pjsip_dialog *dlg, pjsip_evsub_user *user_cb, pjsip_rx_data *rdata,
+                                       unsigned option, pjsip_evsub **p_evsub)
+    pj_status_t pjsip_evsub_accept(pjsip_evsub *sub, pjsip_rx_data *rdata, int st_code, pjsip_hdr *hdr_list)
+    pj_status_t pjsip_evsub_notify(pjsip_evsub *sub, pjsip_evsub_state state, pj_str_t *state_str,
+                                   pj_str_t *reason, pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_evsub_current_notify(pjsip_evsub *sub, pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_xfer_create_uas(pjsip_dialog *dlg, pjsip_evsub_user *user_cb, pjsip_rx_data *rdata,
+                                      pjsip_evsub **p_evsub)
+    pj_status_t pjsip_xfer_accept(pjsip_evsub *sub, pjsip_rx_data *rdata, int st_code, pjsip_hdr *hdr_list)
+    pj_status_t pjsip_xfer_notify(pjsip_evsub *sub, pjsip_evsub_state state, int xfer_st_code,
+                                  pj_str_t *xfer_st_text, pjsip_tx_data **p_tdata)
+
+
+cdef extern from *:
+    """
+    /* A cloned rx_data lacks the endpoint's per-module data (the transaction
+     * and dialog the request belongs to); answering it later needs them. */
+    #define sipsimple_copy_endpt_info(dst, src) \\
+        memcpy(&(dst)->endpt_info, &(src)->endpt_info, sizeof((src)->endpt_info))
+    """
+    void sipsimple_copy_endpt_info(pjsip_rx_data *dst, pjsip_rx_data *src) nogil

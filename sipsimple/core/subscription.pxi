@@ -371,54 +371,6 @@ cdef class Subscription(_ClientSubscription):
         return 1
 
 
-@cython.auto_pickle(False)
-cdef class Referral(_ClientSubscription):
-    """A REFER (RFC 3515) outside a dialog, with the NOTIFYs reporting the referred request."""
-
-    cdef readonly object refer_to_header
-
-    def __init__(self, request_uri, from_header, to_header, refer_to_header, contact_header, route_header,
-                 credentials=None):
-        for name, value in (("request_uri", request_uri), ("from_header", from_header), ("to_header", to_header),
-                            ("refer_to_header", refer_to_header), ("contact_header", contact_header)):
-            if value is None:
-                raise TypeError("%s is required" % name)
-        self._prefix = "SIPReferral"
-        self.request_uri = request_uri
-        self.from_header = from_header
-        self.to_header = to_header
-        self.refer_to_header = refer_to_header
-        self.contact_header = contact_header
-        self.route_header = route_header
-        self.credentials = credentials
-
-    def send_refer(self, timeout=None):
-        cdef pjsip_evsub *evsub = NULL
-        cdef pjsip_tx_data *tdata = NULL
-        cdef pj_str_t refer_to
-        cdef int status
-        if self.state != "NULL" or self._evsub != NULL:
-            raise SIPCoreInvalidStateError("send_refer() can only be called once")
-        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-            raise ValueError("timeout must be a positive number of seconds")
-        self._create_dialog()
-        with nogil:
-            status = pjsip_xfer_create_uac(self._dlg, &_subscription_callbacks, &evsub)
-        if status != PJ_SUCCESS:
-            with nogil:
-                pjsip_dlg_terminate(self._dlg)
-            self._dlg = NULL
-            raise PJSIPError("Could not create the REFER subscription", status)
-        self._attach(evsub)
-        encoded_refer_to = _header_text(self.refer_to_header).encode()
-        _set_pj_str(&refer_to, encoded_refer_to)
-        with nogil:
-            status = pjsip_xfer_initiate(self._evsub, &refer_to, &tdata)
-        if status != PJ_SUCCESS:
-            raise PJSIPError("Could not create the REFER", status)
-        self._send(tdata, None, None, None, timeout)
-
-
 cdef void _cb_evsub_state(pjsip_evsub *evsub, pjsip_event *event) noexcept with gil:
     cdef PJSIPUA ua = _ua
     cdef void *data
@@ -469,5 +421,362 @@ cdef void _cb_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) n
             (<Subscription> subscription).subscribe(
                 (<Subscription> subscription)._extra_headers, (<Subscription> subscription)._content_type,
                 (<Subscription> subscription)._body, (<Subscription> subscription)._timeout)
+    except BaseException:
+        ua._add_exception()
+
+
+# --- server side -------------------------------------------------------------
+#
+# IncomingSubscription states (and IncomingReferral's, with "active" only):
+#
+#   incoming --accept_pending()--> pending --accept()--> active
+#   incoming --accept()--> active --push_content()--> active
+#   incoming --reject(code) or unanswered for _UNANSWERED_TIMEOUT--> terminated
+#   pending/active --end(reason), unsubscribe, expiry without refresh--> terminated
+#
+# Notifications (sender: the IncomingSubscription): SIPIncomingSubscriptionGotSubscribe
+# (event, request_uri, from_header, to_header, headers, body, content_type),
+# SIPIncomingSubscriptionGotRefreshingSubscribe, SIPIncomingSubscriptionGotUnsubscribe,
+# SIPIncomingSubscriptionDidEnd (originator).
+
+cdef pjsip_evsub_user _server_subscription_callbacks
+cdef pjsip_evsub_user _server_referral_callbacks
+
+
+cdef int _init_server_callbacks() except -1:
+    _server_subscription_callbacks.on_evsub_state = _cb_server_evsub_state
+    _server_subscription_callbacks.on_rx_refresh = _cb_server_rx_refresh
+    _server_subscription_callbacks.on_server_timeout = _cb_server_timeout
+    # PJSIP's refer package answers refreshes itself.
+    _server_referral_callbacks.on_evsub_state = _cb_server_evsub_state
+    return 0
+
+
+cdef str _local_contact(pjsip_rx_data *rdata):
+    # Our address on the transport the request came in on.
+    cdef pjsip_transport *transport = rdata.tp_info.transport
+    host = _pj_str_to_str(transport.local_name.host)
+    if ":" in host:
+        host = "[%s]" % host
+    type_name = transport.type_name.decode()
+    transport_name = _TRANSPORT_NAMES.get(type_name, type_name.lower())
+    scheme = "sips" if transport_name == "tls" else "sip"
+    suffix = ";transport=%s" % transport_name if transport_name in ("tcp",) else ""
+    return "<%s:%s:%d%s>" % (scheme, host, transport.local_name.port, suffix)
+
+
+@cython.auto_pickle(False)
+cdef class _ServerSubscription:
+    cdef readonly str state
+    cdef readonly object event
+    cdef readonly object request_uri
+    cdef readonly object from_header
+    cdef readonly object to_header
+    cdef readonly list headers
+    cdef readonly object body
+    cdef readonly object content_type
+    cdef PJSIPUA _ua
+    cdef pjsip_dialog *_dlg
+    cdef pjsip_evsub *_evsub
+    cdef pjsip_rx_data *_rdata
+    cdef pj_timer_entry _timer
+    cdef str _prefix
+    cdef int _end_requested
+
+    def __cinit__(self):
+        self.state = "incoming"
+
+    cdef int _setup(self, PJSIPUA ua, pjsip_rx_data *rdata, bint refer) except -1:
+        cdef pjsip_dialog *dlg = NULL
+        cdef pjsip_evsub *evsub = NULL
+        cdef pj_str_t contact
+        cdef pj_time_val delay
+        cdef int status
+        cdef pjsip_msg *msg = rdata.msg_info.msg
+        encoded_contact = _local_contact(rdata).encode()
+        _set_pj_str(&contact, encoded_contact)
+        status = pjsip_dlg_create_uas_and_inc_lock(pjsip_ua_instance(), rdata, &contact, &dlg)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not create the dialog", status)
+        try:
+            if refer:
+                status = pjsip_xfer_create_uas(dlg, &_server_referral_callbacks, rdata, &evsub)
+            else:
+                status = pjsip_evsub_create_uas(dlg, &_server_subscription_callbacks, rdata, 0, &evsub)
+            if status != PJ_SUCCESS:
+                pjsip_dlg_terminate(dlg)
+                raise PJSIPError("Could not create the subscription", status)
+            status = pjsip_rx_data_clone(rdata, 0, &self._rdata)
+            if status != PJ_SUCCESS:
+                pjsip_evsub_terminate(evsub, 0)
+                raise PJSIPError("Could not keep the request", status)
+            sipsimple_copy_endpt_info(self._rdata, rdata)
+            self._ua = ua
+            self._dlg = dlg
+            self._evsub = evsub
+            pjsip_evsub_set_mod_data(evsub, _subscription_module.id, <void *> self)
+            ua._live_objects.add(self)
+        finally:
+            pjsip_dlg_dec_lock(dlg)
+        self.headers = _frozen_headers_of_message(msg)
+        for header in self.headers:
+            if header.name == "From" and self.from_header is None:
+                self.from_header = header
+            elif header.name == "To" and self.to_header is None:
+                self.to_header = header
+            elif header.name == "Event" and self.event is None:
+                self.event = str(header.body).partition(";")[0].strip()
+        self.request_uri = _request_uri_of(msg)
+        self.body = _message_body(msg)
+        self.content_type = _message_content_type(msg)
+        self._timer.user_data = <void *> self
+        self._timer.cb = _cb_server_subscription_timer
+        unanswered_timeout = float(_UNANSWERED_TIMEOUT)
+        delay.sec = <long> unanswered_timeout
+        delay.msec = <long> ((unanswered_timeout - <long> unanswered_timeout) * 1000)
+        if pjsip_endpt_schedule_timer(ua._endpt, &self._timer, &delay) == PJ_SUCCESS:
+            self._timer.id = 1
+        return 0
+
+    cdef int _require(self, tuple states) except -1:
+        if self.state not in states:
+            raise SIPCoreInvalidStateError("Not possible in state %s" % self.state)
+        if self._ua is None or self._ua._endpt == NULL or self._evsub == NULL:
+            raise SIPCoreInvalidStateError("This subscription no longer exists")
+        _check_thread()
+        return 0
+
+    cdef int _answered(self) except -1:
+        _cancel_timer(self._ua._endpt, &self._timer)
+        if self._rdata != NULL:
+            pjsip_rx_data_free_cloned(self._rdata)
+            self._rdata = NULL
+        return 0
+
+    def reject(self, code):
+        """Refuse the request with a final non-2xx response."""
+        cdef pjsip_tx_data *tdata = NULL
+        cdef int status
+        cdef int st_code
+        if not isinstance(code, int) or isinstance(code, bool) or not 300 <= code <= 699:
+            raise ValueError("code must be a final non-2xx SIP status code (300-699)")
+        self._require(("incoming",))
+        st_code = code
+        with nogil:
+            status = pjsip_dlg_create_response(self._dlg, self._rdata, st_code, NULL, &tdata)
+            if status == PJ_SUCCESS:
+                status = pjsip_dlg_send_response(self._dlg, pjsip_rdata_get_tsx(self._rdata), tdata)
+        self._answered()
+        self._end_requested = 1
+        with nogil:
+            pjsip_evsub_terminate(self._evsub, 0)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not send the response", status)
+
+    cdef int _send_notify(self, pjsip_tx_data *tdata, object content_type, object content) except -1:
+        cdef int status
+        if content is not None:
+            try:
+                _set_body(tdata, content_type, _body_bytes(content))
+            except BaseException:
+                pjsip_tx_data_dec_ref(tdata)
+                raise
+        with nogil:
+            status = pjsip_evsub_send_request(self._evsub, tdata)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not send the NOTIFY", status)
+        return 0
+
+    cdef int _on_terminated(self) except -1:
+        cdef PJSIPUA ua = self._ua
+        if self.state == "terminated" and self._evsub == NULL:
+            return 0
+        if self._rdata != NULL:
+            # Terminated before the application answered: PJSIP ended it.
+            self._answered()
+        self.state = "terminated"
+        pjsip_evsub_set_mod_data(self._evsub, _subscription_module.id, NULL)
+        self._evsub = NULL
+        self._dlg = NULL
+        ua._live_objects.discard(self)
+        ua._add_event(self._prefix + "DidEnd", dict(originator="local" if self._end_requested else "remote"), self)
+        return 0
+
+
+@cython.auto_pickle(False)
+cdef class IncomingSubscription(_ServerSubscription):
+    """A SUBSCRIBE received for one of the Engine's incoming_events (RFC 6665, notifier side)."""
+
+    cdef object _content_type
+    cdef object _content
+
+    def __cinit__(self):
+        self._prefix = "SIPIncomingSubscription"
+
+    def accept_pending(self):
+        """Accept (202) and tell the subscriber its subscription is pending authorization."""
+        cdef pjsip_tx_data *tdata = NULL
+        cdef int status
+        self._require(("incoming",))
+        with nogil:
+            status = pjsip_evsub_accept(self._evsub, self._rdata, 202, NULL)
+        self._answered()
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not accept the subscription", status)
+        self.state = "pending"
+        with nogil:
+            status = pjsip_evsub_notify(self._evsub, PJSIP_EVSUB_STATE_PENDING, NULL, NULL, &tdata)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not create the NOTIFY", status)
+        self._send_notify(tdata, None, None)
+
+    def accept(self, content_type=None, content=None):
+        """Accept (200, or from pending) and send the current state in an active NOTIFY."""
+        cdef pjsip_tx_data *tdata = NULL
+        cdef int status
+        if (content is None) != (content_type is None):
+            raise TypeError("content_type and content must be given together")
+        self._require(("incoming", "pending"))
+        if self.state == "incoming":
+            with nogil:
+                status = pjsip_evsub_accept(self._evsub, self._rdata, 200, NULL)
+            self._answered()
+            if status != PJ_SUCCESS:
+                raise PJSIPError("Could not accept the subscription", status)
+        self.state = "active"
+        if content is not None:
+            self._content_type, self._content = content_type, content
+        with nogil:
+            status = pjsip_evsub_notify(self._evsub, PJSIP_EVSUB_STATE_ACTIVE, NULL, NULL, &tdata)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not create the NOTIFY", status)
+        self._send_notify(tdata, self._content_type, self._content)
+
+    def push_content(self, content_type, content):
+        """Send new state to the subscriber (active subscriptions only)."""
+        cdef pjsip_tx_data *tdata = NULL
+        cdef int status
+        if content_type is None or content is None:
+            raise TypeError("content_type and content are required")
+        self._require(("active",))
+        self._content_type, self._content = content_type, content
+        with nogil:
+            status = pjsip_evsub_notify(self._evsub, PJSIP_EVSUB_STATE_ACTIVE, NULL, NULL, &tdata)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not create the NOTIFY", status)
+        self._send_notify(tdata, content_type, content)
+
+    def end(self, reason=None):
+        """End the subscription with a terminated NOTIFY (reason: e.g. "noresource", "deactivated")."""
+        cdef pjsip_tx_data *tdata = NULL
+        cdef pj_str_t reason_str
+        cdef pj_str_t *reason_ptr = NULL
+        cdef int status
+        if self.state == "incoming":
+            self.reject(480)
+            return
+        if self.state == "terminated":
+            return
+        self._require(("pending", "active"))
+        self._end_requested = 1
+        if reason is not None:
+            encoded_reason = str(reason).encode()
+            _set_pj_str(&reason_str, encoded_reason)
+            reason_ptr = &reason_str
+        with nogil:
+            status = pjsip_evsub_notify(self._evsub, PJSIP_EVSUB_STATE_TERMINATED, NULL, reason_ptr, &tdata)
+        if status != PJ_SUCCESS:
+            with nogil:
+                pjsip_evsub_terminate(self._evsub, 0)
+            return
+        self._send_notify(tdata, None, None)
+
+    cdef int _on_refresh(self, pjsip_rx_data *rdata) except -1:
+        # Called by PJSIP before it answers 200: a refresh gets the current
+        # state again, an unsubscribe (expiry 0) a terminated NOTIFY with it.
+        cdef pjsip_tx_data *tdata = NULL
+        cdef int status
+        cdef bint unsubscribe = pjsip_evsub_get_state(self._evsub) == PJSIP_EVSUB_STATE_TERMINATED
+        self._ua._add_event("SIPIncomingSubscriptionGotUnsubscribe" if unsubscribe
+                            else "SIPIncomingSubscriptionGotRefreshingSubscribe", dict(), self)
+        if self.state == "incoming":
+            return 0
+        if unsubscribe:
+            self._end_requested = 0
+            status = pjsip_evsub_notify(self._evsub, PJSIP_EVSUB_STATE_TERMINATED, NULL, NULL, &tdata)
+        else:
+            status = pjsip_evsub_current_notify(self._evsub, &tdata)
+        if status == PJ_SUCCESS:
+            self._send_notify(tdata, self._content_type if self.state == "active" else None,
+                              self._content if self.state == "active" else None)
+        return 0
+
+
+cdef int _receive_subscribe(PJSIPUA ua, pjsip_rx_data *rdata, object event) except -1:
+    cdef IncomingSubscription subscription = IncomingSubscription()
+    subscription._setup(ua, rdata, False)
+    ua._add_event("SIPIncomingSubscriptionGotSubscribe", dict(
+        event=event, request_uri=subscription.request_uri, from_header=subscription.from_header,
+        to_header=subscription.to_header, headers=subscription.headers, body=subscription.body,
+        content_type=subscription.content_type), subscription)
+    return 0
+
+
+cdef void _cb_server_evsub_state(pjsip_evsub *evsub, pjsip_event *event) noexcept with gil:
+    cdef PJSIPUA ua = _ua
+    cdef void *data
+    if ua is None:
+        return
+    data = pjsip_evsub_get_mod_data(evsub, _subscription_module.id)
+    if data == NULL:
+        return
+    try:
+        if pjsip_evsub_get_state(evsub) == PJSIP_EVSUB_STATE_TERMINATED:
+            (<_ServerSubscription> data)._on_terminated()
+    except BaseException:
+        ua._add_exception()
+
+
+cdef void _cb_server_rx_refresh(pjsip_evsub *evsub, pjsip_rx_data *rdata, int *p_st_code, pj_str_t **p_st_text,
+                                pjsip_hdr *res_hdr, pjsip_msg_body **p_body) noexcept with gil:
+    cdef PJSIPUA ua = _ua
+    cdef void *data
+    if ua is None:
+        return
+    data = pjsip_evsub_get_mod_data(evsub, _subscription_module.id)
+    if data == NULL:
+        return
+    try:
+        (<IncomingSubscription> data)._on_refresh(rdata)
+    except BaseException:
+        ua._add_exception()
+
+
+cdef void _cb_server_timeout(pjsip_evsub *evsub) noexcept with gil:
+    # The subscriber did not refresh in time.
+    cdef PJSIPUA ua = _ua
+    cdef pjsip_tx_data *tdata = NULL
+    cdef pj_str_t reason = pj_str("timeout")
+    if ua is None:
+        return
+    try:
+        if pjsip_evsub_notify(evsub, PJSIP_EVSUB_STATE_TERMINATED, NULL, &reason, &tdata) == PJ_SUCCESS:
+            pjsip_evsub_send_request(evsub, tdata)
+        else:
+            pjsip_evsub_terminate(evsub, 0)
+    except BaseException:
+        ua._add_exception()
+
+
+cdef void _cb_server_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
+    cdef PJSIPUA ua = _ua
+    cdef _ServerSubscription subscription
+    if ua is None or entry.user_data == NULL:
+        return
+    subscription = <_ServerSubscription> entry.user_data
+    entry.id = 0
+    try:
+        if subscription.state == "incoming" and subscription._evsub != NULL:
+            subscription.reject(480)
     except BaseException:
         ua._add_exception()

@@ -73,6 +73,8 @@ cdef class PJSIPUA:
     cdef readonly frozenset incoming_requests
     # Event packages (name -> body types of their NOTIFYs) for subscriptions.
     cdef readonly dict event_packages
+    # Event packages for which SUBSCRIBEs reach the application.
+    cdef readonly frozenset incoming_events
 
     def __cinit__(self):
         self.events = collections.deque()
@@ -85,7 +87,7 @@ cdef class PJSIPUA:
         self._codecs = []
 
     def __init__(self, *, ip_address, udp_port, tcp_port, tls_port, tls_options, user_agent, log_level,
-                 trace_sip, codecs, incoming_requests=(), events=None):
+                 trace_sip, codecs, incoming_requests=(), events=None, incoming_events=()):
         global _ua
         if _ua is not None:
             raise SIPCoreError("Only one PJSIPUA can exist at a time")
@@ -99,8 +101,12 @@ cdef class PJSIPUA:
             for content_type in types:
                 if content_type not in self._accepted_types:
                     self._accepted_types.append(content_type)
-        # NOTIFY within the dialogs of our subscriptions.
-        self._allowed_methods.append("NOTIFY")
+        # NOTIFY within the dialogs of our subscriptions; REFER outside a
+        # dialog (IncomingReferral); SUBSCRIBE for the incoming events.
+        self._allowed_methods.extend(["NOTIFY", "REFER"])
+        self.incoming_events = frozenset(incoming_events)
+        if self.incoming_events:
+            self._allowed_methods.append("SUBSCRIBE")
         for method in sorted(self.incoming_requests):
             if method not in self._allowed_methods:
                 self._allowed_methods.append(method)
@@ -181,6 +187,7 @@ cdef class PJSIPUA:
             raise PJSIPError("Could not register the application module", status)
         _register_request_module(self._endpt)
         _register_subscription_module(self, self.event_packages)
+        _init_server_callbacks()
         self._rebuild_options_headers()
 
         # Media shares the SIP I/O queue, so the Engine thread drives both
@@ -257,6 +264,15 @@ cdef class PJSIPUA:
                 if self._endpt != NULL:
                     _cancel_timer(self._endpt, &(<_ClientSubscription> obj)._timer)
                 (<_ClientSubscription> obj)._end_requested = 1
+            elif isinstance(obj, _ServerSubscription):
+                if self._endpt != NULL:
+                    _cancel_timer(self._endpt, &(<_ServerSubscription> obj)._timer)
+                (<_ServerSubscription> obj)._end_requested = 1
+                # A cloned request holds its transport: give it back while
+                # the transport manager still exists.
+                if (<_ServerSubscription> obj)._rdata != NULL:
+                    pjsip_rx_data_free_cloned((<_ServerSubscription> obj)._rdata)
+                    (<_ServerSubscription> obj)._rdata = NULL
             elif isinstance(obj, IncomingRequest):
                 if self._endpt != NULL:
                     _cancel_timer(self._endpt, &(<IncomingRequest> obj)._timer)
@@ -293,6 +309,13 @@ cdef class PJSIPUA:
                     (<Request> obj)._pool = NULL
                 if (<Request> obj).state != "TERMINATED":
                     (<Request> obj)._terminate(expired=False)
+            elif isinstance(obj, _ServerSubscription):
+                server = <_ServerSubscription> obj
+                server._evsub = NULL
+                server._dlg = NULL
+                if server.state != "terminated":
+                    server.state = "terminated"
+                    self._add_event(server._prefix + "DidEnd", dict(originator="local"), server)
             elif isinstance(obj, _ClientSubscription) and (<_ClientSubscription> obj).state != "TERMINATED":
                 # Its dialog went with the endpoint.
                 subscription = <_ClientSubscription> obj
@@ -679,11 +702,19 @@ cdef void _trace_sent(pjsip_tx_data *tdata) noexcept:
 
 
 cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
-    # Requests no transaction, dialog or usage claimed. ACK is absorbed (it
-    # never gets a response); OPTIONS is answered with our capabilities;
-    # anything else is refused with the status RFC 3261 prescribes.
+    # Requests no transaction, dialog or usage claimed, outside a dialog
+    # unless they carry a To tag:
+    #   ACK                           absorbed (it never gets a response)
+    #   MESSAGE                       200, then SIPEngineGotMessage
+    #   incoming_requests methods     IncomingRequest (the application answers)
+    #   REFER                         IncomingReferral
+    #   SUBSCRIBE, incoming event     IncomingSubscription; other events 489
+    #   OPTIONS                       200 with our capabilities
+    #   CANCEL, or any with a To tag  481 (no such transaction or dialog)
+    #   known SIP method              405; unknown method 501 (with Allow)
     cdef PJSIPUA ua = _ua
     cdef pjsip_method *method = &rdata.msg_info.msg.line.req.method
+    cdef bint in_dialog = rdata.msg_info.to.tag.slen > 0
     cdef int status
     cdef int code
     if ua is None or ua._endpt == NULL:
@@ -691,20 +722,29 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
     try:
         if method.id == PJSIP_ACK_METHOD:
             return PJ_TRUE
-        if rdata.msg_info.to.tag.slen == 0 and method.id == PJSIP_OTHER_METHOD \
-                and _pj_str_to_str(method.name) == "MESSAGE":
-            _receive_message(ua, rdata)
-            return PJ_TRUE
-        if rdata.msg_info.to.tag.slen == 0 and _pj_str_to_str(method.name) in ua.incoming_requests:
-            _receive_incoming_request(ua, rdata)
-            return PJ_TRUE
-        if method.id == PJSIP_OPTIONS_METHOD and rdata.msg_info.to.tag.slen == 0:
+        name = _pj_str_to_str(method.name)
+        if not in_dialog:
+            if name == "MESSAGE":
+                _receive_message(ua, rdata)
+                return PJ_TRUE
+            if name in ua.incoming_requests:
+                _receive_incoming_request(ua, rdata)
+                return PJ_TRUE
+            if name == "REFER":
+                _receive_refer(ua, rdata)
+                return PJ_TRUE
+            if name == "SUBSCRIBE":
+                event = _event_of(rdata.msg_info.msg)
+                if event in ua.incoming_events:
+                    _receive_subscribe(ua, rdata, event)
+                    return PJ_TRUE
+        if name == "SUBSCRIBE" and not in_dialog:
+            code = 489  # RFC 6665 8.3.2: an event package we do not serve
+        elif method.id == PJSIP_OPTIONS_METHOD and not in_dialog:
             code = 200
-        elif method.id == PJSIP_CANCEL_METHOD or rdata.msg_info.to.tag.slen > 0:
-            # No transaction matched this CANCEL; no dialog matched this
-            # in-dialog request.
+        elif method.id == PJSIP_CANCEL_METHOD or in_dialog:
             code = 481
-        elif _pj_str_to_str(method.name) in _KNOWN_METHODS:
+        elif name in _KNOWN_METHODS:
             code = 405
         else:
             code = 501
@@ -714,8 +754,7 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
         status = pjsip_endpt_respond_stateless(ua._endpt, rdata, code, NULL, &ua._options_hdrs, NULL)
         if status != PJ_SUCCESS:
             ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender="sipsimple", level=2,
-                                               message="Could not answer %s: %s" % (
-                                                   _pj_str_to_str(method.name), _pj_status_to_str(status))))
+                                               message="Could not answer %s: %s" % (name, _pj_status_to_str(status))))
     except BaseException:
         ua._add_exception()
     return PJ_TRUE
@@ -741,3 +780,10 @@ cdef int _receive_message(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
         request_uri=_request_uri_of(msg), from_header=from_header, to_header=to_header, headers=headers,
         body=_message_body(msg) or b"", content_type=_message_content_type(msg)))
     return 0
+
+
+cdef object _event_of(pjsip_msg *msg):
+    for header in _frozen_headers_of_message(msg):
+        if header.name in ("Event", "o"):
+            return str(header.body).partition(";")[0].strip()
+    return None
