@@ -55,6 +55,8 @@ class Publication(RequestUser):
         self.extra_headers = list(extra_headers or [])
         self.route_header: Any = None
         self.etag: str | None = None
+        self.call_id: str | None = None
+        self._cseq = 0
         self._body: bytes | str | None = None  # the state last published, re-sent after a 412
         self._timeout: float | None = None
         self._in_flight: Request | None = None
@@ -108,14 +110,19 @@ class Publication(RequestUser):
         headers = [*self.extra_headers, Header("Event", self.event), Header("Expires", str(expires))]
         if self.etag is not None and kind != "initial":
             headers.append(Header("SIP-If-Match", self.etag))
+        # Like REGISTER, every PUBLISH of one publication shares a Call-ID,
+        # with increasing CSeq.
         request = Request(
             "PUBLISH", self.from_header, ToHeader(uri), uri, self.route_header, credentials=self.credentials,
+            call_id=self.call_id, cseq=self._cseq + 1 if self._cseq else None,
             extra_headers=headers, content_type=self.content_type if body is not None else None, body=body,
         )
         request.default_expires = expires
         self._in_flight = request
         self._in_flight_kind = kind
         self._send(request, self._timeout)
+        self.call_id = request.call_id
+        self._cseq = request.cseq
 
     def _after_in_flight(self) -> None:
         pending, self._pending = self._pending, None
