@@ -11,6 +11,7 @@ cimport cython
 from sipsimple.core._pjsip cimport *
 
 include "util.pxi"
+include "headers.pxi"
 include "ua.pxi"
 
 PJSIP_VERSION = PJ_VERSION.decode()
