@@ -11,7 +11,7 @@ cimport cython
 from sipsimple.core._pjsip cimport *
 
 include "util.pxi"
-include "headers_interim.pxi"
+include "headers.pxi"
 include "ua.pxi"
 include "request.pxi"
 include "subscription.pxi"

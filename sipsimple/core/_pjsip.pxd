@@ -153,6 +153,8 @@ cdef extern from "pjsip.h" nogil:
         pj_str_t hvalue
 
     struct pjsip_param:
+        pjsip_param *prev
+        pjsip_param *next
         pj_str_t name
         pj_str_t value
 
@@ -305,6 +307,102 @@ cdef extern from "pjsip.h" nogil:
                                            unsigned async_cnt, pjsip_tpfactory **p_factory)
 
 
+
+# --- URIs and headers as PJSIP parses and prints them (headers.pxi) ---------
+
+cdef extern from "pjlib.h" nogil:
+    void *pj_pool_alloc(pj_pool_t *pool, pj_size_t size)
+
+
+cdef extern from "pjsip.h" nogil:
+    enum:
+        PJSIP_H_CONTACT
+        PJSIP_H_CONTENT_TYPE
+        PJSIP_H_FROM
+        PJSIP_H_RECORD_ROUTE
+        PJSIP_H_RETRY_AFTER
+        PJSIP_H_ROUTE
+        PJSIP_H_TO
+        PJSIP_H_VIA
+        PJSIP_PARSE_URI_AS_NAMEADDR
+        PJSIP_PARSE_URI_IN_FROM_TO_HDR
+        PJSIP_EXPIRES_NOT_SPECIFIED
+
+
+    # Opaque: the first member of every URI is its virtual function table.
+    struct pjsip_uri
+
+    struct pjsip_sip_uri:
+        pj_str_t user
+        pj_str_t passwd
+        pj_str_t host
+        int port                    # 0: not present
+        pj_str_t user_param
+        pj_str_t method_param
+        pj_str_t transport_param
+        int ttl_param               # -1: not present
+        int lr_param
+        pj_str_t maddr_param
+        pjsip_param other_param     # list heads
+        pjsip_param header_param
+
+    struct pjsip_name_addr:
+        pj_str_t display
+        pjsip_uri *uri
+
+    struct pjsip_fromto_hdr:        # From and To
+        pjsip_uri *uri
+        pj_str_t tag
+        pjsip_param other_param
+
+    struct pjsip_contact_hdr:
+        int star
+        pjsip_uri *uri
+        int q1000                   # 0: not present
+        uint32_t expires            # PJSIP_EXPIRES_NOT_SPECIFIED: not present
+        pjsip_param other_param
+
+    struct pjsip_routing_hdr:       # Route and Record-Route
+        pjsip_name_addr name_addr
+        pjsip_param other_param
+
+    struct pjsip_via_hdr:
+        pj_str_t transport
+        pjsip_host_port sent_by     # port 0: not present
+        int ttl_param               # -1: not present
+        int rport_param             # -1: not present, 0: present without value
+        pj_str_t maddr_param
+        pj_str_t recvd_param
+        pj_str_t branch_param
+        pjsip_param other_param
+
+    struct pjsip_ctype_hdr:
+        pjsip_media_type media
+
+    struct pjsip_retry_after_hdr:
+        int ivalue
+        pjsip_param param
+        pj_str_t comment
+
+    void *pjsip_uri_get_uri(const void *uri)
+    const pj_str_t *pjsip_uri_get_scheme(const void *uri)
+    int pjsip_hdr_print_on(void *hdr, char *buf, pj_size_t len)
+    pjsip_uri *pjsip_parse_uri(pj_pool_t *pool, char *buf, pj_size_t size, unsigned option)
+    void *pjsip_parse_hdr(pj_pool_t *pool, const pj_str_t *hname, char *buf, pj_size_t size, int *parsed_len)
+    pjsip_msg *pjsip_parse_msg(pj_pool_t *pool, char *buf, pj_size_t size, void *err_list)
+
+
+cdef extern from *:
+    """
+    /* The reference-counted set-up and tear-down of PJSIP's parser tables
+     * (pjsip/src/pjsip/sip_parser.c). PJSIP's public headers do not declare
+     * them: pjsip_endpt_create() and pjsip_endpt_destroy() call them. */
+    void init_sip_parser(void);
+    void deinit_sip_parser(void);
+    """
+    void init_sip_parser() nogil
+    void deinit_sip_parser() nogil
+
 cdef extern from "pjmedia.h" nogil:
     struct pjmedia_endpt
     struct pjmedia_codec_mgr
@@ -429,10 +527,8 @@ cdef extern from "pjsip.h" nogil:
     pj_status_t pjsip_tsx_send_msg(pjsip_transaction *tsx, pjsip_tx_data *tdata)
     pj_status_t pjsip_tsx_terminate(pjsip_transaction *tsx, int st_code)
     pjsip_transaction *pjsip_rdata_get_tsx(pjsip_rx_data *rdata)
-    void *pjsip_parse_hdr(pj_pool_t *pool, pj_str_t *hname, char *line, pj_size_t size, int *parsed_len)
     void pjsip_msg_add_hdr(pjsip_msg *msg, pjsip_hdr *hdr)
     pjsip_msg_body *pjsip_msg_body_create(pj_pool_t *pool, pj_str_t *type, pj_str_t *subtype, pj_str_t *text)
-    int pjsip_hdr_print_on(void *hdr, char *buf, pj_size_t len)
     pj_status_t pjsip_rx_data_clone(pjsip_rx_data *src, unsigned flags, pjsip_rx_data **p_rdata)
     pj_status_t pjsip_rx_data_free_cloned(pjsip_rx_data *rdata)
 

@@ -133,6 +133,17 @@ cdef int _set_body(pjsip_tx_data *tdata, object content_type, bytes body) except
     return 0
 
 
+cdef object _request_uri_of(pjsip_msg *msg):
+    # A FrozenSIPURI; the text for a URI our classes do not model (tel:, ...).
+    cdef char buf[4096]
+    cdef int length
+    uri = _frozen_uri_from_pjsip(msg.line.req.uri)
+    if uri is not None:
+        return uri
+    length = pjsip_uri_print(PJSIP_URI_IN_REQ_URI, msg.line.req.uri, buf, sizeof(buf))
+    return buf[:length].decode("utf-8", "surrogateescape") if length > 0 else None
+
+
 cdef object _message_body(pjsip_msg *msg):
     if msg == NULL or msg.body == NULL or msg.body.len == 0:
         return None

@@ -104,13 +104,6 @@ cdef class _ClientSubscription:
     cdef int _create_dialog(self) except -1:
         cdef PJSIPUA ua = _ua
         cdef pj_str_t local_uri, contact, remote_uri, target
-        cdef pjsip_cred_info cred
-        cdef pjsip_hdr route_set
-        cdef void *route
-        cdef int parsed_length = 0
-        cdef pj_str_t route_name
-        cdef pj_str_t route_value
-        cdef pj_pool_t *pool
         cdef int status
         if ua is None or ua._endpt == NULL:
             raise SIPCoreInvalidStateError("Engine is not running")
@@ -129,6 +122,22 @@ cdef class _ClientSubscription:
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not create the dialog (check the URIs and headers)", status)
         self._ua = ua
+        self.call_id = _pj_str_to_str(self._dlg.call_id.id)
+        return 0
+
+    cdef int _configure_dialog(self) except -1:
+        # Only once a usage holds the dialog: PJSIP destroys a dialog without
+        # sessions whenever its lock is released, which setting the route
+        # set does.
+        cdef PJSIPUA ua = self._ua
+        cdef pjsip_cred_info cred
+        cdef pjsip_hdr route_set
+        cdef void *route
+        cdef int parsed_length = 0
+        cdef pj_str_t route_name
+        cdef pj_str_t route_value
+        cdef pj_pool_t *pool
+        cdef int status
         if self.route_header is not None:
             pj_list_init(&route_set)
             pool = pjsip_endpt_create_pool(ua._endpt, "route", 512, 512)
@@ -157,13 +166,18 @@ cdef class _ClientSubscription:
             status = pjsip_auth_clt_set_credentials(&self._dlg.auth_sess, 1, &cred)
             if status != PJ_SUCCESS:
                 raise PJSIPError("Could not set the credentials", status)
-        self.call_id = _pj_str_to_str(self._dlg.call_id.id)
         return 0
 
     cdef int _attach(self, pjsip_evsub *evsub) except -1:
         self._evsub = evsub
         pjsip_evsub_set_mod_data(evsub, _subscription_module.id, <void *> self)
         self._ua._live_objects.add(self)
+        try:
+            self._configure_dialog()
+        except BaseException:
+            with nogil:
+                pjsip_evsub_terminate(evsub, 0)
+            raise
         return 0
 
     cdef int _send(self, pjsip_tx_data *tdata, object extra_headers, object content_type, object body,
