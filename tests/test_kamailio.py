@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sipsimple.core import (
+    SIPURI,
     ContactHeader,
     Credentials,
     Engine,
@@ -22,7 +23,6 @@ from sipsimple.core import (
     Publication,
     Registration,
     RouteHeader,
-    SIPURI,
     ToHeader,
 )
 from tests.peers.kamailio import Kamailio

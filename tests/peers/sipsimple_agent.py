@@ -121,6 +121,7 @@ class SipsimpleAgent:
 
 def _main(argv: list[str]) -> int:
     from sipsimple.core import (
+        SIPURI,
         ContactHeader,
         Credentials,
         Engine,
@@ -128,7 +129,6 @@ def _main(argv: list[str]) -> int:
         Message,
         Registration,
         RouteHeader,
-        SIPURI,
         ToHeader,
     )
     from sipsimple.core._core import Subscription

@@ -1,0 +1,489 @@
+"""The SIPp scenarios in tests/scenarios/ are right, proven against stand-ins.
+
+The Engine will play the other side of these scenarios; until it can, each is
+run against a peer that is known to behave: pjsua2 (PJSIP 2.15, one Endpoint
+per subprocess: tests/scenarios/standins/pjsua2_peer.py) or a scripted raw
+socket peer (standins/raw_peer.py) where pjsua2 cannot play the part, and
+where a peer must misbehave on purpose to show that a scenario notices.
+
+UAS scenarios (SIPp listens) are started with start_sipp_server(), the UAC
+ones (SIPp sends) with tests.support.run_sipp.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support import SCENARIOS, free_port, run_sipp, sip_target, sipp_binary
+
+pytestmark = pytest.mark.timeout(120)
+
+STANDINS = SCENARIOS / "standins"
+MALFORMED = sorted((SCENARIOS / "malformed").glob("*.xml"))
+needs_pjsua2 = pytest.mark.skipif(importlib.util.find_spec("pjsua2") is None, reason="pjsua2 is not installed")
+CREDENTIALS = ["-key", "auth_user", "alice", "-key", "auth_password", "secret"]
+
+
+# --- running SIPp as the server ------------------------------------------------
+
+@dataclass
+class SippRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    log: str
+    messages: str
+    errors: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.returncode == 0
+
+    def explain(self) -> str:
+        return f"rc={self.returncode}\nstderr:\n{self.stderr[-3000:]}\nerrors:\n{self.errors[-3000:]}\nlog:\n{self.log}"
+
+
+class SippServer:
+    """SIPp running a UAS scenario on host:port until it ends or times out."""
+
+    def __init__(self, scenario: Path, *, host: str = "127.0.0.1", transport: str = "udp", calls: int = 1,
+                 timeout: float = 30.0, extra: list[str] | None = None) -> None:
+        self.host = host
+        self.transport = transport
+        self.timeout = timeout
+        kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+        self.port = free_port(kind, host)
+        self.workdir = Path(tempfile.mkdtemp(prefix="sipp-uas-"))
+        command = [
+            sipp_binary(), "-sf", str(scenario), "-i", host, "-p", str(self.port),
+            "-t", {"udp": "u1", "tcp": "t1"}[transport], "-m", str(calls),
+            "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
+            "-key", "via_transport", transport.upper(),
+            "-trace_logs", "-log_file", str(self.workdir / "log.txt"),
+            "-trace_msg", "-message_file", str(self.workdir / "messages.txt"),
+            "-trace_err", "-error_file", str(self.workdir / "errors.txt"),
+        ] + (extra or [])
+        self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        self._wait_listening(kind)
+
+    def _wait_listening(self, kind: int) -> None:
+        """SIPp listens once the port can no longer be bound."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            with socket.socket(family, kind) as probe:
+                try:
+                    probe.bind((self.host, self.port))
+                except OSError:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("SIPp did not start listening:\n" + self.finish().explain())
+
+    @property
+    def target(self) -> str:
+        return sip_target(self.host, self.port)
+
+    def finish(self) -> SippRun:
+        try:
+            stdout, stderr = self.process.communicate(timeout=self.timeout + 20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            stdout, stderr = self.process.communicate()
+        files = {name: (self.workdir / f"{name}.txt") for name in ("log", "messages", "errors")}
+        texts = {name: path.read_text(errors="replace") if path.exists() else "" for name, path in files.items()}
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return SippRun(self.process.returncode, stdout, stderr, texts["log"], texts["messages"], texts["errors"])
+
+
+# --- the stand-ins -------------------------------------------------------------
+
+def standin(script: str, *args: str | int, timeout: float = 60.0) -> dict:
+    """Run a stand-in to its end and return its RESULT."""
+    command = [sys.executable, str(STANDINS / script), *map(str, args)]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    for line in completed.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise AssertionError(f"{script} gave no result (rc={completed.returncode}):\n{completed.stderr[-3000:]}")
+
+
+class StandinServer:
+    """A stand-in that listens (it prints READY <port>) while SIPp runs against it."""
+
+    def __init__(self, script: str, *args: str | int) -> None:
+        command = [sys.executable, str(STANDINS / script), *map(str, args)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            if line.startswith("READY "):
+                self.port = int(line.split()[1])
+                return
+        self.process.kill()
+        raise RuntimeError(f"{script} did not start: {self.process.stderr.read()[-3000:]}")
+
+    def result(self, timeout: float = 30.0) -> dict:
+        stdout, stderr = self.process.communicate(timeout=timeout)
+        for line in stdout.splitlines():
+            if line.startswith("RESULT "):
+                return json.loads(line[len("RESULT "):])
+        raise AssertionError(f"no result:\n{stderr[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def pjsua2(action: str, sipp: SippServer, *args: str | int) -> dict:
+    return standin("pjsua2_peer.py", action, "--host", sipp.host, "--peer-port", sipp.port,
+                   "--transport", sipp.transport, *args)
+
+
+def raw(action: str, sipp: SippServer, *args: str | int) -> dict:
+    return standin("raw_peer.py", action, "--host", sipp.host, "--peer-port", sipp.port,
+                   "--transport", sipp.transport, *args)
+
+
+# --- register_423_uas.xml ------------------------------------------------------
+
+@needs_pjsua2
+@pytest.mark.parametrize(("host", "transport"), [("127.0.0.1", "udp"), ("127.0.0.1", "tcp"), ("::1", "udp")])
+def test_register_423_pjsua_retries_with_min_expires(host: str, transport: str) -> None:
+    sipp = SippServer(SCENARIOS / "register_423_uas.xml", host=host, transport=transport)
+    outcome = pjsua2("register", sipp, "--expires", 60)
+    run = sipp.finish()
+
+    assert run.succeeded, run.explain()
+    assert outcome["registered"] and outcome["unregistered"], outcome
+    # pjsua retried the 423 by itself and was granted the 300 s of the 200's Contact.
+    assert outcome["states"][0]["code"] == 200 and outcome["states"][0]["expiration"] == 300, outcome
+    assert outcome["registers_sent"] == 3
+    assert re.search(r"REGISTER-EXPIRIES first=\|60 second=\|300 removal=\|0 ", run.log), run.log
+    assert "SIP/2.0 423 Interval Too Brief" in run.messages and "Min-Expires: 300" in run.messages
+    assert re.search(r"^Contact: <sip:alice@[^>]+>;expires=300\r?$", run.messages, re.MULTILINE)
+
+
+def test_register_423_expiry_as_contact_parameter() -> None:
+    sipp = SippServer(SCENARIOS / "register_423_uas.xml")
+    outcome = raw("register", sipp, "--expires", "60,300,0", "--contact-param")
+    run = sipp.finish()
+    assert run.succeeded, run.explain()
+    assert outcome["codes"] == [423, 200, 200]
+    assert "REGISTER-EXPIRIES first=60| second=300| removal=0| cseq=1,2,3" in run.log
+
+
+@pytest.mark.parametrize(
+    ("expires", "cseq", "codes", "complaint"),
+    [
+        ("600,300,0", "", [None], "the first REGISTER must ask for 1..299 s"),
+        ("0", "", [None], "the first REGISTER must ask for 1..299 s"),
+        ("60,200,0", "", [423, None], "must ask for at least 300 s"),
+        ("60,300,0", "4,4,5", [423, None], "must have a higher CSeq: 4 after 4"),
+        ("60,300,30", "", [423, 200, None], "expected the un-REGISTER"),
+        ("60,300,0", "1,2,2", [423, 200, None], "the un-REGISTER must have a higher CSeq"),
+    ],
+)
+def test_register_423_refuses_a_wrong_client(expires: str, cseq: str, codes: list, complaint: str) -> None:
+    sipp = SippServer(SCENARIOS / "register_423_uas.xml", timeout=10)
+    outcome = raw("register", sipp, "--expires", expires, "--cseq", cseq, "--seconds", 2)
+    run = sipp.finish()
+    assert not run.succeeded
+    assert complaint in run.stderr + run.errors, run.explain()
+    assert outcome["codes"] == codes
+
+
+# --- message_401_uas.xml / message_407_uas.xml ---------------------------------
+
+@needs_pjsua2
+@pytest.mark.parametrize(
+    ("scenario", "host", "transport"),
+    [
+        ("message_401_uas.xml", "127.0.0.1", "udp"),
+        ("message_401_uas.xml", "127.0.0.1", "tcp"),
+        ("message_407_uas.xml", "127.0.0.1", "udp"),
+        ("message_407_uas.xml", "::1", "udp"),
+    ],
+)
+@pytest.mark.parametrize(("password", "code", "verdict"), [("secret", 200, "accepted"),
+                                                          ("wrong", 403, "rejected: wrong digest response")])
+def test_message_digest_is_verified(scenario: str, host: str, transport: str, password: str, code: int,
+                                    verdict: str) -> None:
+    sipp = SippServer(SCENARIOS / scenario, host=host, transport=transport, extra=CREDENTIALS)
+    outcome = pjsua2("message", sipp, "--user", "alice", "--password", password)
+    run = sipp.finish()
+
+    assert run.succeeded, run.explain()
+    assert outcome["status"] == [{"code": code, "reason": "OK" if code == 200 else "Forbidden"}], outcome
+    assert outcome["messages_sent"] == 2
+    assert f"AUTH-RESULT {verdict} user=alice" in run.log, run.log
+    challenge = "Proxy-Authenticate" if "407" in scenario else "WWW-Authenticate"
+    assert re.search(challenge + r': Digest realm="sipsimple.test", nonce="[^"]+", qop="auth", algorithm=MD5',
+                     run.messages)
+
+
+@needs_pjsua2
+def test_message_other_username_is_rejected() -> None:
+    sipp = SippServer(SCENARIOS / "message_401_uas.xml", extra=CREDENTIALS)
+    outcome = pjsua2("message", sipp, "--user", "mallory", "--password", "secret")
+    run = sipp.finish()
+    assert run.succeeded, run.explain()
+    assert outcome["status"][0]["code"] == 403
+    assert "AUTH-RESULT rejected: wrong digest response user=mallory" in run.log
+
+
+@pytest.mark.parametrize("scenario", ["message_401_uas.xml", "message_407_uas.xml"])
+@pytest.mark.parametrize(
+    ("fault", "code", "verdict"),
+    [
+        ("none", 200, "accepted"),  # the raw client's own digest agrees with <verifyauth>
+        ("other-realm", 403, "rejected: realm is not sipsimple.test"),
+        ("other-nonce", 403, "rejected: not the nonce SIPp sent"),
+        ("no-qop", 403, "rejected: qop=auth missing"),
+    ],
+)
+def test_message_checks_realm_nonce_and_qop(scenario: str, fault: str, code: int, verdict: str) -> None:
+    sipp = SippServer(SCENARIOS / scenario, extra=CREDENTIALS)
+    outcome = raw("message", sipp, "--fault", fault)
+    run = sipp.finish()
+    assert run.succeeded, run.explain()
+    assert outcome == {"challenge": 407 if "407" in scenario else 401, "final": code}
+    assert f"AUTH-RESULT {verdict}" in run.log, run.log
+
+
+def test_message_auth_needs_the_credentials_keys() -> None:
+    completed = subprocess.run([sipp_binary(), "-sf", str(SCENARIOS / "message_401_uas.xml"), "-i", "127.0.0.1",
+                                "-p", str(free_port()), "-m", "1", "-timeout", "5s", "-timeout_error", "-nostdin",
+                                "-key", "via_transport", "UDP"], capture_output=True, text=True, timeout=20)
+    assert completed.returncode != 0
+    assert "auth_user" in completed.stdout + completed.stderr
+
+
+# --- subscribe_deactivated_uas.xml ---------------------------------------------
+
+@needs_pjsua2
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_subscribe_notified_then_deactivated(transport: str) -> None:
+    sipp = SippServer(SCENARIOS / "subscribe_deactivated_uas.xml", transport=transport)
+    outcome = pjsua2("subscribe", sipp)
+    run = sipp.finish()
+
+    assert run.succeeded, run.explain()
+    assert outcome["terminated"], outcome
+    states = outcome["states"]
+    # The PIDF of the first NOTIFY reached pjsua: online, with the note.
+    assert any(s.get("status") == 1 and s.get("note") == "Ready for the test" and s["subState"] == "ACTIVE"
+               for s in states), states
+    assert any(s["subState"] == "TERMINATED" and s["termReason"] == "deactivated" for s in states), states
+    # Both NOTIFYs belonged to pjsua's dialog: it answered each with 200 ...
+    assert outcome["notify_answers"] == ["SIP/2.0 200 OK", "SIP/2.0 200 OK"]
+    # ... and, as RFC 6665 asks after "deactivated", subscribed again.
+    assert outcome["resubscribed"]
+    assert "Subscription-State: active;expires=600" in run.messages
+    assert "Content-Type: application/pidf+xml" in run.messages
+
+
+# --- refer_uas.xml ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("host", "transport"), [("127.0.0.1", "udp"), ("127.0.0.1", "tcp"), ("::1", "udp")])
+def test_refer_uas_reports_progress_in_the_dialog(host: str, transport: str) -> None:
+    sipp = SippServer(SCENARIOS / "refer_uas.xml", host=host, transport=transport)
+    outcome = raw("refer-client", sipp)
+    run = sipp.finish()
+
+    assert run.succeeded, run.explain()
+    assert outcome["final"] == 202
+    assert outcome["problems"] == []
+    assert outcome["notifies"] == [
+        {"state": "active;expires=60", "body": "SIP/2.0 100 Trying\r\n",
+         "content_type": "message/sipfrag;version=2.0"},
+        {"state": "terminated;reason=noresource", "body": "SIP/2.0 200 OK\r\n",
+         "content_type": "message/sipfrag;version=2.0"},
+    ]
+
+
+def test_refer_uas_and_refer_uac_agree() -> None:
+    sipp = SippServer(SCENARIOS / "refer_uas.xml")
+    client = run_sipp(SCENARIOS / "refer_uac.xml", sipp.target, local_port=free_port())
+    run = sipp.finish()
+    assert run.succeeded, run.explain()
+    assert client.succeeded, client.stderr + client.log
+    assert "REFER-DONE notifies=2" in client.log
+
+
+# --- publish_uas.xml / publish_412_uas.xml ---------------------------------------
+
+@needs_pjsua2
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_publish_lifecycle_with_pjsua(transport: str) -> None:
+    sipp = SippServer(SCENARIOS / "publish_uas.xml", transport=transport, extra=["-set", "publish_expires", "6"])
+    outcome = pjsua2("publish", sipp, "--seconds", 15)
+    run = sipp.finish()
+
+    assert run.succeeded, run.explain()
+    assert outcome["initial"] and outcome["refreshed"] and outcome["modified"] and outcome["removed"], outcome
+    etags = re.search(r"PUBLICATION etags=([^,]+),([^,]+),(\S+) expires=6 ", run.log)
+    assert etags, run.log
+    initial, refresh, modify, remove = outcome["publishes"]
+    assert "SIP-If-Match" not in initial and "Content-Type: application/pidf+xml" in initial
+    assert f"SIP-If-Match: {etags.group(1)}" in refresh and "Content-Type" not in refresh
+    assert f"SIP-If-Match: {etags.group(2)}" in modify and "Content-Type: application/pidf+xml" in modify
+    assert f"SIP-If-Match: {etags.group(3)}" in remove and "Expires: 0" in remove
+    assert len({etags.group(1), etags.group(2), etags.group(3)}) == 3
+
+
+def test_publish_default_expires_is_60() -> None:
+    sipp = SippServer(SCENARIOS / "publish_uas.xml")
+    outcome = raw("publish", sipp, "--steps", "initial,refresh,modify,remove")
+    run = sipp.finish()
+    assert run.succeeded, run.explain()
+    assert outcome["codes"] == [200, 200, 200, 200]
+    assert run.messages.count("Expires: 60\r\n") == 3
+
+
+@pytest.mark.parametrize(
+    ("steps", "codes", "complaint"),
+    [
+        ("initial-nobody", [None], "the initial PUBLISH has no body"),
+        ("initial,refresh-stale", [200, None], "the refresh must carry SIP-If-Match"),
+        ("initial,refresh-body", [200, None], "the refresh (second PUBLISH) must have no body"),
+        ("initial,refresh,modify-nobody", [200, 200, None], "the modification (third PUBLISH) has no body"),
+        ("initial,refresh,modify-stale", [200, 200, None], "the modification must carry SIP-If-Match"),
+        ("initial,refresh,modify,fresh", [200, 200, 200, None], "the removal must carry SIP-If-Match"),
+    ],
+)
+def test_publish_refuses_a_wrong_client(steps: str, codes: list, complaint: str) -> None:
+    sipp = SippServer(SCENARIOS / "publish_uas.xml", timeout=10)
+    outcome = raw("publish", sipp, "--steps", steps, "--seconds", 2)
+    run = sipp.finish()
+    assert not run.succeeded
+    assert complaint in run.stderr + run.errors, run.explain()
+    assert outcome["codes"] == codes
+
+
+@needs_pjsua2
+def test_publish_412_pjsua_publishes_anew_on_a_new_call_id() -> None:
+    sipp = SippServer(SCENARIOS / "publish_412_uas.xml", calls=2, extra=["-set", "publish_expires", "6"])
+    outcome = pjsua2("publish", sipp, "--steps", "412", "--seconds", 15)
+    run = sipp.finish()
+
+    assert run.succeeded, run.explain()
+    assert outcome["initial"] and outcome["fresh"], outcome
+    assert outcome["responses"] == ["SIP/2.0 200 OK", "SIP/2.0 412 Conditional Request Failed", "SIP/2.0 200 OK"]
+    first, refresh, fresh = outcome["publishes"]
+    call_id = re.compile(r"^Call-ID: (\S+)", re.MULTILINE)
+    assert call_id.search(first).group(1) == call_id.search(refresh).group(1) != call_id.search(fresh).group(1)
+    assert "SIP-If-Match" in refresh
+    assert "SIP-If-Match" not in fresh and "Content-Type: application/pidf+xml" in fresh
+    assert "PUBLICATION-412 fresh" in run.log and "call=2" in run.log
+
+
+@pytest.mark.parametrize(("transport", "second"), [("udp", "refresh"), ("tcp", "modify")])
+def test_publish_412_client_keeping_its_call_id(transport: str, second: str) -> None:
+    sipp = SippServer(SCENARIOS / "publish_412_uas.xml", transport=transport, calls=2)
+    outcome = raw("publish", sipp, "--steps", f"initial,{second},fresh")
+    run = sipp.finish()
+    assert run.succeeded, run.explain()
+    assert outcome["codes"] == [200, 412, 200]
+    assert "PUBLICATION-412 fresh" in run.log and "call=1" in run.log
+
+
+def test_publish_412_fresh_publish_must_not_carry_if_match() -> None:
+    sipp = SippServer(SCENARIOS / "publish_412_uas.xml", calls=2, timeout=10)
+    outcome = raw("publish", sipp, "--steps", "initial,refresh,refresh", "--seconds", 2)
+    run = sipp.finish()
+    assert not run.succeeded
+    assert "the PUBLISH after 412 carries SIP-If-Match" in run.stderr + run.errors, run.explain()
+    assert outcome["codes"] == [200, 412, None]
+
+
+# --- refer_uac.xml ---------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("transport", "final", "notifies"),
+    [("udp", 202, 2), ("udp", 200, 1), ("udp", 202, 3), ("tcp", 202, 2), ("tcp", 200, 3)],
+)
+def test_refer_uac_follows_the_notifies(transport: str, final: int, notifies: int) -> None:
+    peer = StandinServer("raw_peer.py", "refer-server", "--transport", transport, "--final", final,
+                         "--notifies", notifies)
+    try:
+        result = run_sipp(SCENARIOS / "refer_uac.xml", sip_target("127.0.0.1", peer.port), transport=transport,
+                          local_port=free_port() if transport == "udp" else None, extra=["-s", "bob"])
+        outcome = peer.result()
+    finally:
+        peer.stop()
+    assert result.succeeded, result.stderr + result.log
+    assert outcome["answers"] == [200] * notifies
+    assert outcome["refer_to"].startswith("<sip:carol@127.0.0.1:")
+    assert outcome["refer"].startswith(f"REFER sip:bob@127.0.0.1:{peer.port} SIP/2.0")
+    assert f"REFER-DONE notifies={notifies}" in result.log
+    assert result.log.count("REFER-NOTIFY state=active;expires=60 sipfrag=SIP/2.0 100 Trying") == notifies - 1
+    assert "REFER-NOTIFY state=terminated;reason=noresource sipfrag=SIP/2.0 200 OK" in result.log
+
+
+@pytest.mark.parametrize(
+    ("fault", "complaint"),
+    [
+        ("from-tag", "NOTIFY From tag 'not-the-dialog-tag' is not the 2xx To tag"),
+        ("event", "Failed regexp match: looking in ' presence'"),
+        ("content-type", "Failed regexp match: looking in ' text/plain'"),
+    ],
+)
+def test_refer_uac_refuses_foreign_notifies(fault: str, complaint: str) -> None:
+    peer = StandinServer("raw_peer.py", "refer-server", "--fault", fault, "--seconds", 3)
+    try:
+        result = run_sipp(SCENARIOS / "refer_uac.xml", sip_target("127.0.0.1", peer.port),
+                          local_port=free_port(), timeout=5, extra=["-trace_err"])
+    finally:
+        peer.stop()
+    assert not result.succeeded
+    assert complaint in result.stderr, result.stderr + result.log
+
+
+# --- malformed/ ------------------------------------------------------------------
+
+@needs_pjsua2
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("scenario", MALFORMED, ids=lambda path: path.stem)
+def test_malformed_request_gets_400_from_pjsip(scenario: Path, transport: str) -> None:
+    peer = StandinServer("pjsua2_peer.py", "uas", "--seconds", 60)
+    try:
+        result = run_sipp(scenario, sip_target("127.0.0.1", peer.port), transport=transport,
+                          local_port=free_port() if transport == "udp" else None)
+    finally:
+        peer.stop()
+    assert result.succeeded, result.stderr + result.log
+    assert re.search(rf"MALFORMED {scenario.stem} answered: 400 ", result.log), result.log
+    assert "SIP/2.0 200 OK" in result.messages  # the OPTIONS after it
+
+
+def test_every_scenario_is_covered_here() -> None:
+    """Each scenario file is exercised by a test in this module."""
+    source = Path(__file__).read_text()
+    for path in SCENARIOS.glob("*.xml"):
+        if path.name in ("options_uac.xml",):
+            continue  # tests/test_options.py runs it
+        assert f'"{path.name}"' in source, path.name
+    assert len(MALFORMED) >= 4
