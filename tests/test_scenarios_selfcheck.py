@@ -360,7 +360,7 @@ def test_publish_default_expires_is_60() -> None:
     run = sipp.finish()
     assert run.succeeded, run.explain()
     assert outcome["codes"] == [200, 200, 200, 200]
-    assert run.messages.count("Expires: 60\r\n") == 3
+    assert run.messages.count("Expires: 60\n") == 3
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,10 @@ _KNOWN_METHODS = frozenset(["INVITE", "ACK", "CANCEL", "BYE", "REGISTER", "OPTIO
 cdef enum:
     _MAX_POLL_ROUNDS = 64
 
+# PJSIP reports a SIP status as an error code from this base on
+# (PJSIP_ERRNO_FROM_SIP_STATUS).
+cdef int _PJSIP_ERRNO_START = 170000
+
 _TRANSPORT_NAMES = {"UDP": "udp", "UDP6": "udp", "TCP": "tcp", "TCP6": "tcp", "TLS": "tls", "TLS6": "tls"}
 
 
@@ -723,23 +727,35 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
         if method.id == PJSIP_ACK_METHOD:
             return PJ_TRUE
         name = _pj_str_to_str(method.name)
+        code = 0
         if not in_dialog:
-            if name == "MESSAGE":
-                _receive_message(ua, rdata)
-                return PJ_TRUE
-            if name in ua.incoming_requests:
-                _receive_incoming_request(ua, rdata)
-                return PJ_TRUE
-            if name == "REFER":
-                _receive_refer(ua, rdata)
-                return PJ_TRUE
-            if name == "SUBSCRIBE":
-                event = _event_of(rdata.msg_info.msg)
-                if event in ua.incoming_events:
-                    _receive_subscribe(ua, rdata, event)
+            try:
+                if name == "MESSAGE":
+                    _receive_message(ua, rdata)
                     return PJ_TRUE
-        if name == "SUBSCRIBE" and not in_dialog:
-            code = 489  # RFC 6665 8.3.2: an event package we do not serve
+                if name in ua.incoming_requests:
+                    _receive_incoming_request(ua, rdata)
+                    return PJ_TRUE
+                if name == "REFER":
+                    _receive_refer(ua, rdata)
+                    return PJ_TRUE
+                if name == "SUBSCRIBE":
+                    event = _event_of(rdata.msg_info.msg)
+                    if event is None:
+                        code = 400  # RFC 6665 8.2.1: Event is mandatory
+                    elif event in ua.incoming_events:
+                        _receive_subscribe(ua, rdata, event)
+                        return PJ_TRUE
+                    else:
+                        code = 489  # RFC 6665 8.3.2: an event package we do not serve
+            except PJSIPError as error:
+                # PJSIP refused the request (say, no Contact to build a
+                # dialog on): its reason maps to a SIP status when it has one.
+                code = error.status - _PJSIP_ERRNO_START if 400 <= error.status - _PJSIP_ERRNO_START < 700 else 500
+                ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender="sipsimple", level=2,
+                                                   message="Refusing %s with %d: %s" % (name, code, error)))
+        if code:
+            pass
         elif method.id == PJSIP_OPTIONS_METHOD and not in_dialog:
             code = 200
         elif method.id == PJSIP_CANCEL_METHOD or in_dialog:

@@ -137,6 +137,14 @@ def uri(host: str, port: int, user: str | None = None, transport: str = "udp") -
     return f"sip:{userpart}{hostport}{params}"
 
 
+def account_config(peer: Peer, args: argparse.Namespace, id_uri: str) -> pj.AccountConfig:
+    """An account bound to the transport of --transport (IPv6 if --host is)."""
+    acfg = pj.AccountConfig()
+    acfg.idUri = id_uri
+    acfg.sipConfig.transportId = peer.transports[args.transport]
+    return acfg
+
+
 def finish(result: dict, peer: Peer) -> None:
     print("RESULT " + json.dumps(result), flush=True)
     # Like an engine that lives on, keep the TCP connection a moment so that
@@ -157,8 +165,7 @@ class RegAccount(pj.Account):
 
 
 def do_register(peer: Peer, args: argparse.Namespace) -> None:
-    acfg = pj.AccountConfig()
-    acfg.idUri = uri(args.host, args.peer_port, args.user)
+    acfg = account_config(peer, args, uri(args.host, args.peer_port, args.user))
     acfg.regConfig.registrarUri = uri(args.host, args.peer_port, transport=args.transport)
     acfg.regConfig.timeoutSec = args.expires
     acfg.regConfig.retryIntervalSec = 0
@@ -205,8 +212,7 @@ def credentials(args: argparse.Namespace) -> pj.AuthCredInfo:
 
 
 def do_message(peer: Peer, args: argparse.Namespace) -> None:
-    acfg = pj.AccountConfig()
-    acfg.idUri = uri(args.host, peer.local_port, args.user)
+    acfg = account_config(peer, args, uri(args.host, peer.local_port, args.user))
     acfg.sipConfig.authCreds.append(credentials(args))
     acc = ImAccount()
     acc.create(acfg)
@@ -247,8 +253,7 @@ class PresBuddy(pj.Buddy):
 
 
 def do_subscribe(peer: Peer, args: argparse.Namespace) -> None:
-    acfg = pj.AccountConfig()
-    acfg.idUri = uri(args.host, peer.local_port, args.user)
+    acfg = account_config(peer, args, uri(args.host, peer.local_port, args.user))
     acc = pj.Account()
     acc.create(acfg)
     bcfg = pj.BuddyConfig()
@@ -275,8 +280,7 @@ def answered_ok(peer: Peer, count: int) -> bool:
 
 
 def do_publish(peer: Peer, args: argparse.Namespace) -> None:
-    acfg = pj.AccountConfig()
-    acfg.idUri = uri(args.host, args.peer_port, args.user)
+    acfg = account_config(peer, args, uri(args.host, args.peer_port, args.user))
     if args.transport == "tcp":
         acfg.sipConfig.proxies.append(uri(args.host, args.peer_port, transport="tcp") + ";lr")
     acfg.presConfig.publishEnabled = True
@@ -308,8 +312,7 @@ def do_publish(peer: Peer, args: argparse.Namespace) -> None:
 # --- uas ----------------------------------------------------------------------
 
 def do_uas(peer: Peer, args: argparse.Namespace) -> None:
-    acfg = pj.AccountConfig()
-    acfg.idUri = uri(args.host, peer.local_port, "uas")
+    acfg = account_config(peer, args, uri(args.host, peer.local_port, "uas"))
     acc = pj.Account()
     acc.create(acfg, True)
     print(f"READY {peer.local_port}", flush=True)
