@@ -220,3 +220,77 @@ def request_scenario(method: str, expected: int, in_dialog: bool = False) -> Pat
 
 def sip_target(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+# --- SIPp as the server (UAS scenarios) ---------------------------------------
+
+@dataclass
+class SippRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    log: str
+    messages: str
+    errors: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.returncode == 0
+
+    def explain(self) -> str:
+        return f"rc={self.returncode}\nstderr:\n{self.stderr[-3000:]}\nerrors:\n{self.errors[-3000:]}\nlog:\n{self.log}"
+
+
+class SippServer:
+    """SIPp running a UAS scenario on host:port until it ends or times out."""
+
+    def __init__(self, scenario: Path, *, host: str = "127.0.0.1", transport: str = "udp", calls: int = 1,
+                 timeout: float = 30.0, extra: list[str] | None = None) -> None:
+        self.host = host
+        self.transport = transport
+        self.timeout = timeout
+        kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+        self.port = free_port(kind, host)
+        self.workdir = Path(tempfile.mkdtemp(prefix="sipp-uas-"))
+        command = [
+            sipp_binary(), "-sf", str(scenario), "-i", host, "-p", str(self.port),
+            "-t", {"udp": "u1", "tcp": "t1"}[transport], "-m", str(calls),
+            "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
+            "-key", "via_transport", transport.upper(),
+            "-trace_logs", "-log_file", str(self.workdir / "log.txt"),
+            "-trace_msg", "-message_file", str(self.workdir / "messages.txt"),
+            "-trace_err", "-error_file", str(self.workdir / "errors.txt"),
+        ] + (extra or [])
+        self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        self._wait_listening(kind)
+
+    def _wait_listening(self, kind: int) -> None:
+        """SIPp listens once the port can no longer be bound."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            with socket.socket(family, kind) as probe:
+                try:
+                    probe.bind((self.host, self.port))
+                except OSError:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("SIPp did not start listening:\n" + self.finish().explain())
+
+    @property
+    def target(self) -> str:
+        return sip_target(self.host, self.port)
+
+    def finish(self) -> SippRun:
+        try:
+            stdout, stderr = self.process.communicate(timeout=self.timeout + 20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            stdout, stderr = self.process.communicate()
+        files = {name: (self.workdir / f"{name}.txt") for name in ("log", "messages", "errors")}
+        texts = {name: path.read_text(errors="replace") if path.exists() else "" for name, path in files.items()}
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return SippRun(self.process.returncode, stdout, stderr, texts["log"], texts["messages"], texts["errors"])

@@ -185,8 +185,14 @@ cdef extern from "pjsip.h" nogil:
         pj_str_t host
         int port
 
+    struct pjsip_transport_key:
+        long type
+        pj_sockaddr rem_addr
+
     struct pjsip_transport:
         char *type_name
+        pjsip_transport_key key
+        int addr_len
         pj_sockaddr local_addr
         pjsip_host_port local_name
 
@@ -620,3 +626,34 @@ cdef extern from *:
         memcpy(&(dst)->endpt_info, &(src)->endpt_info, sizeof((src)->endpt_info))
     """
     void sipsimple_copy_endpt_info(pjsip_rx_data *dst, pjsip_rx_data *src) nogil
+
+
+# --- answering what PJSIP's parser drops (ua.pxi) ----------------------------
+
+cdef extern from "pjsip.h" nogil:
+    struct pjsip_tpmgr
+    struct pjsip_tp_dropped_data:
+        pjsip_transport *tp
+        void *data
+        pj_size_t len
+        pj_status_t status
+
+    enum pjsip_tpselector_type:
+        PJSIP_TPSELECTOR_NONE
+        PJSIP_TPSELECTOR_TRANSPORT
+
+    union pjsip_tpselector_u:
+        pjsip_transport *transport
+
+    struct pjsip_tpselector:
+        pjsip_tpselector_type type
+        pjsip_tpselector_u u
+
+    enum:
+        PJSIP_EINVALIDMSG
+
+    pjsip_tpmgr *pjsip_endpt_get_tpmgr(pjsip_endpoint *endpt)
+    pj_status_t pjsip_tpmgr_set_drop_data_cb(pjsip_tpmgr *mgr, void (*cb)(pjsip_tp_dropped_data *data) noexcept)
+    pj_status_t pjsip_endpt_send_raw(pjsip_endpoint *endpt, long tp_type, pjsip_tpselector *sel, void *raw_data,
+                                     pj_size_t data_len, pj_sockaddr *addr, int addr_len, void *token, void *cb)
+    unsigned pjsip_transport_get_flag_from_type(long type)

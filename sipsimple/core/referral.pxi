@@ -69,7 +69,6 @@ cdef class IncomingReferral(_ServerSubscription):
 
     def accept(self, code=202):
         """Accept the REFER (202 by default) and send the first NOTIFY: "SIP/2.0 100 Trying"."""
-        cdef pjsip_tx_data *tdata = NULL
         cdef int status
         cdef int st_code
         if not isinstance(code, int) or isinstance(code, bool) or not 200 <= code <= 299:
@@ -85,26 +84,36 @@ cdef class IncomingReferral(_ServerSubscription):
         self.send_notify(100, "Trying")
 
     def send_notify(self, code, reason=None):
-        """Report the referred request's progress; a final code (>= 200) ends the subscription."""
+        """Report the referred request's progress; a final code (>= 200) ends the subscription.
+
+        NOTIFYs go one at a time: one sent while the previous is unanswered
+        waits for that answer.
+        """
+        if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 699:
+            raise ValueError("code must be a SIP status code (100-699)")
+        self._require(("active",))
+        if self._end_requested:
+            raise SIPCoreInvalidStateError("A final NOTIFY was already sent")
+        if code >= 200:
+            self._end_requested = 1
+        self._queue_notify(functools.partial(self._notify_progress, code, reason))
+
+    def _notify_progress(self, int code, reason):
         cdef pjsip_tx_data *tdata = NULL
         cdef pj_str_t reason_str
         cdef pj_str_t *reason_ptr = NULL
         cdef pjsip_evsub_state state
         cdef int status
-        cdef int st_code
-        if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 699:
-            raise ValueError("code must be a SIP status code (100-699)")
-        self._require(("active",))
-        st_code = code
+        if self._evsub == NULL:
+            raise SIPCoreInvalidStateError("This referral no longer exists")
+        _check_thread()
         state = PJSIP_EVSUB_STATE_ACTIVE if code < 200 else PJSIP_EVSUB_STATE_TERMINATED
-        if code >= 200:
-            self._end_requested = 1
         if reason is not None:
             encoded_reason = str(reason).encode()
             _set_pj_str(&reason_str, encoded_reason)
             reason_ptr = &reason_str
         with nogil:
-            status = pjsip_xfer_notify(self._evsub, state, st_code, reason_ptr, &tdata)
+            status = pjsip_xfer_notify(self._evsub, state, code, reason_ptr, &tdata)
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not create the NOTIFY", status)
         with nogil:
@@ -116,7 +125,7 @@ cdef class IncomingReferral(_ServerSubscription):
         """Stop reporting: an unanswered REFER is refused (480), an accepted one ends with a final NOTIFY."""
         if self.state == "incoming":
             self.reject(480)
-        elif self.state == "active":
+        elif self.state == "active" and not self._end_requested:
             self.send_notify(487, "Request Terminated")
 
 

@@ -1,3 +1,5 @@
+import functools
+
 # Client event subscriptions (RFC 6665): Subscription (SUBSCRIBE for any
 # event package the Engine knows) and Referral (REFER, RFC 3515, with its
 # implicit "refer" subscription), both on PJSIP's event subscription
@@ -459,6 +461,8 @@ cdef pjsip_evsub_user _server_referral_callbacks
 
 cdef int _init_server_callbacks() except -1:
     _server_subscription_callbacks.on_evsub_state = _cb_server_evsub_state
+    _server_subscription_callbacks.on_tsx_state = _cb_server_tsx_state
+    _server_referral_callbacks.on_tsx_state = _cb_server_tsx_state
     _server_subscription_callbacks.on_rx_refresh = _cb_server_rx_refresh
     _server_subscription_callbacks.on_server_timeout = _cb_server_timeout
     # PJSIP's refer package answers refreshes itself.
@@ -496,9 +500,15 @@ cdef class _ServerSubscription:
     cdef pj_timer_entry _timer
     cdef str _prefix
     cdef int _end_requested
+    # One NOTIFY at a time per dialog: the next waits for the previous one's
+    # answer (otherwise a quick "100 Trying" then "200 OK" pair can reach the
+    # subscriber out of order over UDP).
+    cdef bint _notify_pending
+    cdef object _notify_queue
 
     def __cinit__(self):
         self.state = "incoming"
+        self._notify_queue = collections.deque()
 
     cdef int _setup(self, PJSIPUA ua, pjsip_rx_data *rdata, bint refer) except -1:
         cdef pjsip_dialog *dlg = NULL
@@ -601,6 +611,31 @@ cdef class _ServerSubscription:
             raise PJSIPError("Could not send the NOTIFY", status)
         return 0
 
+    cdef int _queue_notify(self, object send) except -1:
+        # send(): creates and sends one NOTIFY.
+        if self._notify_pending:
+            self._notify_queue.append(send)
+            return 0
+        self._notify_pending = True
+        try:
+            send()
+        except BaseException:
+            self._notify_pending = False
+            raise
+        return 0
+
+    cdef int _notify_answered(self) except -1:
+        self._notify_pending = False
+        while self._notify_queue and not self._notify_pending and self._evsub != NULL:
+            send = self._notify_queue.popleft()
+            self._notify_pending = True
+            try:
+                send()
+            except SIPCoreError:
+                self._notify_pending = False
+                self._ua._add_exception()
+        return 0
+
     cdef int _on_terminated(self) except -1:
         cdef PJSIPUA ua = self._ua
         if self.state == "terminated" and self._evsub == NULL:
@@ -609,6 +644,7 @@ cdef class _ServerSubscription:
             # Terminated before the application answered: PJSIP ended it.
             self._answered()
         self.state = "terminated"
+        self._notify_queue.clear()
         pjsip_evsub_set_mod_data(self._evsub, _subscription_module.id, NULL)
         self._evsub = NULL
         self._dlg = NULL
@@ -629,7 +665,6 @@ cdef class IncomingSubscription(_ServerSubscription):
 
     def accept_pending(self):
         """Accept (202) and tell the subscriber its subscription is pending authorization."""
-        cdef pjsip_tx_data *tdata = NULL
         cdef int status
         self._require(("incoming",))
         with nogil:
@@ -638,15 +673,10 @@ cdef class IncomingSubscription(_ServerSubscription):
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not accept the subscription", status)
         self.state = "pending"
-        with nogil:
-            status = pjsip_evsub_notify(self._evsub, PJSIP_EVSUB_STATE_PENDING, NULL, NULL, &tdata)
-        if status != PJ_SUCCESS:
-            raise PJSIPError("Could not create the NOTIFY", status)
-        self._send_notify(tdata, None, None)
+        self._queue_notify(functools.partial(self._notify_state, "pending", None, None, None))
 
     def accept(self, content_type=None, content=None):
         """Accept (200, or from pending) and send the current state in an active NOTIFY."""
-        cdef pjsip_tx_data *tdata = NULL
         cdef int status
         if (content is None) != (content_type is None):
             raise TypeError("content_type and content must be given together")
@@ -660,32 +690,18 @@ cdef class IncomingSubscription(_ServerSubscription):
         self.state = "active"
         if content is not None:
             self._content_type, self._content = content_type, content
-        with nogil:
-            status = pjsip_evsub_notify(self._evsub, PJSIP_EVSUB_STATE_ACTIVE, NULL, NULL, &tdata)
-        if status != PJ_SUCCESS:
-            raise PJSIPError("Could not create the NOTIFY", status)
-        self._send_notify(tdata, self._content_type, self._content)
+        self._queue_notify(functools.partial(self._notify_state, "active", None, self._content_type, self._content))
 
     def push_content(self, content_type, content):
         """Send new state to the subscriber (active subscriptions only)."""
-        cdef pjsip_tx_data *tdata = NULL
-        cdef int status
         if content_type is None or content is None:
             raise TypeError("content_type and content are required")
         self._require(("active",))
         self._content_type, self._content = content_type, content
-        with nogil:
-            status = pjsip_evsub_notify(self._evsub, PJSIP_EVSUB_STATE_ACTIVE, NULL, NULL, &tdata)
-        if status != PJ_SUCCESS:
-            raise PJSIPError("Could not create the NOTIFY", status)
-        self._send_notify(tdata, content_type, content)
+        self._queue_notify(functools.partial(self._notify_state, "active", None, content_type, content))
 
     def end(self, reason=None):
         """End the subscription with a terminated NOTIFY (reason: e.g. "noresource", "deactivated")."""
-        cdef pjsip_tx_data *tdata = NULL
-        cdef pj_str_t reason_str
-        cdef pj_str_t *reason_ptr = NULL
-        cdef int status
         if self.state == "incoming":
             self.reject(480)
             return
@@ -693,23 +709,45 @@ cdef class IncomingSubscription(_ServerSubscription):
             return
         self._require(("pending", "active"))
         self._end_requested = 1
+        self._queue_notify(functools.partial(self._notify_state, "terminated", reason, None, None))
+
+    def _notify_state(self, str state, reason, content_type, content):
+        # Sends one NOTIFY (queued by _queue_notify).
+        cdef pjsip_tx_data *tdata = NULL
+        cdef pj_str_t reason_str
+        cdef pj_str_t *reason_ptr = NULL
+        cdef pjsip_evsub_state evsub_state
+        cdef int status
+        if self._evsub == NULL:
+            raise SIPCoreInvalidStateError("This subscription no longer exists")
+        _check_thread()
+        evsub_state = {"pending": PJSIP_EVSUB_STATE_PENDING, "active": PJSIP_EVSUB_STATE_ACTIVE,
+                       "terminated": PJSIP_EVSUB_STATE_TERMINATED}[state]
         if reason is not None:
             encoded_reason = str(reason).encode()
             _set_pj_str(&reason_str, encoded_reason)
             reason_ptr = &reason_str
         with nogil:
-            status = pjsip_evsub_notify(self._evsub, PJSIP_EVSUB_STATE_TERMINATED, NULL, reason_ptr, &tdata)
+            status = pjsip_evsub_notify(self._evsub, evsub_state, NULL, reason_ptr, &tdata)
         if status != PJ_SUCCESS:
-            with nogil:
-                pjsip_evsub_terminate(self._evsub, 0)
+            if evsub_state == PJSIP_EVSUB_STATE_TERMINATED:
+                with nogil:
+                    pjsip_evsub_terminate(self._evsub, 0)
+                return
+            raise PJSIPError("Could not create the NOTIFY", status)
+        self._send_notify(tdata, content_type, content)
+
+    def _notify_current(self):
+        cdef pjsip_tx_data *tdata = NULL
+        if self._evsub == NULL:
             return
-        self._send_notify(tdata, None, None)
+        if pjsip_evsub_current_notify(self._evsub, &tdata) == PJ_SUCCESS:
+            active = self.state == "active"
+            self._send_notify(tdata, self._content_type if active else None, self._content if active else None)
 
     cdef int _on_refresh(self, pjsip_rx_data *rdata) except -1:
         # Called by PJSIP before it answers 200: a refresh gets the current
-        # state again, an unsubscribe (expiry 0) a terminated NOTIFY with it.
-        cdef pjsip_tx_data *tdata = NULL
-        cdef int status
+        # state again, an unsubscribe (expiry 0) a terminated NOTIFY.
         cdef bint unsubscribe = pjsip_evsub_get_state(self._evsub) == PJSIP_EVSUB_STATE_TERMINATED
         self._ua._add_event("SIPIncomingSubscriptionGotUnsubscribe" if unsubscribe
                             else "SIPIncomingSubscriptionGotRefreshingSubscribe", dict(), self)
@@ -717,12 +755,9 @@ cdef class IncomingSubscription(_ServerSubscription):
             return 0
         if unsubscribe:
             self._end_requested = 0
-            status = pjsip_evsub_notify(self._evsub, PJSIP_EVSUB_STATE_TERMINATED, NULL, NULL, &tdata)
+            self._queue_notify(functools.partial(self._notify_state, "terminated", None, None, None))
         else:
-            status = pjsip_evsub_current_notify(self._evsub, &tdata)
-        if status == PJ_SUCCESS:
-            self._send_notify(tdata, self._content_type if self.state == "active" else None,
-                              self._content if self.state == "active" else None)
+            self._queue_notify(self._notify_current)
         return 0
 
 
@@ -792,5 +827,26 @@ cdef void _cb_server_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *e
     try:
         if subscription.state == "incoming" and subscription._evsub != NULL:
             subscription.reject(480)
+    except BaseException:
+        ua._add_exception()
+
+
+cdef void _cb_server_tsx_state(pjsip_evsub *evsub, pjsip_transaction *tsx, pjsip_event *event) noexcept with gil:
+    # A NOTIFY of ours was answered (or failed): the next one may go.
+    cdef PJSIPUA ua = _ua
+    cdef void *data
+    cdef bint done
+    if ua is None or tsx == NULL:
+        return
+    data = pjsip_evsub_get_mod_data(evsub, _subscription_module.id)
+    if data == NULL:
+        return
+    try:
+        if _pj_str_to_str(tsx.method.name) != "NOTIFY":
+            return
+        done = tsx.state == PJSIP_TSX_STATE_COMPLETED or (
+            tsx.state == PJSIP_TSX_STATE_TERMINATED and event.body.tsx_state.prev_state < PJSIP_TSX_STATE_COMPLETED)
+        if done:
+            (<_ServerSubscription> data)._notify_answered()
     except BaseException:
         ua._add_exception()

@@ -19,6 +19,7 @@ import collections
 import datetime
 import sys
 import traceback
+import uuid
 
 
 cdef PJSIPUA _ua = None          # the live user agent, or None
@@ -190,6 +191,9 @@ cdef class PJSIPUA:
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not register the application module", status)
         _register_request_module(self._endpt)
+        # PJSIP's transport layer drops requests its parser rejects without
+        # a word; we answer those that can be answered with 400.
+        pjsip_tpmgr_set_drop_data_cb(pjsip_endpt_get_tpmgr(self._endpt), _cb_dropped_data)
         _register_subscription_module(self, self.event_packages)
         _init_server_callbacks()
         self._rebuild_options_headers()
@@ -803,3 +807,103 @@ cdef object _event_of(pjsip_msg *msg):
         if header.name in ("Event", "o"):
             return str(header.body).partition(";")[0].strip()
     return None
+
+
+# --- requests PJSIP's parser rejects --------------------------------------------
+#
+# RFC 3261 8.1.3.3/8.2: a UAS answers a malformed request with 400 when it
+# can build a response, that is when the request line and the Via, From, To,
+# Call-ID and CSeq headers can be found (their values are copied as they
+# came, as RFC 3261 8.2.6.2 says). PJSIP drops such requests; this finds the
+# headers with a lenient reader of our own and sends the 400 itself: over the
+# connection the request came on (TCP, TLS), or to the top Via's received /
+# rport / sent-by (UDP, RFC 3261 18.2.2 and RFC 3581).
+
+_COMPACT_NAMES = {"v": "via", "f": "from", "t": "to", "i": "call-id"}
+_BAD_REQUEST_WARNING = 'Warning: 399 sipsimple "Malformed request"\r\n'
+
+
+cdef object _bad_request_for(str text):
+    head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
+    lines = head.split("\n")
+    request_line = lines[0].split(" ")
+    if len(request_line) != 3 or not request_line[2].upper().startswith("SIP/") or request_line[0] == "ACK":
+        return None
+    headers = []
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") and headers:
+            headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip())
+            continue
+        name, colon, value = line.partition(":")
+        if colon:
+            name = name.strip().lower()
+            headers.append((_COMPACT_NAMES.get(name, name), value.strip()))
+    vias = [value for name, value in headers if name == "via"]
+    found = {}
+    for name, value in headers:
+        if name in ("from", "to", "call-id", "cseq") and name not in found:
+            found[name] = value
+    if not vias or len(found) != 4:
+        return None
+    to_value = found["to"]
+    if ";tag=" not in to_value.replace(" ", "").lower():
+        to_value += ";tag=%s" % uuid.uuid4().hex[:16]
+    response = "SIP/2.0 400 Bad Request\r\n"
+    response += "".join("Via: %s\r\n" % via for via in vias)
+    response += "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n" % (
+        found["from"], to_value, found["call-id"], found["cseq"])
+    response += _BAD_REQUEST_WARNING + "Content-Length: 0\r\n\r\n"
+    return response, vias[0]
+
+
+cdef object _via_destination(str via):
+    # "SIP/2.0/UDP host:port;received=..;rport=.." -> (host, port)
+    _, _, rest = via.partition(" ")
+    sent_by, _, parameters = rest.strip().partition(";")
+    values = {}
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.strip().partition("=")
+        values[name.lower()] = value
+    sent_by = sent_by.strip()
+    if sent_by.startswith("["):
+        host, _, port_text = sent_by[1:].partition("]")
+        port_text = port_text.lstrip(":")
+    else:
+        host, _, port_text = sent_by.partition(":")
+    host = values.get("received") or host
+    port_text = values.get("rport") or port_text or "5060"
+    return host, int(port_text)
+
+
+cdef void _cb_dropped_data(pjsip_tp_dropped_data *dropped) noexcept with gil:
+    cdef PJSIPUA ua = _ua
+    cdef pjsip_tpselector selector
+    cdef pj_sockaddr address
+    cdef pj_str_t host_str
+    cdef pjsip_transport *transport = dropped.tp
+    cdef int status
+    if ua is None or ua._endpt == NULL or dropped.data == NULL or transport == NULL:
+        return
+    try:
+        answer = _bad_request_for((<char *> dropped.data)[:dropped.len].decode("utf-8", "replace"))
+        if answer is None:
+            return
+        response, top_via = answer
+        encoded = response.encode("utf-8")
+        selector.type = PJSIP_TPSELECTOR_TRANSPORT
+        selector.u.transport = transport
+        if pjsip_transport_get_flag_from_type(transport.key.type) & PJSIP_TRANSPORT_RELIABLE:
+            address = transport.key.rem_addr
+        else:
+            host, port = _via_destination(top_via)
+            encoded_host = host.encode()
+            _set_pj_str(&host_str, encoded_host)
+            if pj_sockaddr_init(pj_AF_INET6() if ":" in host else pj_AF_INET(), &address, &host_str, port) != 0:
+                return  # a host name: not resolved here
+        status = pjsip_endpt_send_raw(ua._endpt, transport.key.type, &selector, <char *> encoded, len(encoded),
+                                      &address, transport.addr_len, NULL, NULL)
+        ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender="sipsimple", level=3,
+                                           message="Answered a malformed request with 400" if status == PJ_SUCCESS
+                                           else "Could not answer a malformed request: %s" % _pj_status_to_str(status)))
+    except BaseException:
+        ua._add_exception()
