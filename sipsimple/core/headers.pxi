@@ -21,6 +21,7 @@
 
 from libc.string cimport memcpy
 
+import collections.abc
 import ipaddress
 import operator
 import re
@@ -2971,3 +2972,48 @@ _FROZEN_HEADER_CLASSES = {cls.name.lower(): cls for cls in (
     FrozenViaHeader, FrozenContentTypeHeader, FrozenEventHeader, FrozenSubscriptionStateHeader, FrozenReasonHeader,
     FrozenWarningHeader, FrozenReferToHeader, FrozenPAssertedIdentityHeader, FrozenPPreferredIdentityHeader,
     FrozenReplacesHeader, FrozenRetryAfterHeader, FrozenSubjectHeader, FrozenContentDispositionHeader)}
+
+
+class ReceivedHeaders(collections.abc.Sequence):
+    """The headers of a received message, as Frozen header objects, made when first used.
+
+    Making the objects costs more than everything else the core does with a
+    message, and most readers of a notification never look at its headers,
+    so only the message text is kept until they do. It behaves as a
+    read-only list; compares equal to a list of the same headers.
+    """
+
+    __slots__ = ("_raw", "_headers")
+
+    def __init__(self, raw):
+        self._raw = bytes(raw)
+        self._headers = None
+
+    def _load(self):
+        if self._headers is None:
+            self._headers = _pjsip_parse_message_headers(self._raw.decode("utf-8", "surrogateescape"))
+        return self._headers
+
+    def __getitem__(self, index):
+        return self._load()[index]
+
+    def __len__(self):
+        return len(self._load())
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __eq__(self, other):
+        if isinstance(other, (list, tuple, ReceivedHeaders)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self):
+        return "ReceivedHeaders(%r)" % (self._load(),)
+
+    def __reduce__(self):
+        return (list, (list(self),))
+
+
+cdef object _received_headers(pjsip_rx_data *rdata):
+    return ReceivedHeaders(rdata.msg_info.msg_buf[:rdata.msg_info.len])

@@ -410,10 +410,13 @@ cdef class Request:
     cdef int _on_final(self, int code, str reason, pjsip_rx_data *rdata) except -1:
         cdef PJSIPUA ua = self._ua
         _cancel_timer(ua._endpt, &self._timeout_timer)
-        headers = _frozen_headers_of_message(rdata.msg_info.msg) if rdata != NULL else []
+        headers = _received_headers(rdata) if rdata != NULL else []
         body = _message_body(rdata.msg_info.msg) if rdata != NULL else None
         if 200 <= code < 300:
-            expires = _response_expires(headers, self.contact_header) if rdata != NULL else None
+            # Only a response that names an expiry needs its headers read now.
+            expires = None
+            if rdata != NULL and b"expires" in rdata.msg_info.msg_buf[:rdata.msg_info.len].lower():
+                expires = _response_expires(headers, self.contact_header)
             if expires is None:
                 expires = self.default_expires
             ua._add_event("SIPRequestDidSucceed", dict(code=code, reason=reason, headers=headers, body=body,
@@ -447,7 +450,7 @@ cdef void *_find_hdr(pjsip_msg *msg, str name):
     return NULL
 
 
-cdef object _response_expires(list headers, object contact_header):
+cdef object _response_expires(object headers, object contact_header):
     # REGISTER: the expiry the registrar granted our contact; otherwise the
     # Expires header (PUBLISH, and REGISTER without per-contact expiry).
     # Contact URIs are compared by RFC 3261 URI equality (registrars may
@@ -565,7 +568,7 @@ cdef class IncomingRequest:
     cdef readonly object request_uri
     cdef readonly object from_header
     cdef readonly object to_header
-    cdef readonly list headers
+    cdef readonly object headers
     cdef readonly object body
     cdef readonly object content_type
     cdef readonly object source_ip
@@ -647,12 +650,9 @@ cdef int _receive_incoming_request(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
     request._tsx = tsx
     tsx.mod_data[_request_module.id] = NULL  # server transactions report nothing to Request
     request.method = _pj_str_to_str(msg.line.req.method.name)
-    request.headers = _frozen_headers_of_message(msg)
-    for header in request.headers:
-        if header.name == "From" and request.from_header is None:
-            request.from_header = header
-        elif header.name == "To" and request.to_header is None:
-            request.to_header = header
+    request.headers = _received_headers(rdata)
+    request.from_header = _frozen_header_from_pjsip(<pjsip_hdr *> rdata.msg_info.from_)
+    request.to_header = _frozen_header_from_pjsip(<pjsip_hdr *> rdata.msg_info.to)
     request.request_uri = _request_uri_of(msg)
     request.body = _message_body(msg)
     request.content_type = _message_content_type(msg)

@@ -786,18 +786,12 @@ cdef int _receive_message(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
     # the application as SIPEngineGotMessage.
     cdef pjsip_msg *msg = rdata.msg_info.msg
     cdef int status
-    headers = _frozen_headers_of_message(msg)
     status = pjsip_endpt_respond(ua._endpt, NULL, rdata, 200, NULL, NULL, NULL, NULL)
     if status != PJ_SUCCESS:
         raise PJSIPError("Could not answer MESSAGE", status)
-    from_header = to_header = None
-    for header in headers:
-        if header.name == "From" and from_header is None:
-            from_header = header
-        elif header.name == "To" and to_header is None:
-            to_header = header
     ua._add_event("SIPEngineGotMessage", dict(
-        request_uri=_request_uri_of(msg), from_header=from_header, to_header=to_header, headers=headers,
+        request_uri=_request_uri_of(msg), from_header=_frozen_header_from_pjsip(<pjsip_hdr *> rdata.msg_info.from_),
+        to_header=_frozen_header_from_pjsip(<pjsip_hdr *> rdata.msg_info.to), headers=_received_headers(rdata),
         body=_message_body(msg) or b"", content_type=_message_content_type(msg)))
     return 0
 
