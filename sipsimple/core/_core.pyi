@@ -1,10 +1,11 @@
 """Type stub for the Cython extension sipsimple.core._core."""
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 PJSIP_VERSION: str
+DEFAULT_EVENTS: dict[str, list[str]]
 
 class SIPCoreError(Exception): ...
 
@@ -16,9 +17,12 @@ class PJSIPError(SIPCoreError):
 class SIPCoreInvalidStateError(SIPCoreError): ...
 
 class PJSIPUA:
-    events: deque[tuple[str, dict[str, Any]]]
+    events: deque[tuple[str, object | None, dict[str, Any]]]
     ip_address: str
     user_agent: str
+    incoming_requests: frozenset[str]
+    event_packages: dict[str, list[str]]
+    incoming_events: frozenset[str]
     def __init__(
         self,
         *,
@@ -31,9 +35,12 @@ class PJSIPUA:
         log_level: int,
         trace_sip: bool,
         codecs: list[str],
+        incoming_requests: Any = ...,
+        events: dict[str, list[str]] | None = ...,
+        incoming_events: Any = ...,
     ) -> None: ...
     def poll(self, timeout_ms: int = 10) -> int: ...
-    def pop_events(self) -> list[tuple[str, dict[str, Any]]]: ...
+    def pop_events(self) -> list[tuple[str, object | None, dict[str, Any]]]: ...
     def destroy(self) -> None: ...
     @property
     def is_alive(self) -> bool: ...
@@ -439,3 +446,138 @@ class FrozenSubjectHeader(_SubjectHeaderBase, _FrozenHeader): ...
 def _pjsip_parse_uri(text: str) -> FrozenSIPURI | None: ...
 def _pjsip_parse_header(name: str, body: str) -> list[Any]: ...
 def _pjsip_parse_message_headers(text: str) -> list[Any]: ...
+
+
+# --- requests outside a dialog (request.pxi) ---------------------------------
+
+class ReceivedHeaders(Sequence[Any]):
+    def __init__(self, raw: bytes) -> None: ...
+    def __getitem__(self, index: Any) -> Any: ...
+    def __len__(self) -> int: ...
+
+class Request:
+    state: str
+    method: str
+    from_header: Any
+    to_header: Any
+    request_uri: Any
+    route_header: Any
+    credentials: Any
+    contact_header: Any
+    call_id: str | None
+    cseq: int | None
+    extra_headers: list[Any]
+    content_type: str | None
+    body: bytes | None
+    default_expires: int
+    def __init__(
+        self,
+        method: str,
+        from_header: Any,
+        to_header: Any,
+        request_uri: Any,
+        route_header: Any,
+        credentials: Any = None,
+        contact_header: Any = None,
+        call_id: str | None = None,
+        cseq: int | None = None,
+        extra_headers: list[Any] | None = None,
+        content_type: str | None = None,
+        body: str | bytes | None = None,
+    ) -> None: ...
+    @property
+    def expires_in(self) -> int: ...
+    def send(self, timeout: float | None = None) -> None: ...
+    def end(self) -> None: ...
+
+class IncomingRequest:
+    state: str
+    method: str
+    request_uri: Any
+    from_header: Any
+    to_header: Any
+    headers: ReceivedHeaders
+    body: bytes | None
+    content_type: str | None
+    source_ip: str
+    source_port: int
+    def answer(
+        self,
+        code: int,
+        reason: str | None = None,
+        extra_headers: list[Any] | None = None,
+        content_type: str | None = None,
+        body: str | bytes | None = None,
+    ) -> None: ...
+
+# --- subscriptions and referrals (subscription.pxi, referral.pxi) -----------
+
+class _ClientSubscription:
+    state: str
+    request_uri: Any
+    from_header: Any
+    to_header: Any
+    contact_header: Any
+    route_header: Any
+    credentials: Any
+    call_id: str | None
+    def end(self, timeout: float | None = None) -> None: ...
+
+class Subscription(_ClientSubscription):
+    event: str
+    refresh: int
+    def __init__(
+        self,
+        request_uri: Any,
+        from_header: Any,
+        to_header: Any,
+        contact_header: Any,
+        event: str,
+        route_header: Any,
+        credentials: Any = None,
+        refresh: int = 300,
+    ) -> None: ...
+    def subscribe(
+        self,
+        extra_headers: list[Any] | None = None,
+        content_type: str | None = None,
+        body: str | bytes | None = None,
+        timeout: float | None = None,
+    ) -> None: ...
+
+class Referral(_ClientSubscription):
+    refer_to_header: Any
+    def __init__(
+        self,
+        request_uri: Any,
+        from_header: Any,
+        to_header: Any,
+        refer_to_header: Any,
+        contact_header: Any,
+        route_header: Any,
+        credentials: Any = None,
+    ) -> None: ...
+    def send_refer(self, timeout: float | None = None) -> None: ...
+
+class _ServerSubscription:
+    state: str
+    event: str | None
+    request_uri: Any
+    from_header: Any
+    to_header: Any
+    headers: list[Any]
+    body: bytes | None
+    content_type: str | None
+    def reject(self, code: int) -> None: ...
+
+class IncomingSubscription(_ServerSubscription):
+    def accept_pending(self) -> None: ...
+    def accept(self, content_type: str | None = None, content: str | bytes | None = None) -> None: ...
+    def push_content(self, content_type: str, content: str | bytes) -> None: ...
+    def end(self, reason: str | None = None) -> None: ...
+
+class IncomingReferral(_ServerSubscription):
+    refer_to_header: Any
+    def accept(self, code: int = 202) -> None: ...
+    def send_notify(self, code: int, reason: str | None = None) -> None: ...
+    def end(self) -> None: ...
