@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from sipsimple.core import Engine
+from tests.peers.kamailio import TEST_USERS, Kamailio, KamailioError
 
 
 @dataclass
@@ -48,3 +49,27 @@ def engine() -> Iterator[Engine]:
     engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=0, trace_sip=True)
     yield engine
     engine.stop()
+
+
+@pytest.fixture
+def make_kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Kamailio]]:
+    """Start Kamailio instances (users: tests.peers.kamailio.TEST_USERS unless given); all stop afterwards.
+
+    Kamailio missing is a failure, not a skip: scripts/bootstrap installs it.
+    """
+    servers: list[Kamailio] = []
+    directory = tmp_path_factory.mktemp("kamailio")
+
+    def make(**options: object) -> Kamailio:
+        options.setdefault("users", TEST_USERS)
+        server = Kamailio(directory / f"kamailio-{len(servers)}", **options)  # type: ignore[arg-type]
+        servers.append(server)
+        try:
+            server.start()
+        except KamailioError as error:
+            pytest.fail(str(error), pytrace=False)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()

@@ -9,7 +9,6 @@ its own (tests/peers/sipsimple_agent.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -25,13 +24,13 @@ from sipsimple.core import (
     RouteHeader,
     ToHeader,
 )
-from tests.peers.kamailio import Kamailio
+from tests.peers.kamailio import TEST_USERS, Kamailio
 from tests.peers.sipsimple_agent import SipsimpleAgent
 from tests.support import observe
 
 pytestmark = pytest.mark.timeout(120)
 
-USERS = {"alice": "alice-secret", "bob": "bob-secret"}
+USERS = TEST_USERS
 NON_ASCII = "Grüße aus Köln — 你好, мир ✓ 🎉"
 PIDF = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -40,22 +39,6 @@ PIDF = (
 )
 
 MakeKamailio = Callable[..., Kamailio]
-
-
-@pytest.fixture
-def make_kamailio(tmp_path: Path) -> Iterator[MakeKamailio]:
-    servers: list[Kamailio] = []
-
-    def make(**options: object) -> Kamailio:
-        options.setdefault("users", USERS)
-        server = Kamailio(tmp_path / f"kamailio-{len(servers)}", **options)  # type: ignore[arg-type]
-        servers.append(server)
-        server.start()
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture

@@ -17,36 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers.kamailio import Kamailio, KamailioError, check_installation, digest_response
+from tests.peers.kamailio import TEST_USERS, Kamailio, KamailioError, check_installation, digest_response
 from tests.peers.pjsua2_agent import Pjsua2Agent
 
 pytestmark = pytest.mark.timeout(120)
 
-USERS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret"}
+USERS = TEST_USERS
 
 MakeKamailio = Callable[..., Kamailio]
 MakeAgent = Callable[[str], Pjsua2Agent]
-
-
-@pytest.fixture
-def make_kamailio(tmp_path: Path) -> Iterator[MakeKamailio]:
-    """Start Kamailio instances (users: USERS unless given); all are stopped afterwards."""
-    servers: list[Kamailio] = []
-
-    def make(**options: object) -> Kamailio:
-        options.setdefault("users", USERS)
-        server = Kamailio(tmp_path / f"kamailio-{len(servers)}", **options)  # type: ignore[arg-type]
-        servers.append(server)
-        try:
-            server.start()
-        except KamailioError as error:
-            pytest.fail(str(error), pytrace=False)
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
-        assert not server.is_running
 
 
 @pytest.fixture

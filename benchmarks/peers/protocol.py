@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import select
 import sys
+import threading
 import time
 from typing import Any
 
@@ -104,3 +106,12 @@ class EventCounter:
             "events_sent": self.sent,
             "event_window_s": window,
         }
+
+
+def stop_and_exit(stop: Any, timeout: float = 10.0) -> None:
+    """Call stop() (not measured, but exercised), bounded so a hang cannot stall the run, then exit."""
+    stopper = threading.Thread(target=stop, daemon=True)
+    stopper.start()
+    stopper.join(timeout)
+    sys.stdout.flush()
+    os._exit(0 if not stopper.is_alive() else 3)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 from benchmarks.peers.message_common import BodyChecker, parse_receiver_args
-from benchmarks.peers.protocol import announce_ready, report, wait_for_stop
+from benchmarks.peers.protocol import announce_ready, report, stop_and_exit, wait_for_stop
 from sipsimple.core import Engine
 from sipsimple.notification import NotificationCenter
 
@@ -52,12 +51,7 @@ def main() -> int:
     counters: dict[str, object] = {"peer": "sipsimple", "role": "receiver", "stop_reason": reason, "pid": os.getpid()}
     counters.update(observer.checker.as_dict())
     report(counters)
-    # Stopping is not measured, but exercise it, bounded so a hang cannot stall the run.
-    stopper = threading.Thread(target=engine.stop, daemon=True)
-    stopper.start()
-    stopper.join(10.0)
-    sys.stdout.flush()
-    os._exit(0 if not stopper.is_alive() else 3)
+    stop_and_exit(engine.stop)
 
 
 if __name__ == "__main__":

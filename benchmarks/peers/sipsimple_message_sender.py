@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +26,7 @@ from benchmarks.peers.message_common import (
     make_body,
     parse_sender_args,
 )
-from benchmarks.peers.protocol import announce_ready, report, wait_for_stop
+from benchmarks.peers.protocol import announce_ready, report, stop_and_exit, wait_for_stop
 from sipsimple.core import Engine
 from sipsimple.notification import NotificationCenter
 
@@ -114,12 +113,7 @@ def main() -> int:
     counters.update(loop.as_dict())
     counters["stop_reason"] = wait_for_stop(args.max_seconds)
     report(counters)
-    # Stopping is not measured, but exercise it, bounded so a hang cannot stall the run.
-    stopper = threading.Thread(target=engine.stop, daemon=True)
-    stopper.start()
-    stopper.join(10.0)
-    sys.stdout.flush()
-    os._exit(0 if not stopper.is_alive() else 3)
+    stop_and_exit(engine.stop)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
-from benchmarks.peers.protocol import EventCounter, announce_ready, parse_peer_args, report, wait_for_stop
+from benchmarks.peers.protocol import (
+    EventCounter,
+    announce_ready,
+    parse_peer_args,
+    report,
+    stop_and_exit,
+    wait_for_stop,
+)
 from sipsimple.core import Engine
 from sipsimple.notification import NotificationCenter
 
@@ -51,12 +57,7 @@ def main() -> int:
     if observer is not None:
         counters.update(observer.counter.as_dict())
     report(counters)
-    # Stopping is not measured, but exercise it, bounded so a hang cannot stall the run.
-    stopper = threading.Thread(target=engine.stop, daemon=True)
-    stopper.start()
-    stopper.join(10.0)
-    sys.stdout.flush()
-    os._exit(0 if not stopper.is_alive() else 3)
+    stop_and_exit(engine.stop)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,10 @@ MODULES = ("db_sqlite", "auth_db", "usrloc", "registrar", "presence", "presence_
 AUTH_ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 
 
+# The subscribers the tests register (user -> password).
+TEST_USERS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret"}
+
+
 class KamailioError(RuntimeError):
     """Kamailio is missing, would not start, or did something unexpected."""
 
