@@ -8,6 +8,7 @@ refuse or stay silent are covered with SIPp and Kamailio elsewhere.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -183,3 +184,26 @@ def test_engine_stop_ends_pending_requests() -> None:
         engine.stop()
     assert request.state == "TERMINATED"
     assert recorder.named("SIPRequestDidEnd")
+
+
+def test_finished_requests_leave_nothing_behind(looped_engine: Engine) -> None:
+    # Over TCP a transaction ends with its answer: once every answer is in,
+    # the core holds no Request, and none survives a garbage collection.
+    import gc
+
+    recorder = observe("SIPRequestDidEnd")
+    requests = [Request("MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>",
+                        _uri(looped_engine, "bob", "tcp"), None, content_type="text/plain", body=f"n{index}")
+                for index in range(50)]
+    for request in requests:
+        request.send(timeout=10)
+    recorder.wait_for(lambda n: len(recorder.named("SIPRequestDidEnd")) == 50)
+    assert all(request.state == "TERMINATED" for request in requests)
+    live = looped_engine._ua._live_objects
+    deadline = time.monotonic() + 5
+    while live and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not live
+    del requests, request, recorder
+    gc.collect()
+    assert not [obj for obj in gc.get_objects() if type(obj) is Request]

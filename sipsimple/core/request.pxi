@@ -525,6 +525,14 @@ cdef void _cb_request_tsx_state(pjsip_transaction *tsx, pjsip_event *event) noex
             request._release_pool(ua)
     except BaseException:
         ua._add_exception()
+        # Whatever went wrong, a request whose transaction is over must not
+        # stay "in progress" for ever.
+        if request._final_handled and request.state == "IN_PROGRESS":
+            try:
+                request._terminate(expired=False)
+                request._release_pool(ua)
+            except BaseException:
+                ua._add_exception()
 
 
 cdef void _cb_request_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
