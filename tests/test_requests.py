@@ -197,7 +197,7 @@ def test_finished_requests_leave_nothing_behind(looped_engine: Engine) -> None:
                 for index in range(50)]
     for request in requests:
         request.send(timeout=10)
-    recorder.wait_for(lambda n: len(recorder.named("SIPRequestDidEnd")) == 50)
+    recorder.wait_for(lambda n, seen=recorder: len(seen.named("SIPRequestDidEnd")) == 50)
     assert all(request.state == "TERMINATED" for request in requests)
     live = looped_engine._ua._live_objects
     deadline = time.monotonic() + 5
