@@ -1,7 +1,7 @@
 """Type stub for the Cython extension sipsimple.core._core."""
 
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 PJSIP_VERSION: str
@@ -581,3 +581,224 @@ class IncomingReferral(_ServerSubscription):
     def accept(self, code: int = 202) -> None: ...
     def send_notify(self, code: int, reason: str | None = None) -> None: ...
     def end(self) -> None: ...
+
+# --- SDP (sdp.pxi) ---
+
+_S = TypeVar("_S")
+
+class _SDPConnectionBase:
+    def __init__(self, address: str, net_type: str = "IN", address_type: str = "IP4") -> None: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def net_type(self) -> str: ...
+    @property
+    def address_type(self) -> str: ...
+    @classmethod
+    def new(cls: type[_S], other: _SDPConnectionBase) -> _S: ...
+
+class SDPConnection(_SDPConnectionBase):
+    address: str  # type: ignore[assignment]
+    net_type: str  # type: ignore[assignment]
+    address_type: str  # type: ignore[assignment]
+
+class FrozenSDPConnection(_SDPConnectionBase):
+    def __hash__(self) -> int: ...
+
+class _SDPAttributeBase:
+    def __init__(self, name: str, value: str | None) -> None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> str | None: ...
+    @classmethod
+    def new(cls: type[_S], other: _SDPAttributeBase) -> _S: ...
+
+class SDPAttribute(_SDPAttributeBase):
+    name: str  # type: ignore[assignment]
+    value: str | None  # type: ignore[assignment]
+
+class FrozenSDPAttribute(_SDPAttributeBase):
+    def __hash__(self) -> int: ...
+
+class _SDPAttributeListMixin:
+    def getall(self, name: str) -> list[str | None]: ...
+    def getfirst(self, name: str, default: Any = None) -> Any: ...
+    def __contains__(self, item: object) -> bool: ...
+
+class SDPAttributeList(_SDPAttributeListMixin, list[_SDPAttributeBase]):
+    def __init__(self, iterable: Iterable[_SDPAttributeBase] = ...) -> None: ...
+
+class FrozenSDPAttributeList(_SDPAttributeListMixin, tuple[FrozenSDPAttribute, ...]):
+    def __new__(cls, iterable: Iterable[_SDPAttributeBase] = ...) -> FrozenSDPAttributeList: ...
+    @classmethod
+    def new(cls, other: Iterable[_SDPAttributeBase]) -> FrozenSDPAttributeList: ...
+
+class _SDPBandwidthInfoBase:
+    def __init__(self, modifier: str, value: int) -> None: ...
+    @property
+    def modifier(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+    @classmethod
+    def new(cls: type[_S], other: _SDPBandwidthInfoBase) -> _S: ...
+
+class SDPBandwidthInfo(_SDPBandwidthInfoBase):
+    modifier: str  # type: ignore[assignment]
+    value: int  # type: ignore[assignment]
+
+class FrozenSDPBandwidthInfo(_SDPBandwidthInfoBase):
+    def __hash__(self) -> int: ...
+
+class _SDPMediaStreamBase:
+    def __init__(
+        self,
+        media: str,
+        port: int,
+        transport: str,
+        port_count: int = 1,
+        formats: Iterable[str] | None = None,
+        connection: _SDPConnectionBase | None = None,
+        attributes: Iterable[_SDPAttributeBase] | None = None,
+        bandwidth_info: Iterable[_SDPBandwidthInfoBase] | None = None,
+        information: str | None = None,
+        encryption_key: str | None = None,
+    ) -> None: ...
+    @property
+    def media(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def transport(self) -> str: ...
+    @property
+    def port_count(self) -> int: ...
+    @property
+    def formats(self) -> Sequence[str]: ...
+    @property
+    def connection(self) -> _SDPConnectionBase | None: ...
+    @property
+    def attributes(self) -> _SDPAttributeListMixin: ...
+    @property
+    def bandwidth_info(self) -> Sequence[_SDPBandwidthInfoBase]: ...
+    @property
+    def information(self) -> str | None: ...
+    @property
+    def encryption_key(self) -> str | None: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def has_srtp(self) -> bool: ...
+    @property
+    def has_ice(self) -> bool: ...
+    @property
+    def rtpmap(self) -> dict[str, tuple[str, int, int]]: ...
+    @property
+    def codecs(self) -> list[str]: ...
+    @property
+    def fmtp(self) -> dict[str, str]: ...
+    @classmethod
+    def new(cls: type[_S], other: _SDPMediaStreamBase) -> _S: ...
+
+class SDPMediaStream(_SDPMediaStreamBase):
+    media: str  # type: ignore[assignment]
+    port: int  # type: ignore[assignment]
+    transport: str  # type: ignore[assignment]
+    port_count: int  # type: ignore[assignment]
+    formats: list[str]  # type: ignore[assignment]
+    connection: SDPConnection | None  # type: ignore[assignment]
+    attributes: SDPAttributeList  # type: ignore[assignment]
+    bandwidth_info: list[SDPBandwidthInfo]  # type: ignore[assignment]
+    information: str | None  # type: ignore[assignment]
+    encryption_key: str | None  # type: ignore[assignment]
+    direction: str  # type: ignore[assignment]
+
+class FrozenSDPMediaStream(_SDPMediaStreamBase):
+    def __hash__(self) -> int: ...
+
+class _SDPSessionBase:
+    def __init__(
+        self,
+        address: str,
+        id: int | None = None,
+        version: int | None = None,
+        user: str = "-",
+        net_type: str = "IN",
+        address_type: str = "IP4",
+        name: str = " ",
+        connection: _SDPConnectionBase | None = None,
+        start_time: int = 0,
+        stop_time: int = 0,
+        attributes: Iterable[_SDPAttributeBase] | None = None,
+        bandwidth_info: Iterable[_SDPBandwidthInfoBase] | None = None,
+        media: Iterable[_SDPMediaStreamBase] | None = None,
+        information: str | None = None,
+        uri: str | None = None,
+        emails: Iterable[str] | None = None,
+        phones: Iterable[str] | None = None,
+        encryption_key: str | None = None,
+    ) -> None: ...
+    @classmethod
+    def parse(cls: type[_S], text: str | bytes) -> _S: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def id(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def net_type(self) -> str: ...
+    @property
+    def address_type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def connection(self) -> _SDPConnectionBase | None: ...
+    @property
+    def start_time(self) -> int: ...
+    @property
+    def stop_time(self) -> int: ...
+    @property
+    def attributes(self) -> _SDPAttributeListMixin: ...
+    @property
+    def bandwidth_info(self) -> Sequence[_SDPBandwidthInfoBase]: ...
+    @property
+    def media(self) -> Sequence[_SDPMediaStreamBase]: ...
+    @property
+    def information(self) -> str | None: ...
+    @property
+    def uri(self) -> str | None: ...
+    @property
+    def emails(self) -> Sequence[str]: ...
+    @property
+    def phones(self) -> Sequence[str]: ...
+    @property
+    def encryption_key(self) -> str | None: ...
+    @classmethod
+    def new(cls: type[_S], other: _SDPSessionBase) -> _S: ...
+
+class SDPSession(_SDPSessionBase):
+    address: str  # type: ignore[assignment]
+    id: int  # type: ignore[assignment]
+    version: int  # type: ignore[assignment]
+    user: str  # type: ignore[assignment]
+    net_type: str  # type: ignore[assignment]
+    address_type: str  # type: ignore[assignment]
+    name: str  # type: ignore[assignment]
+    connection: SDPConnection | None  # type: ignore[assignment]
+    start_time: int  # type: ignore[assignment]
+    stop_time: int  # type: ignore[assignment]
+    attributes: SDPAttributeList  # type: ignore[assignment]
+    bandwidth_info: list[SDPBandwidthInfo]  # type: ignore[assignment]
+    media: list[SDPMediaStream]  # type: ignore[assignment]
+    information: str | None  # type: ignore[assignment]
+    uri: str | None  # type: ignore[assignment]
+    emails: list[str]  # type: ignore[assignment]
+    phones: list[str]  # type: ignore[assignment]
+    encryption_key: str | None  # type: ignore[assignment]
+
+class FrozenSDPSession(_SDPSessionBase):
+    def __hash__(self) -> int: ...
+
+def _pjmedia_round_trip(text: str | bytes) -> str: ...

@@ -12,6 +12,7 @@ from sipsimple.core._pjsip cimport *
 
 include "util.pxi"
 include "headers.pxi"
+include "sdp.pxi"
 include "ua.pxi"
 include "request.pxi"
 include "subscription.pxi"

@@ -657,3 +657,47 @@ cdef extern from "pjsip.h" nogil:
     pj_status_t pjsip_endpt_send_raw(pjsip_endpoint *endpt, long tp_type, pjsip_tpselector *sel, void *raw_data,
                                      pj_size_t data_len, pj_sockaddr *addr, int addr_len, void *token, void *cb)
     unsigned pjsip_transport_get_flag_from_type(long type)
+
+
+# --- SDP (sdp.pxi) -----------------------------------------------------------
+#
+# Only what the conversion helpers need: sdp.pxi hands PJMEDIA whole texts
+# (pjmedia_sdp_parse) and reads whole texts back (pjmedia_sdp_print). The
+# origin, time and m= line members are nested anonymous structs in C and are
+# not declared, nor are the arrays of pointers; nothing here reads them.
+
+cdef extern from "pjmedia/sdp.h" nogil:
+    enum:
+        PJMEDIA_MAX_SDP_FMT
+        PJMEDIA_MAX_SDP_BANDW
+        PJMEDIA_MAX_SDP_ATTR
+        PJMEDIA_MAX_SDP_MEDIA
+
+    ctypedef struct pjmedia_sdp_attr:
+        pj_str_t name
+        pj_str_t value
+
+    ctypedef struct pjmedia_sdp_conn:
+        pj_str_t net_type
+        pj_str_t addr_type
+        pj_str_t addr
+
+    ctypedef struct pjmedia_sdp_bandw:
+        pj_str_t modifier
+        uint32_t value
+
+    ctypedef struct pjmedia_sdp_media:
+        pjmedia_sdp_conn *conn
+        unsigned bandw_count
+        unsigned attr_count
+
+    ctypedef struct pjmedia_sdp_session:
+        pj_str_t name
+        pjmedia_sdp_conn *conn
+        unsigned bandw_count
+        unsigned attr_count
+        unsigned media_count
+
+    pj_status_t pjmedia_sdp_parse(pj_pool_t *pool, char *buf, pj_size_t len, pjmedia_sdp_session **p_sdp)
+    int pjmedia_sdp_print(const pjmedia_sdp_session *sdp, char *buf, pj_size_t size)
+    pj_status_t pjmedia_sdp_validate(const pjmedia_sdp_session *sdp)
