@@ -129,7 +129,10 @@ def test_properties_while_running(engine: Engine) -> None:
     assert engine.local_tls_port is None
     assert {"opus", "G722", "speex", "GSM", "PCMU", "PCMA"} <= set(engine.available_codecs)
     assert engine.codecs == ["opus", "G722", "speex", "GSM", "PCMU", "PCMA"]
-    assert engine.allowed_methods == ["OPTIONS", "MESSAGE", "NOTIFY", "REFER"]
+    assert engine.allowed_methods == ["OPTIONS", "MESSAGE", "NOTIFY", "REFER", "INVITE", "ACK", "CANCEL", "BYE",
+                                      "UPDATE", "PRACK"]
+    assert engine.supported_extensions == ["100rel", "timer", "replaces"]
+    assert engine.accepted_types[0] == "application/sdp"
     assert engine.rtp_port_range == (50000, 50500)
 
 

@@ -8,6 +8,7 @@ also check what the Engine reported.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from sipsimple.core import (
     ToHeader,
 )
 from sipsimple.notification import NotificationCenter
-from tests.support import SCENARIOS, SippServer, observe, run_sipp, sip_target
+from tests.support import SCENARIOS, SippServer, free_port, observe, run_sipp, sip_target
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -246,7 +247,7 @@ def test_unframeable_tcp_request_does_not_stop_the_engine(engine: Engine, tmp_pa
                        sip_target("127.0.0.1", engine.local_tcp_port), transport="tcp", timeout=2, background=True)
     try:
         result = run_sipp(SCENARIOS / "options_uac.xml", sip_target("127.0.0.1", engine.local_tcp_port),
-                          transport="tcp")
+                          transport="tcp", local_port=free_port(socket.SOCK_STREAM))
         assert result.succeeded, result.stderr + result.log
     finally:
         hanging.kill()

@@ -17,5 +17,6 @@ include "ua.pxi"
 include "request.pxi"
 include "subscription.pxi"
 include "referral.pxi"
+include "invitation.pxi"
 
 PJSIP_VERSION = PJ_VERSION.decode()

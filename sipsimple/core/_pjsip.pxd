@@ -701,3 +701,69 @@ cdef extern from "pjmedia/sdp.h" nogil:
     pj_status_t pjmedia_sdp_parse(pj_pool_t *pool, char *buf, pj_size_t len, pjmedia_sdp_session **p_sdp)
     int pjmedia_sdp_print(const pjmedia_sdp_session *sdp, char *buf, pj_size_t size)
     pj_status_t pjmedia_sdp_validate(const pjmedia_sdp_session *sdp)
+
+# --- INVITE sessions (invitation.pxi) ------------------------------------------
+
+cdef extern from "pjmedia/sdp_neg.h" nogil:
+    struct pjmedia_sdp_neg
+    pj_status_t pjmedia_sdp_neg_get_active_local(pjmedia_sdp_neg *neg, const pjmedia_sdp_session **local)
+    pj_status_t pjmedia_sdp_neg_get_active_remote(pjmedia_sdp_neg *neg, const pjmedia_sdp_session **remote)
+    pj_status_t pjmedia_sdp_neg_get_neg_remote(pjmedia_sdp_neg *neg, const pjmedia_sdp_session **remote)
+
+cdef extern from "pjsip_ua.h" nogil:
+    enum pjsip_inv_state:
+        PJSIP_INV_STATE_NULL
+        PJSIP_INV_STATE_CALLING
+        PJSIP_INV_STATE_INCOMING
+        PJSIP_INV_STATE_EARLY
+        PJSIP_INV_STATE_CONNECTING
+        PJSIP_INV_STATE_CONFIRMED
+        PJSIP_INV_STATE_DISCONNECTED
+
+    enum:
+        PJSIP_INV_SUPPORT_100REL
+        PJSIP_INV_SUPPORT_TIMER
+        PJSIP_INV_SUPPORT_UPDATE
+
+    struct pjsip_inv_session:
+        pj_pool_t *pool
+        pj_pool_t *pool_prov
+        pjsip_inv_state state
+        int cause
+        pj_str_t cause_text
+        pjsip_dialog *dlg
+        pjmedia_sdp_neg *neg
+        pjsip_transaction *invite_tsx
+        void **mod_data
+
+    struct pjsip_inv_callback:
+        void (*on_state_changed)(pjsip_inv_session *inv, pjsip_event *e) noexcept
+        void (*on_new_session)(pjsip_inv_session *inv, pjsip_event *e) noexcept
+        void (*on_media_update)(pjsip_inv_session *inv, pj_status_t status) noexcept
+        pj_status_t (*on_rx_reinvite)(pjsip_inv_session *inv, const pjmedia_sdp_session *offer,
+                                      pjsip_rx_data *rdata) noexcept
+
+    pj_status_t pjsip_inv_usage_init(pjsip_endpoint *endpt, const pjsip_inv_callback *cb)
+    pj_status_t pjsip_100rel_init_module(pjsip_endpoint *endpt)
+    pj_status_t pjsip_timer_init_module(pjsip_endpoint *endpt)
+    pj_status_t pjsip_replaces_init_module(pjsip_endpoint *endpt)
+    pj_status_t pjsip_inv_verify_request(pjsip_rx_data *rdata, unsigned *options, const pjmedia_sdp_session *sdp,
+                                         pjsip_dialog *dlg, pjsip_endpoint *endpt, pjsip_tx_data **tdata)
+    pj_status_t pjsip_inv_create_uac(pjsip_dialog *dlg, const pjmedia_sdp_session *local_sdp, unsigned options,
+                                     pjsip_inv_session **p_inv)
+    pj_status_t pjsip_inv_create_uas(pjsip_dialog *dlg, pjsip_rx_data *rdata, const pjmedia_sdp_session *local_sdp,
+                                     unsigned options, pjsip_inv_session **p_inv)
+    pj_status_t pjsip_inv_invite(pjsip_inv_session *inv, pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_inv_initial_answer(pjsip_inv_session *inv, pjsip_rx_data *rdata, int st_code,
+                                         const pj_str_t *st_text, const pjmedia_sdp_session *sdp,
+                                         pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_inv_answer(pjsip_inv_session *inv, int st_code, const pj_str_t *st_text,
+                                 const pjmedia_sdp_session *local_sdp, pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_inv_end_session(pjsip_inv_session *inv, int st_code, const pj_str_t *st_text,
+                                      pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_inv_reinvite(pjsip_inv_session *inv, const pj_str_t *new_contact,
+                                   const pjmedia_sdp_session *new_offer, pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_inv_send_msg(pjsip_inv_session *inv, pjsip_tx_data *tdata)
+    pj_status_t pjsip_inv_terminate(pjsip_inv_session *inv, int st_code, pj_bool_t notify)
+    pj_status_t pjsip_endpt_send_response2(pjsip_endpoint *endpt, pjsip_rx_data *rdata, pjsip_tx_data *tdata,
+                                           void *token, void *cb)

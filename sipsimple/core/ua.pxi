@@ -107,8 +107,11 @@ cdef class PJSIPUA:
                 if content_type not in self._accepted_types:
                     self._accepted_types.append(content_type)
         # NOTIFY within the dialogs of our subscriptions; REFER outside a
-        # dialog (IncomingReferral); SUBSCRIBE for the incoming events.
-        self._allowed_methods.extend(["NOTIFY", "REFER"])
+        # dialog (IncomingReferral); SUBSCRIBE for the incoming events;
+        # INVITE sessions with PRACK (100rel), UPDATE and session timers.
+        self._allowed_methods.extend(["NOTIFY", "REFER", "INVITE", "ACK", "CANCEL", "BYE", "UPDATE", "PRACK"])
+        self._accepted_types.insert(0, "application/sdp")
+        self._supported_extensions.extend(["100rel", "timer", "replaces"])
         self.incoming_events = frozenset(incoming_events)
         if self.incoming_events:
             self._allowed_methods.append("SUBSCRIBE")
@@ -196,6 +199,7 @@ cdef class PJSIPUA:
         pjsip_tpmgr_set_drop_data_cb(pjsip_endpt_get_tpmgr(self._endpt), _cb_dropped_data)
         _register_subscription_module(self, self.event_packages)
         _init_server_callbacks()
+        _register_invitation_module(self._endpt)
         self._rebuild_options_headers()
 
         # Media shares the SIP I/O queue, so the Engine thread drives both
@@ -268,6 +272,9 @@ cdef class PJSIPUA:
         for obj in list(self._live_objects):
             if isinstance(obj, Request):
                 (<Request> obj)._cancel_timers()
+            elif isinstance(obj, Invitation):
+                if self._endpt != NULL:
+                    _cancel_timer(self._endpt, &(<Invitation> obj)._timer)
             elif isinstance(obj, _ClientSubscription):
                 if self._endpt != NULL:
                     _cancel_timer(self._endpt, &(<_ClientSubscription> obj)._timer)
@@ -317,6 +324,15 @@ cdef class PJSIPUA:
                     (<Request> obj)._pool = NULL
                 if (<Request> obj).state != "TERMINATED":
                     (<Request> obj)._terminate(expired=False)
+            elif isinstance(obj, Invitation) and (<Invitation> obj).state != "disconnected":
+                # Its session went with the endpoint.
+                invitation = <Invitation> obj
+                invitation._inv = NULL
+                prev_state, invitation.state = invitation.state, "disconnected"
+                self._add_event("SIPInvitationChangedState", dict(
+                    prev_state=prev_state, state="disconnected", prev_sub_state=invitation.sub_state, sub_state=None,
+                    originator="local", code=0, reason="Engine stopped", headers=None, body=None,
+                    disconnect_reason="Engine stopped"), invitation)
             elif isinstance(obj, _ServerSubscription):
                 server = <_ServerSubscription> obj
                 server._evsub = NULL
@@ -742,6 +758,9 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
                     return PJ_TRUE
                 if name == "REFER":
                     _receive_refer(ua, rdata)
+                    return PJ_TRUE
+                if method.id == PJSIP_INVITE_METHOD:
+                    _receive_invite(ua, rdata)
                     return PJ_TRUE
                 if name == "SUBSCRIBE":
                     event = _event_of(rdata.msg_info.msg)

@@ -1,0 +1,239 @@
+"""pjsua2 (PJSIP 2.15) playing the engine's part in the call scenarios.
+
+Run as a subprocess, one pjsua2 Endpoint per process, with the null audio
+device (no sound card here):
+
+    python pjsua2_call_peer.py callee|caller [options]
+
+Actions:
+  callee  listens on --port (UDP and TCP) and prints "READY <port>"; each
+          incoming call is handled as --answer says:
+            200     answer at once (after --ring-ms of 180 Ringing if > 0)
+            ring    180 Ringing and never answer (the caller cancels)
+            486/603 reject with that code
+            prack   180 (reliable: 100rel is mandatory for the account), then
+                    200 once the PRACK has arrived
+          --hangup-ms N hangs up N ms after the call is confirmed.
+          --timer makes the account use session timers (pjsua's default,
+          "optional", also answers them). Runs until --calls calls have
+          ended, stdin closes, or --seconds pass.
+  caller  calls sip:bob@127.0.0.1:--peer-port (the SIPp UAS) and, once
+          confirmed: --hold (re-INVITE a=sendonly, then resume a=sendrecv),
+          then hangs up after --hangup-ms (-1: wait for the peer's BYE).
+          --cancel-ms N hangs up N ms after the first 18x instead (CANCEL).
+          --prack optional|mandatory, --user/--password for digest.
+
+Both print "RESULT <json>" at the end: the call states pjsua went through,
+its last status code, the SIP status lines sent and received, the requests
+received. With --trace FILE pjsua's log (SIP messages included) goes there.
+The process polls pjsua from its main thread (no worker threads) and ends
+with os._exit (see ../standins/pjsua2_peer.py, whose Peer this reuses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import sys
+import time
+from pathlib import Path
+
+import pjsua2 as pj
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "standins"))
+from pjsua2_peer import Peer, uri  # noqa: E402
+
+
+class TrackedCall(pj.Call):
+    def __init__(self, acc: pj.Account, call_id: int = pj.PJSUA_INVALID_ID) -> None:
+        super().__init__(acc, call_id)
+        self.states: list[str] = []
+        self.last_code = 0
+        self.confirmed_at: float | None = None
+        self.early_at: float | None = None
+        self.disconnected = False
+        self.created = time.monotonic()
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
+        info = self.getInfo()
+        self.states.append(info.stateText)
+        self.last_code = int(info.lastStatusCode)
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.confirmed_at is None:
+            self.confirmed_at = time.monotonic()
+        if info.state == pj.PJSIP_INV_STATE_EARLY and self.early_at is None:
+            self.early_at = time.monotonic()
+        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.disconnected = True
+
+    def summary(self) -> dict:
+        return {"states": self.states, "last_code": self.last_code, "confirmed": self.confirmed_at is not None,
+                "disconnected": self.disconnected}
+
+
+def op(code: int = 0) -> pj.CallOpParam:
+    prm = pj.CallOpParam(True)
+    if code:
+        prm.statusCode = code
+    return prm
+
+
+def hang_up(call: TrackedCall) -> None:
+    try:
+        call.hangup(op())
+    except pj.Error:
+        pass
+
+
+class CalleeAccount(pj.Account):
+    def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__()
+        self.args = args
+        self.calls: list[TrackedCall] = []
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
+        call = TrackedCall(self, prm.callId)
+        self.calls.append(call)
+        answer = self.args.answer
+        if answer in ("486", "603"):
+            call.answer(op(int(answer)))
+        elif answer in ("ring", "prack") or self.args.ring_ms > 0:
+            call.answer(op(180))
+        else:
+            call.answer(op(200))
+
+
+def config(peer: Peer, args: argparse.Namespace, id_uri: str) -> pj.AccountConfig:
+    acfg = pj.AccountConfig()
+    acfg.idUri = id_uri
+    acfg.sipConfig.transportId = peer.transports[args.transport]
+    acfg.callConfig.prackUse = {"no": pj.PJSUA_100REL_NOT_USED, "optional": pj.PJSUA_100REL_OPTIONAL,
+                                "mandatory": pj.PJSUA_100REL_MANDATORY}[args.prack]
+    if args.timer:
+        acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_ALWAYS
+        acfg.callConfig.timerSessExpiresSec = 90
+        acfg.callConfig.timerMinSESec = 90
+    return acfg
+
+
+def trace_summary(peer: Peer) -> dict:
+    requests = [m.split(" ", 1)[0] for d, m in peer.trace.messages if d == "RX" and not m.startswith("SIP/2.0")]
+    sent = [m.split(" ", 1)[0] for d, m in peer.trace.messages if d == "TX" and not m.startswith("SIP/2.0")]
+    return {"requests_received": requests, "requests_sent": sent,
+            "invite_responses_sent": peer.trace.responses("TX", "INVITE"),
+            "invite_responses_received": peer.trace.responses("RX", "INVITE"),
+            "errors": peer.trace.errors[-5:]}
+
+
+def finish(result: dict, peer: Peer) -> None:
+    print("RESULT " + json.dumps(result), flush=True)
+    peer.run_for(0.5)
+    os._exit(0)
+
+
+def do_callee(peer: Peer, args: argparse.Namespace) -> None:
+    if args.answer == "prack":
+        args.prack = "mandatory"
+    acc = CalleeAccount(args)
+    acc.create(config(peer, args, uri(args.host, peer.local_port, "bob")), True)
+    print(f"READY {peer.local_port}", flush=True)
+    answered: set[int] = set()
+    hung_up: set[int] = set()
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline:
+        peer.ep.libHandleEvents(20)
+        now = time.monotonic()
+        for index, call in enumerate(acc.calls):
+            if call.disconnected:
+                continue
+            if index not in answered and args.answer in ("200", "prack") and call.confirmed_at is None:
+                ready = (now - call.created) * 1000 >= args.ring_ms
+                if args.answer == "prack":
+                    ready = bool(peer.trace.received("PRACK "))
+                if ready and (args.answer == "prack" or args.ring_ms > 0):
+                    answered.add(index)
+                    call.answer(op(200))
+            if (args.hangup_ms >= 0 and call.confirmed_at is not None and index not in hung_up
+                    and (now - call.confirmed_at) * 1000 >= args.hangup_ms):
+                hung_up.add(index)
+                hang_up(call)
+        if len(acc.calls) >= args.calls and all(c.disconnected for c in acc.calls):
+            peer.run_for(0.3)
+            break
+        readable, _, _ = select.select([sys.stdin], [], [], 0)
+        if readable and not sys.stdin.readline():
+            break
+    finish({"calls": [c.summary() for c in acc.calls], **trace_summary(peer)}, peer)
+
+
+def do_caller(peer: Peer, args: argparse.Namespace) -> None:
+    acfg = config(peer, args, uri(args.host, peer.local_port, args.user))
+    if args.password:
+        cred = pj.AuthCredInfo("digest", args.realm, args.user, 0, args.password)
+        acfg.sipConfig.authCreds.append(cred)
+    acc = pj.Account()
+    acc.create(acfg)
+    call = TrackedCall(acc)
+    call.makeCall(uri(args.host, args.peer_port, "bob", args.transport), op())
+    result: dict = {}
+    if args.cancel_ms >= 0:
+        peer.run_until(lambda: call.early_at is not None or call.disconnected, args.seconds)
+        peer.run_for(args.cancel_ms / 1000)
+        hang_up(call)
+        peer.run_until(lambda: call.disconnected, args.seconds)
+    else:
+        result["confirmed"] = peer.run_until(lambda: call.confirmed_at is not None or call.disconnected,
+                                             args.seconds) and call.confirmed_at is not None
+        if result["confirmed"] and args.hold:
+            oks = lambda: sum(s.startswith("SIP/2.0 2") for s in peer.trace.responses("RX", "INVITE"))  # noqa: E731
+            before = oks()
+            call.setHold(op())
+            result["held"] = peer.run_until(lambda: oks() > before or call.disconnected, args.seconds)
+            peer.run_for(0.3)
+            prm = op()
+            prm.opt.flag = pj.PJSUA_CALL_UNHOLD
+            call.reinvite(prm)
+            result["resumed"] = peer.run_until(lambda: oks() > before + 1 or call.disconnected, args.seconds)
+        if result["confirmed"]:
+            if args.hangup_ms >= 0:
+                peer.run_for(args.hangup_ms / 1000)
+                if not call.disconnected:
+                    hang_up(call)
+            peer.run_until(lambda: call.disconnected, args.seconds)
+    peer.run_for(args.linger_ms / 1000)
+    finish({**call.summary(), **result, **trace_summary(peer)}, peer)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["callee", "caller"])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--peer-port", type=int, default=0, help="SIPp's port (caller)")
+    parser.add_argument("--transport", choices=["udp", "tcp"], default="udp")
+    parser.add_argument("--answer", choices=["200", "ring", "486", "603", "prack"], default="200")
+    parser.add_argument("--ring-ms", type=int, default=0)
+    parser.add_argument("--hangup-ms", type=int, default=-1)
+    parser.add_argument("--cancel-ms", type=int, default=-1)
+    parser.add_argument("--linger-ms", type=int, default=300, help="keep running after the call ended")
+    parser.add_argument("--hold", action="store_true")
+    parser.add_argument("--timer", action="store_true")
+    parser.add_argument("--prack", choices=["no", "optional", "mandatory"], default="no")
+    parser.add_argument("--calls", type=int, default=1)
+    parser.add_argument("--user", default="alice")
+    parser.add_argument("--password", default="")
+    parser.add_argument("--realm", default="sipsimple.test")
+    parser.add_argument("--seconds", type=float, default=20.0, help="bound on each wait")
+    parser.add_argument("--trace", help="write pjsua's log (SIP messages included) here")
+    args = parser.parse_args()
+
+    peer = Peer(args.trace)
+    peer.local_port = peer.add_transport("udp", args.host, args.port)
+    peer.add_transport("tcp", args.host, peer.local_port)
+    peer.start()
+    {"callee": do_callee, "caller": do_caller}[args.action](peer, args)
+
+
+if __name__ == "__main__":
+    main()
