@@ -6,6 +6,7 @@ SIPp plays the other user agent with the scenarios of tests/scenarios/calls/
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -133,3 +134,129 @@ def test_engine_stop_ends_calls(engine: Engine) -> None:
     finally:
         running.kill()
         running.communicate()
+
+
+class Responder:
+    """Answers incoming invitations with a scripted list of (code, sdp)."""
+
+    def __init__(self, responses: list[tuple[int, object]]) -> None:
+        self.responses = responses
+        self.invitations: list[Invitation] = []
+        NotificationCenter().add_observer(self, name="SIPInvitationChangedState")
+
+    def handle_notification(self, notification) -> None:
+        invitation, data = notification.sender, notification.data
+        if data.state == "incoming" and data.prev_state == "NULL":
+            self.invitations.append(invitation)
+            for code, sdp in self.responses:
+                invitation.send_response(code, sdp=sdp)
+
+
+def test_cancel_while_ringing(engine: Engine) -> None:
+    responder = Responder([(180, None)])
+    recorder = observe("SIPInvitationChangedState")
+    result = run_sipp(CALLS / "call_cancel_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                      extra=["-s", "bob", "-set", "ring_ms", "200"])
+    assert result.succeeded, result.stderr + result.log
+    invitation = responder.invitations[0]
+    ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
+    assert ended.data.originator == "remote"
+    assert "CANCELLED" in result.log
+
+
+def test_late_offer_the_answer_comes_in_the_ack(engine: Engine) -> None:
+    responder = Responder([(180, None), (200, _audio_sdp(40006))])
+    recorder = observe("SIPInvitationGotSDPUpdate", "SIPInvitationChangedState")
+    result = run_sipp(CALLS / "call_late_offer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                      extra=["-s", "bob", "-set", "talk_ms", "300"])
+    assert result.succeeded, result.stderr + result.log
+    update = recorder.wait_named("SIPInvitationGotSDPUpdate")
+    assert update.data.succeeded
+    assert update.data.local_sdp.media[0].port == 40006
+    recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "disconnected")
+    assert responder.invitations
+
+
+def test_hold_and_resume_by_the_remote_party(engine: Engine) -> None:
+    responder = Responder([(200, _audio_sdp(40008))])
+    recorder = observe("SIPInvitationGotSDPUpdate")
+    result = run_sipp(CALLS / "call_hold_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                      extra=["-s", "bob", "-set", "step_ms", "100"])
+    assert result.succeeded, result.stderr + result.log
+    assert "HOLD-ANSWER offer=sendonly answer=recvonly" in result.log
+    assert "HOLD-ANSWER offer=inactive answer=inactive" in result.log
+    assert "HOLD-ANSWER offer=sendrecv answer=sendrecv" in result.log
+    # The initial negotiation and the three re-INVITEs, each seen by the application.
+    recorder.wait_for(lambda n: len(recorder.named("SIPInvitationGotSDPUpdate")) == 4)
+    directions = [n.data.local_sdp.media[0].direction for n in recorder.named("SIPInvitationGotSDPUpdate")]
+    assert directions == ["sendrecv", "recvonly", "inactive", "sendrecv"]
+    assert responder.invitations
+
+
+def test_reliable_provisional_response(engine: Engine) -> None:
+    # (When the caller only says Supported: 100rel, the Engine sends
+    # unreliable provisionals; making them reliable then is a policy for the
+    # calls issue to expose.)
+    header = "Require"
+    # The 180 goes reliably (RSeq, retransmitted until PRACKed); the 200
+    # comes a little later, once the PRACK had time to arrive.
+    responder = Responder([(180, None)])
+    recorder = observe("SIPInvitationChangedState")
+    running = run_sipp(CALLS / "call_100rel_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                       extra=["-s", "bob", "-set", "rel_header", header], background=True)
+    try:
+        recorder.wait_for(lambda n: n.data.state == "early")
+        threading.Timer(0.5, lambda: responder.invitations[0].send_response(200, sdp=_audio_sdp(40012))).start()
+        stdout, stderr = running.communicate(timeout=30)
+    finally:
+        if running.poll() is None:
+            running.kill()
+            running.communicate()
+    assert running.returncode == 0, stderr
+    recorder.wait_for(lambda n: n.data.state == "disconnected")
+
+
+def test_session_timer_refreshes_are_answered(engine: Engine) -> None:
+    responder = Responder([(200, _audio_sdp(40014))])
+    result = run_sipp(CALLS / "call_timer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                      extra=["-s", "bob", "-set", "refresh_ms", "1500"], timeout=20)
+    assert result.succeeded, result.stderr + result.log
+    assert responder.invitations
+
+
+def test_bye_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
+    result = run_sipp(CALLS / "bye_unknown_dialog_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                      extra=["-s", "bob"])
+    assert result.succeeded, result.stderr + result.log
+    assert "BYE-481" in result.log
+
+
+@pytest.mark.parametrize(("scenario", "code"), [("call_busy_486_uas.xml", 486), ("call_decline_603_uas.xml", 603)])
+def test_outgoing_call_refused(engine: Engine, scenario: str, code: int) -> None:
+    server = SippServer(CALLS / scenario)
+    recorder = observe("SIPInvitationChangedState")
+    invitation = Invitation()
+    invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+                           ToHeader(SIPURI(user="bob", host=server.host, port=server.port)), None,
+                           ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+                           sdp=_audio_sdp(40016), timeout=10)
+    ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
+    assert ended.data.code == code
+    run = server.finish()
+    assert run.succeeded, run.explain()
+
+
+def test_outgoing_call_cancelled(engine: Engine) -> None:
+    server = SippServer(CALLS / "call_ring_cancel_uas.xml")
+    recorder = observe("SIPInvitationChangedState")
+    invitation = Invitation()
+    invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+                           ToHeader(SIPURI(user="bob", host=server.host, port=server.port)), None,
+                           ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+                           sdp=_audio_sdp(40018))
+    recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "early")
+    invitation.end()
+    ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
+    assert ended.data.code == 487
+    run = server.finish()
+    assert run.succeeded, run.explain()

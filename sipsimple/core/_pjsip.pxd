@@ -740,8 +740,7 @@ cdef extern from "pjsip_ua.h" nogil:
         void (*on_state_changed)(pjsip_inv_session *inv, pjsip_event *e) noexcept
         void (*on_new_session)(pjsip_inv_session *inv, pjsip_event *e) noexcept
         void (*on_media_update)(pjsip_inv_session *inv, pj_status_t status) noexcept
-        pj_status_t (*on_rx_reinvite)(pjsip_inv_session *inv, const pjmedia_sdp_session *offer,
-                                      pjsip_rx_data *rdata) noexcept
+        void (*on_rx_offer)(pjsip_inv_session *inv, const pjmedia_sdp_session *offer) noexcept
 
     pj_status_t pjsip_inv_usage_init(pjsip_endpoint *endpt, const pjsip_inv_callback *cb)
     pj_status_t pjsip_100rel_init_module(pjsip_endpoint *endpt)
@@ -765,5 +764,6 @@ cdef extern from "pjsip_ua.h" nogil:
                                    const pjmedia_sdp_session *new_offer, pjsip_tx_data **p_tdata)
     pj_status_t pjsip_inv_send_msg(pjsip_inv_session *inv, pjsip_tx_data *tdata)
     pj_status_t pjsip_inv_terminate(pjsip_inv_session *inv, int st_code, pj_bool_t notify)
+    pj_status_t pjsip_inv_set_sdp_answer(pjsip_inv_session *inv, const pjmedia_sdp_session *sdp)
     pj_status_t pjsip_endpt_send_response2(pjsip_endpoint *endpt, pjsip_rx_data *rdata, pjsip_tx_data *tdata,
                                            void *token, void *cb)

@@ -8,9 +8,11 @@
 #   incoming:  NULL --INVITE--> incoming --send_response(1xx)--> early --send_response(2xx)--> connecting --ACK--> connected
 #   any state --end()--> disconnecting --> disconnected;  failure or remote BYE/CANCEL --> disconnected
 #
-# sub_state (while connected): normal, sending_proposal (our re-INVITE is
-# pending), received_proposal (a re-INVITE with an offer waits for
-# send_response()).
+# sub_state (while connected): normal, or sending_proposal while our
+# re-INVITE is pending. A re-INVITE received with an offer is answered by the
+# core at once with our current SDP, each stream's direction mirroring the
+# offer's (sendonly -> recvonly, recvonly -> sendonly, inactive -> inactive:
+# hold and resume, RFC 3264 section 8.4); SIPInvitationGotSDPUpdate follows.
 #
 # Notifications (sender: the Invitation): SIPInvitationChangedState
 # (prev_state, state, prev_sub_state, sub_state, originator, code, reason,
@@ -44,7 +46,7 @@ cdef int _register_invitation_module(pjsip_endpoint *endpt) except -1:
     _invitation_callbacks.on_state_changed = _cb_inv_state_changed
     _invitation_callbacks.on_new_session = _cb_inv_new_session
     _invitation_callbacks.on_media_update = _cb_inv_media_update
-    _invitation_callbacks.on_rx_reinvite = _cb_inv_rx_reinvite
+    _invitation_callbacks.on_rx_offer = _cb_inv_rx_offer
     status = pjsip_inv_usage_init(endpt, &_invitation_callbacks)
     if status != PJ_SUCCESS:
         raise PJSIPError("Could not initialize INVITE sessions", status)
@@ -224,7 +226,7 @@ cdef class Invitation:
     # --- answering -------------------------------------------------------------
 
     def send_response(self, code, reason=None, contact_header=None, sdp=None, extra_headers=None):
-        """Answer the incoming INVITE (1xx any number of times, then one final), or a received re-INVITE."""
+        """Answer the incoming INVITE: 1xx any number of times, then one final response."""
         cdef pjsip_tx_data *tdata = NULL
         cdef pjmedia_sdp_session *local_sdp = NULL
         cdef pj_str_t reason_str
@@ -235,7 +237,7 @@ cdef class Invitation:
             raise ValueError("code must be a SIP status code (100-699)")
         if self._inv == NULL:
             raise SIPCoreInvalidStateError("This invitation is over")
-        if self.state not in ("incoming", "early") and self.sub_state != "received_proposal":
+        if self.state not in ("incoming", "early"):
             raise SIPCoreInvalidStateError("Nothing to answer in state %s" % self.state)
         _check_thread()
         st_code = code
@@ -254,8 +256,6 @@ cdef class Invitation:
         except BaseException:
             pjsip_tx_data_dec_ref(tdata)
             raise
-        if self.sub_state == "received_proposal" and code >= 200:
-            self._set_sub_state("normal", "local", code, reason)
         with nogil:
             status = pjsip_inv_send_msg(self._inv, tdata)
         if status != PJ_SUCCESS:
@@ -381,8 +381,8 @@ cdef class Invitation:
         if state == "disconnected" and code is None and self._inv != NULL:
             code = self._inv.cause
             reason = _pj_str_to_str(self._inv.cause_text)
-        if state == "disconnected" and self._end_requested:
-            originator = "local"
+        if state == "disconnected":
+            originator = "local" if self._end_requested else "remote"
         self._set_state(state, originator, code, reason, headers, body)
         if state == "disconnected":
             _cancel_timer(self._ua._endpt, &self._timer)
@@ -534,23 +534,31 @@ cdef void _cb_inv_media_update(pjsip_inv_session *inv, pj_status_t status) noexc
         ua._add_exception()
 
 
-cdef pj_status_t _cb_inv_rx_reinvite(pjsip_inv_session *inv, const pjmedia_sdp_session *offer,
-                                     pjsip_rx_data *rdata) noexcept with gil:
-    # A re-INVITE with an offer: the application answers it with
-    # send_response() (PJ_SUCCESS tells PJSIP we will).
+_MIRRORED_DIRECTION = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive",
+                       "sendrecv": "sendrecv"}
+
+
+cdef void _cb_inv_rx_offer(pjsip_inv_session *inv, const pjmedia_sdp_session *offer) noexcept with gil:
+    # A re-INVITE (or UPDATE) offer: answered with our current SDP, newer
+    # version, each stream's direction mirroring the offered one.
     cdef PJSIPUA ua = _ua
-    cdef void *data
-    if ua is None or _invitation_module.id < 0:
-        return -1
-    data = inv.mod_data[_invitation_module.id]
-    if data == NULL:
-        return -1
+    cdef const pjmedia_sdp_session *local = NULL
+    cdef pjmedia_sdp_session *answer_sdp
+    if ua is None or inv.neg == NULL:
+        return
     try:
-        (<Invitation> data)._set_sub_state("received_proposal", "remote", None, None)
-        return PJ_SUCCESS
+        if pjmedia_sdp_neg_get_active_local(inv.neg, &local) != PJ_SUCCESS or local == NULL:
+            return
+        current = _frozen_sdp_from_pjmedia(local)
+        offered = _frozen_sdp_from_pjmedia(offer)
+        answer = SDPSession.new(current)
+        answer.version = (current.version + 1) % (2 ** 32)
+        for stream, offered_stream in zip(answer.media, offered.media):
+            stream.direction = _MIRRORED_DIRECTION.get(offered_stream.direction, "sendrecv")
+        answer_sdp = _pjmedia_sdp_from_sdp(inv.pool_prov, answer)
+        pjsip_inv_set_sdp_answer(inv, answer_sdp)
     except BaseException:
         ua._add_exception()
-        return -1
 
 
 cdef void _cb_invitation_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
