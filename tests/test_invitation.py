@@ -260,3 +260,69 @@ def test_outgoing_call_cancelled(engine: Engine) -> None:
     assert ended.data.code == 487
     run = server.finish()
     assert run.succeeded, run.explain()
+
+
+# --- real user agents ------------------------------------------------------------------
+
+
+def _call(engine: Engine, to_uri: SIPURI, route=None, credentials=None, timeout: float = 10) -> Invitation:
+    invitation = Invitation()
+    invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")), ToHeader(to_uri), route,
+                           ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+                           sdp=_audio_sdp(40020), credentials=credentials, timeout=timeout)
+    return invitation
+
+
+@pytest.mark.parametrize("ended_by", ["engine", "baresip"])
+def test_call_to_baresip(engine: Engine, tmp_path, ended_by: str) -> None:
+    from tests.peers.baresip import Baresip
+
+    recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
+    with Baresip(tmp_path / "baresip") as bob:
+        invitation = _call(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port))
+        recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
+        assert bob.wait_established()
+        update = recorder.wait_named("SIPInvitationGotSDPUpdate")
+        assert update.data.succeeded
+        assert update.data.remote_sdp.media[0].media == "audio"
+        assert invitation.remote_user_agent is None or isinstance(invitation.remote_user_agent, str)
+        if ended_by == "engine":
+            invitation.end()
+        else:
+            bob.hangup()
+        ended = recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "disconnected")
+        assert ended.data.originator == ("local" if ended_by == "engine" else "remote")
+        assert bob.wait_closed() is not None
+
+
+def test_call_through_kamailio_with_digest(engine: Engine, make_kamailio, tmp_path) -> None:
+    # Kamailio challenges the INVITE (407); the credentials answer it; bob
+    # (pjsua2, registered) answers the call; alice hangs up.
+    from sipsimple.core import Credentials, RouteHeader
+    from tests.peers.kamailio import TEST_USERS
+    from tests.peers.pjsua2_agent import Pjsua2Agent
+
+    server = make_kamailio()
+    recorder = observe("SIPInvitationChangedState")
+    traces = observe("SIPEngineSIPTrace")
+    engine.trace_sip = True
+    with Pjsua2Agent(tmp_path / "bob.log") as bob:
+        bob.command("account", name="bob", user="bob", password=TEST_USERS["bob"], domain=server.domain,
+                    proxy=server.uri(lr=True), transport="udp", register=True)
+        bob.wait_for("reg_state", where=lambda event: event.get("code") == 200)
+        route = RouteHeader(SIPURI(host=server.host, port=server.port, parameters={"lr": None}))
+        invitation = _call(engine, SIPURI(user="bob", host=server.domain), route=route,
+                           credentials=Credentials("alice", TEST_USERS["alice"]))
+        recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "connected")
+        invitation.end()
+        recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
+    received = [n.data.data for n in traces.notifications if n.data.received]
+    assert any(text.startswith("SIP/2.0 407") and " INVITE\r\n" in text for text in received)
+    sent = [n.data.data for n in traces.notifications if not n.data.received and n.data.data.startswith("INVITE ")]
+    assert len(sent) == 2 and "Proxy-Authorization: Digest" in sent[1]
+
+
+@pytest.mark.parametrize("scenario", ["invite_unparsable_sdp", "invite_without_contact"])
+def test_bad_invite_is_refused_with_400(engine: Engine, scenario: str) -> None:
+    result = run_sipp(SCENARIOS / "malformed" / f"{scenario}.xml", sip_target("127.0.0.1", engine.local_udp_port))
+    assert result.succeeded, result.stderr + result.log
