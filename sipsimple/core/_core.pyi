@@ -802,3 +802,48 @@ class FrozenSDPSession(_SDPSessionBase):
     def __hash__(self) -> int: ...
 
 def _pjmedia_round_trip(text: str | bytes) -> str: ...
+
+# --- INVITE sessions (invitation.pxi) ---------------------------------------
+
+class Invitation:
+    state: str
+    sub_state: str | None
+    direction: str | None
+    from_header: Any
+    to_header: Any
+    request_uri: Any
+    route_header: Any
+    contact_header: Any
+    credentials: Any
+    call_id: str | None
+    remote_user_agent: str | None
+    peer_address: tuple[str, int] | None
+    transport: str | None
+    def __init__(self) -> None: ...
+    @property
+    def local_sdp(self) -> Any: ...
+    @property
+    def remote_sdp(self) -> Any: ...
+    @property
+    def proposed_remote_sdp(self) -> Any: ...
+    def send_invite(
+        self,
+        from_header: Any,
+        to_header: Any,
+        route_header: Any,
+        contact_header: Any,
+        sdp: Any = None,
+        credentials: Any = None,
+        extra_headers: list[Any] | None = None,
+        timeout: float | None = None,
+    ) -> None: ...
+    def send_response(
+        self,
+        code: int,
+        reason: str | None = None,
+        contact_header: Any = None,
+        sdp: Any = None,
+        extra_headers: list[Any] | None = None,
+    ) -> None: ...
+    def send_reinvite(self, contact_header: Any = None, sdp: Any = None, extra_headers: list[Any] | None = None) -> None: ...
+    def end(self, extra_headers: list[Any] | None = None, timeout: float | None = None) -> None: ...
