@@ -87,8 +87,6 @@ cdef class Invitation:
     cdef readonly object transport
     cdef PJSIPUA _ua
     cdef pjsip_inv_session *_inv
-    cdef pjsip_tx_data *_reinvite_answer_pending
-    cdef pjsip_rx_data *_reinvite_rdata
     cdef pj_timer_entry _timer
     cdef int _end_requested
 
