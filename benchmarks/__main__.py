@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import bench_message, bench_notifications, bench_options
+from benchmarks import bench_calls, bench_message, bench_notifications, bench_options
 from benchmarks.harness import (
     PEER_MODULES,
     REPO,
@@ -31,7 +31,7 @@ from benchmarks.harness import (
 )
 
 # One module per benchmark, each with NAME, DESCRIPTION and run(settings) -> BenchmarkResult.
-BENCHMARKS: tuple[ModuleType, ...] = (bench_options, bench_notifications, bench_message)
+BENCHMARKS: tuple[ModuleType, ...] = (bench_options, bench_notifications, bench_message, bench_calls)
 
 
 def importable(python: str, statement: str) -> str | None:

@@ -1,0 +1,160 @@
+"""A pjsua2 peer that answers every incoming INVITE with 200 (``Account.onIncomingCall``).
+
+Same threading as the other pjsua2 peers (``uaConfig.threadCnt = 1``, null audio device).
+pjsua2 sets up an audio stream (RTP/RTCP sockets, a conference port) for every call: that
+is part of what a call costs with pjsua2, so it is left on. maxCalls, the media ports and
+the RTP port range are set large, but pjsua caps simultaneous calls at PJSUA_MAX_CALLS (4 in
+the pjsua2-python wheel). Known limit of this wheel: each call's RTP/RTCP sockets take two of
+the select ioqueue's 64 handles, freed only 500 ms after the call, so about 32 calls within
+half a second make pjsua abort (ioqueue_select.c: `!pj_list_empty(&ioqueue->free_list)`); the
+harness then reports that run as an error.
+
+Line protocol of benchmarks/peers/protocol.py, plus one command: ``RSS`` on stdin is
+answered with ``RSS <resident bytes> <calls up now> <calls established so far>``.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import threading
+import time
+
+import pjsua2 as pj
+
+from benchmarks.peers.protocol import announce_ready, parse_peer_args, report
+
+# Asked for, but pjsua clamps it to PJSUA_MAX_CALLS, which is 4 in pjsua2-python 2.15.1.post1:
+# a fifth simultaneous INVITE gets 486 Busy Here (see benchmarks/bench_calls.py).
+MAX_CALLS = 400
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.incoming = 0
+        self.established = 0
+        self.ended = 0
+        self.answer_errors = 0
+        self.last_error = ""
+
+    def active(self) -> int:
+        return self.established - self.ended
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "incoming": self.incoming,
+            "established": self.established,
+            "ended": self.ended,
+            "answer_errors": self.answer_errors,
+            "last_error": self.last_error,
+        }
+
+
+class BenchCall(pj.Call):
+    def __init__(self, account: BenchAccount, call_id: int) -> None:
+        super().__init__(account, call_id)
+        self.account = account
+        self.confirmed = False
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802 - pjsua2 callback name
+        state = self.getInfo().state
+        stats = self.account.stats
+        if state == pj.PJSIP_INV_STATE_CONFIRMED and not self.confirmed:
+            self.confirmed = True
+            stats.established += 1
+        elif state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            if self.confirmed:
+                stats.ended += 1
+            # Kept, not deleted: deleting ended Call objects from onIncomingCall made pjsua stop
+            # answering after about ten calls (a hang, see benchmarks/README.md).
+            self.account.finished.append(self.account.calls.pop(id(self), self))
+
+
+class BenchAccount(pj.Account):
+    def __init__(self, stats: Stats) -> None:
+        super().__init__()
+        self.stats = stats
+        self.calls: dict[int, BenchCall] = {}
+        self.finished: list[BenchCall] = []
+        self.answer = pj.CallOpParam()
+        self.answer.statusCode = 200
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802 - pjsua2 callback name
+        self.stats.incoming += 1
+        call = BenchCall(self, prm.callId)
+        self.calls[id(call)] = call
+        try:
+            call.answer(self.answer)
+        except pj.Error as exc:
+            self.stats.answer_errors += 1
+            self.stats.last_error = exc.info()
+
+
+def serve_commands(stats: Stats, max_seconds: float) -> str:
+    """Answer RSS commands until STOP, end of input or max_seconds; returns the reason."""
+    deadline = time.monotonic() + max_seconds
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "timeout"
+        readable, _, _ = select.select([sys.stdin], [], [], min(remaining, 1.0))
+        if not readable:
+            continue
+        line = sys.stdin.readline()
+        if not line:
+            return "eof"
+        command = line.strip().upper()
+        if command == "STOP":
+            return "stop"
+        if command == "RSS":
+            print(f"RSS {rss_bytes()} {stats.active()} {stats.established}", flush=True)
+
+
+def main() -> int:
+    args = parse_peer_args(__doc__ or "pjsua2 call peer")
+    ep = pj.Endpoint()
+    ep.libCreate()
+    cfg = pj.EpConfig()
+    cfg.uaConfig.threadCnt = 1
+    cfg.uaConfig.mainThreadOnly = False
+    cfg.uaConfig.userAgent = "bench-pjsua2"
+    cfg.uaConfig.maxCalls = MAX_CALLS
+    cfg.medConfig.threadCnt = 0
+    cfg.medConfig.maxMediaPorts = MAX_CALLS + 16
+    cfg.logConfig.msgLogging = False
+    cfg.logConfig.level = 0
+    cfg.logConfig.consoleLevel = 0
+    ep.libInit(cfg)
+    ep.audDevManager().setNullDev()
+    tcfg = pj.TransportConfig()
+    tcfg.boundAddress = "127.0.0.1"
+    tcfg.port = args.port
+    tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+    ep.libStart()
+    stats = Stats()
+    acfg = pj.AccountConfig()
+    acfg.idUri = "sip:bench@127.0.0.1"
+    acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+    acfg.mediaConfig.transportConfig.port = 20000
+    acfg.mediaConfig.transportConfig.portRange = 4 * MAX_CALLS + 100
+    account = BenchAccount(stats)
+    account.create(acfg, True)
+    port = int(ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
+    announce_ready(port)
+    reason = serve_commands(stats, args.max_seconds)
+    report({"peer": "pjsua2", "stop_reason": reason, "pid": os.getpid(), **stats.as_dict()})
+    sys.stdout.flush()
+    # Tearing pjsua down is not measured; skip it so a slow shutdown cannot stall the run.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""A sipsimple peer that answers every incoming INVITE with 200 and a fixed audio SDP.
+
+An observer of ``SIPInvitationChangedState`` (run on the Engine's thread) calls
+``send_response(200, sdp=ANSWER)`` on each Invitation in state "incoming"; the caller ends
+the call with BYE, which the core answers by itself. No media is set up.
+
+Line protocol of benchmarks/peers/protocol.py, plus one command: ``RSS`` on stdin is
+answered with ``RSS <resident bytes> <calls up now> <calls established so far>``.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+
+from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, stop_and_exit
+from sipsimple.core import Engine, SDPAttribute, SDPConnection, SDPMediaStream, SDPSession
+from sipsimple.notification import NotificationCenter
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+class CallAnswerer:
+    """Observer of SIPInvitationChangedState; the NotificationCenter holds it weakly, so keep a reference."""
+
+    def __init__(self) -> None:
+        self.answer = SDPSession(
+            "127.0.0.1",
+            connection=SDPConnection("127.0.0.1"),
+            media=[
+                SDPMediaStream(
+                    "audio", 40000, "RTP/AVP", formats=["0"], attributes=[SDPAttribute("rtpmap", "0 PCMU/8000")]
+                )
+            ],
+        )
+        self.incoming = 0
+        self.established = 0
+        self.ended = 0
+        self.answer_errors = 0
+        self.last_error = ""
+
+    def handle_notification(self, notification: object) -> None:
+        state = notification.data.state  # type: ignore[attr-defined]
+        if state == "incoming":
+            self.incoming += 1
+            try:
+                notification.sender.send_response(200, sdp=self.answer)  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001 - counted and reported, the run goes on
+                self.answer_errors += 1
+                self.last_error = repr(exc)
+        elif state == "connected" and notification.data.prev_state != "connected":  # type: ignore[attr-defined]
+            self.established += 1
+        elif state == "disconnected":
+            self.ended += 1
+
+    def active(self) -> int:
+        return self.established - self.ended
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "incoming": self.incoming,
+            "established": self.established,
+            "ended": self.ended,
+            "answer_errors": self.answer_errors,
+            "last_error": self.last_error,
+        }
+
+
+def serve_commands(answerer: CallAnswerer, max_seconds: float) -> str:
+    """Answer RSS commands until STOP, end of input or max_seconds; returns the reason."""
+    deadline = time.monotonic() + max_seconds
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "timeout"
+        readable, _, _ = select.select([sys.stdin], [], [], min(remaining, 1.0))
+        if not readable:
+            continue
+        line = sys.stdin.readline()
+        if not line:
+            return "eof"
+        command = line.strip().upper()
+        if command == "STOP":
+            return "stop"
+        if command == "RSS":
+            print(f"RSS {rss_bytes()} {answerer.active()} {answerer.established}", flush=True)
+
+
+def main() -> int:
+    args = parse_peer_args(__doc__ or "sipsimple call peer")
+    answerer = CallAnswerer()
+    NotificationCenter().add_observer(answerer, name="SIPInvitationChangedState")
+    engine = Engine()
+    engine.start(
+        ip_address="127.0.0.1",
+        udp_port=args.port,
+        tcp_port=None,
+        tls_port=None,
+        log_level=0,
+        trace_sip=False,
+        user_agent="bench-sipsimple",
+    )
+    announce_ready(engine.local_udp_port)
+    reason = serve_commands(answerer, args.max_seconds)
+    report({"peer": "sipsimple", "stop_reason": reason, "pid": os.getpid(), **answerer.as_dict()})
+    stop_and_exit(engine.stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
