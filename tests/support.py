@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -294,3 +295,52 @@ class SippServer:
         texts = {name: path.read_text(errors="replace") if path.exists() else "" for name, path in files.items()}
         shutil.rmtree(self.workdir, ignore_errors=True)
         return SippRun(self.process.returncode, stdout, stderr, texts["log"], texts["messages"], texts["errors"])
+
+
+# --- stand-in peers that listen ----------------------------------------------------------
+
+class ListeningStandin:
+    """A stand-in peer script that listens (it prints READY <port>) while SIPp runs against it.
+
+    When done it prints RESULT <json>, which result() returns.
+    """
+
+    def __init__(self, script: Path, *args: str | int) -> None:
+        self.name = script.name
+        command = [sys.executable, str(script), *map(str, args)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            if line.startswith("READY "):
+                self.port = int(line.split()[1])
+                return
+        self.process.kill()
+        raise RuntimeError(f"{self.name} did not start: {self.process.stderr.read()[-3000:]}")
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def result(self, timeout: float = 30.0) -> dict:
+        try:
+            stdout, stderr = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            stdout, stderr = self.process.communicate()
+        for line in stdout.splitlines():
+            if line.startswith("RESULT "):
+                return json.loads(line[len("RESULT "):])
+        raise AssertionError(f"no result from {self.name}:\n{stderr[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.peers.baresip import Baresip, check_installation
-from tests.support import SCENARIOS, SippServer, free_port, run_sipp
+from tests.support import SCENARIOS, ListeningStandin, SippServer, free_port, run_sipp
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,38 +42,9 @@ def local_port(transport: str) -> int:
     return free_port(socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM)
 
 
-class Callee:
+def Callee(*args: str | int) -> ListeningStandin:  # noqa: N802 - reads like the class it returns
     """pjsua2_call_peer.py callee: listens (READY <port>) while SIPp calls it."""
-
-    def __init__(self, *args: str | int) -> None:
-        command = [sys.executable, str(PEER), "callee", *map(str, args)]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            if line.startswith("READY "):
-                self.port = int(line.split()[1])
-                return
-        self.process.kill()
-        raise RuntimeError(f"callee did not start: {self.process.stderr.read()[-3000:]}")
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def result(self, timeout: float = 30.0) -> dict:
-        try:
-            stdout, stderr = self.process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            stdout, stderr = self.process.communicate()
-        for line in stdout.splitlines():
-            if line.startswith("RESULT "):
-                return json.loads(line[len("RESULT "):])
-        raise AssertionError(f"no result from the callee:\n{stderr[-3000:]}")
+    return ListeningStandin(PEER, "callee", *args)
 
 
 def caller(sipp: SippServer, *args: str | int, timeout: float = 60.0) -> dict:

@@ -17,12 +17,11 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.support import SCENARIOS, SippServer, free_port, run_sipp, sip_target, sipp_binary
+from tests.support import SCENARIOS, ListeningStandin, SippServer, free_port, run_sipp, sip_target, sipp_binary
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,41 +43,6 @@ def standin(script: str, *args: str | int, timeout: float = 60.0) -> dict:
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
     raise AssertionError(f"{script} gave no result (rc={completed.returncode}):\n{completed.stderr[-3000:]}")
-
-
-class StandinServer:
-    """A stand-in that listens (it prints READY <port>) while SIPp runs against it."""
-
-    def __init__(self, script: str, *args: str | int) -> None:
-        command = [sys.executable, str(STANDINS / script), *map(str, args)]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            if line.startswith("READY "):
-                self.port = int(line.split()[1])
-                return
-        self.process.kill()
-        raise RuntimeError(f"{script} did not start: {self.process.stderr.read()[-3000:]}")
-
-    def result(self, timeout: float = 30.0) -> dict:
-        stdout, stderr = self.process.communicate(timeout=timeout)
-        for line in stdout.splitlines():
-            if line.startswith("RESULT "):
-                return json.loads(line[len("RESULT "):])
-        raise AssertionError(f"no result:\n{stderr[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def pjsua2(action: str, sipp: SippServer, *args: str | int) -> dict:
@@ -350,7 +314,7 @@ def test_publish_412_fresh_publish_must_not_carry_if_match() -> None:
     [("udp", 202, 2), ("udp", 200, 1), ("udp", 202, 3), ("tcp", 202, 2), ("tcp", 200, 3)],
 )
 def test_refer_uac_follows_the_notifies(transport: str, final: int, notifies: int) -> None:
-    peer = StandinServer("raw_peer.py", "refer-server", "--transport", transport, "--final", final,
+    peer = ListeningStandin(STANDINS / "raw_peer.py", "refer-server", "--transport", transport, "--final", final,
                          "--notifies", notifies)
     try:
         result = run_sipp(SCENARIOS / "refer_uac.xml", sip_target("127.0.0.1", peer.port), transport=transport,
@@ -376,7 +340,7 @@ def test_refer_uac_follows_the_notifies(transport: str, final: int, notifies: in
     ],
 )
 def test_refer_uac_refuses_foreign_notifies(fault: str, complaint: str) -> None:
-    peer = StandinServer("raw_peer.py", "refer-server", "--fault", fault, "--seconds", 3)
+    peer = ListeningStandin(STANDINS / "raw_peer.py", "refer-server", "--fault", fault, "--seconds", 3)
     try:
         result = run_sipp(SCENARIOS / "refer_uac.xml", sip_target("127.0.0.1", peer.port),
                           local_port=free_port(), timeout=5, extra=["-trace_err"])
@@ -392,7 +356,7 @@ def test_refer_uac_refuses_foreign_notifies(fault: str, complaint: str) -> None:
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 @pytest.mark.parametrize("scenario", MALFORMED, ids=lambda path: path.stem)
 def test_malformed_request_gets_400_from_pjsip(scenario: Path, transport: str) -> None:
-    peer = StandinServer("pjsua2_peer.py", "uas", "--seconds", 60)
+    peer = ListeningStandin(STANDINS / "pjsua2_peer.py", "uas", "--seconds", 60)
     try:
         result = run_sipp(scenario, sip_target("127.0.0.1", peer.port), transport=transport,
                           local_port=free_port() if transport == "udp" else None)
