@@ -251,35 +251,43 @@ class SippServer:
         self.transport = transport
         self.timeout = timeout
         kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
-        self.port = free_port(kind, host)
-        self.workdir = Path(tempfile.mkdtemp(prefix="sipp-uas-"))
-        command = [
-            sipp_binary(), "-sf", str(scenario), "-i", host, "-p", str(self.port),
-            "-t", {"udp": "u1", "tcp": "t1"}[transport], "-m", str(calls),
-            "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
-            "-key", "via_transport", transport.upper(),
-            "-trace_logs", "-log_file", str(self.workdir / "log.txt"),
-            "-trace_msg", "-message_file", str(self.workdir / "messages.txt"),
-            "-trace_err", "-error_file", str(self.workdir / "errors.txt"),
-        ] + (extra or [])
-        self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
-        self._wait_listening(kind)
+        # A port found free can be taken by another process (an outgoing TCP
+        # connection's ephemeral port, say) before SIPp binds it: try again
+        # with another one.
+        for attempt in range(5):
+            self.port = free_port(kind, host)
+            self.workdir = Path(tempfile.mkdtemp(prefix="sipp-uas-"))
+            command = [
+                sipp_binary(), "-sf", str(scenario), "-i", host, "-p", str(self.port),
+                "-t", {"udp": "u1", "tcp": "t1"}[transport], "-m", str(calls),
+                "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
+                "-key", "via_transport", transport.upper(),
+                "-trace_logs", "-log_file", str(self.workdir / "log.txt"),
+                "-trace_msg", "-message_file", str(self.workdir / "messages.txt"),
+                "-trace_err", "-error_file", str(self.workdir / "errors.txt"),
+            ] + (extra or [])
+            self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, text=True)
+            if self._wait_listening(kind):
+                return
+            run = self.finish()
+            if "errno = 98" not in run.stderr or attempt == 4:
+                raise RuntimeError("SIPp did not start listening:\n" + run.explain())
 
-    def _wait_listening(self, kind: int) -> None:
-        """SIPp listens once the port can no longer be bound."""
+    def _wait_listening(self, kind: int) -> bool:
+        """SIPp listens once the port can no longer be bound; False if SIPp ended first."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                break
+                return False
             with socket.socket(family, kind) as probe:
                 try:
                     probe.bind((self.host, self.port))
                 except OSError:
-                    return
+                    return True
             time.sleep(0.05)
-        raise RuntimeError("SIPp did not start listening:\n" + self.finish().explain())
+        return False
 
     @property
     def target(self) -> str:
