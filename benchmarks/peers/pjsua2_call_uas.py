@@ -16,14 +16,12 @@ answered with ``RSS <resident bytes> <calls up now> <calls established so far>``
 from __future__ import annotations
 
 import os
-import select
 import sys
 import threading
-import time
 
 import pjsua2 as pj
 
-from benchmarks.peers.protocol import announce_ready, parse_peer_args, report
+from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, wait_for_stop
 
 # Asked for, but pjsua clamps it to PJSUA_MAX_CALLS, which is 4 in pjsua2-python 2.15.1.post1:
 # a fifth simultaneous INVITE gets 486 Busy Here (see benchmarks/bench_calls.py).
@@ -98,24 +96,10 @@ class BenchAccount(pj.Account):
             self.stats.last_error = exc.info()
 
 
-def serve_commands(stats: Stats, max_seconds: float) -> str:
-    """Answer RSS commands until STOP, end of input or max_seconds; returns the reason."""
-    deadline = time.monotonic() + max_seconds
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return "timeout"
-        readable, _, _ = select.select([sys.stdin], [], [], min(remaining, 1.0))
-        if not readable:
-            continue
-        line = sys.stdin.readline()
-        if not line:
-            return "eof"
-        command = line.strip().upper()
-        if command == "STOP":
-            return "stop"
-        if command == "RSS":
-            print(f"RSS {rss_bytes()} {stats.active()} {stats.established}", flush=True)
+def answer_rss(command: str, stats: Stats) -> None:
+    """The RSS command: resident memory, calls up, calls established so far."""
+    if command == "RSS":
+        print(f"RSS {rss_bytes()} {stats.active()} {stats.established}", flush=True)
 
 
 def main() -> int:
@@ -149,7 +133,7 @@ def main() -> int:
     account.create(acfg, True)
     port = int(ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
     announce_ready(port)
-    reason = serve_commands(stats, args.max_seconds)
+    reason = wait_for_stop(args.max_seconds, lambda command: answer_rss(command, stats))
     report({"peer": "pjsua2", "stop_reason": reason, "pid": os.getpid(), **stats.as_dict()})
     sys.stdout.flush()
     # Tearing pjsua down is not measured; skip it so a slow shutdown cannot stall the run.

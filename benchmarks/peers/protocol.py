@@ -22,6 +22,7 @@ import select
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -47,9 +48,10 @@ def announce_ready(port: int) -> None:
     print(f"READY {port}", flush=True)
 
 
-def wait_for_stop(max_seconds: float) -> str:
+def wait_for_stop(max_seconds: float, on_command: Callable[[str], None] | None = None) -> str:
     """Block until ``STOP`` or end of input arrives on stdin, or until max_seconds pass.
 
+    Any other line is handed (stripped, upper-cased) to on_command, when given.
     Returns the reason: "stop", "eof" or "timeout".
     """
     deadline = time.monotonic() + max_seconds
@@ -63,8 +65,11 @@ def wait_for_stop(max_seconds: float) -> str:
         line = sys.stdin.readline()
         if not line:
             return "eof"
-        if line.strip().upper() == "STOP":
+        command = line.strip().upper()
+        if command == "STOP":
             return "stop"
+        if on_command is not None:
+            on_command(command)
 
 
 def report(counters: dict[str, Any]) -> None:

@@ -11,11 +11,9 @@ answered with ``RSS <resident bytes> <calls up now> <calls established so far>``
 from __future__ import annotations
 
 import os
-import select
 import sys
-import time
 
-from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, stop_and_exit
+from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, stop_and_exit, wait_for_stop
 from sipsimple.core import Engine, SDPAttribute, SDPConnection, SDPMediaStream, SDPSession
 from sipsimple.notification import NotificationCenter
 
@@ -73,24 +71,10 @@ class CallAnswerer:
         }
 
 
-def serve_commands(answerer: CallAnswerer, max_seconds: float) -> str:
-    """Answer RSS commands until STOP, end of input or max_seconds; returns the reason."""
-    deadline = time.monotonic() + max_seconds
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return "timeout"
-        readable, _, _ = select.select([sys.stdin], [], [], min(remaining, 1.0))
-        if not readable:
-            continue
-        line = sys.stdin.readline()
-        if not line:
-            return "eof"
-        command = line.strip().upper()
-        if command == "STOP":
-            return "stop"
-        if command == "RSS":
-            print(f"RSS {rss_bytes()} {answerer.active()} {answerer.established}", flush=True)
+def answer_rss(command: str, answerer: CallAnswerer) -> None:
+    """The RSS command: resident memory, calls up, calls established so far."""
+    if command == "RSS":
+        print(f"RSS {rss_bytes()} {answerer.active()} {answerer.established}", flush=True)
 
 
 def main() -> int:
@@ -108,7 +92,7 @@ def main() -> int:
         user_agent="bench-sipsimple",
     )
     announce_ready(engine.local_udp_port)
-    reason = serve_commands(answerer, args.max_seconds)
+    reason = wait_for_stop(args.max_seconds, lambda command: answer_rss(command, answerer))
     report({"peer": "sipsimple", "stop_reason": reason, "pid": os.getpid(), **answerer.as_dict()})
     stop_and_exit(engine.stop)
 
