@@ -406,9 +406,10 @@ cdef class Invitation:
 
 
 cdef int _configure_uac_dialog(PJSIPUA ua, pjsip_dialog *dlg, object route_header, object credentials) except -1:
-    # Route set and credentials of a new UAC dialog; only once a usage holds
-    # the dialog (see _ClientSubscription._configure_dialog).
-    cdef pjsip_cred_info cred
+    # Route set and credentials of a new UAC dialog (subscriptions, referrals,
+    # invitations). Only once a usage holds the dialog: PJSIP destroys a
+    # dialog without sessions whenever its lock is released, which setting
+    # the route set does.
     cdef pjsip_hdr route_set
     cdef void *route
     cdef int parsed_length = 0
@@ -432,18 +433,7 @@ cdef int _configure_uac_dialog(PJSIPUA ua, pjsip_dialog *dlg, object route_heade
         finally:
             pjsip_endpt_release_pool(ua._endpt, pool)
     if credentials is not None:
-        encoded_username = str(credentials.username).encode()
-        encoded_password = str(credentials.password).encode()
-        encoded_realm = str(getattr(credentials, "realm", "*") or "*").encode()
-        encoded_scheme = b"digest"
-        _set_pj_str(&cred.realm, encoded_realm)
-        _set_pj_str(&cred.scheme, encoded_scheme)
-        _set_pj_str(&cred.username, encoded_username)
-        _set_pj_str(&cred.data, encoded_password)
-        cred.data_type = PJSIP_CRED_DATA_PLAIN_PASSWD
-        status = pjsip_auth_clt_set_credentials(&dlg.auth_sess, 1, &cred)
-        if status != PJ_SUCCESS:
-            raise PJSIPError("Could not set the credentials", status)
+        _set_auth_credentials(&dlg.auth_sess, credentials)
     return 0
 
 

@@ -49,6 +49,32 @@ cdef int _register_request_module(pjsip_endpoint *endpt) except -1:
     return 0
 
 
+cdef int _set_auth_credentials(pjsip_auth_clt_sess *session, object credentials) except -1:
+    # Digest credentials for a request's or a dialog's client authentication
+    # session; PJSIP copies the strings into the session's pool.
+    cdef pjsip_cred_info cred
+    cdef int status
+    try:
+        username = credentials.username
+        password = credentials.password
+        realm = getattr(credentials, "realm", "*") or "*"
+    except AttributeError:
+        raise TypeError("credentials must be a Credentials object") from None
+    encoded_username = str(username).encode()
+    encoded_password = str(password).encode()
+    encoded_realm = str(realm).encode()
+    encoded_scheme = b"digest"
+    _set_pj_str(&cred.realm, encoded_realm)
+    _set_pj_str(&cred.scheme, encoded_scheme)
+    _set_pj_str(&cred.username, encoded_username)
+    _set_pj_str(&cred.data, encoded_password)
+    cred.data_type = PJSIP_CRED_DATA_PLAIN_PASSWD
+    status = pjsip_auth_clt_set_credentials(session, 1, &cred)
+    if status != PJ_SUCCESS:
+        raise PJSIPError("Could not set the credentials", status)
+    return 0
+
+
 cdef object _split_content_type(object content_type):
     # "text/plain;charset=utf-8" -> ("text", "plain", [("charset", "utf-8")])
     if not isinstance(content_type, str):
@@ -238,7 +264,6 @@ cdef class Request:
         cdef pj_str_t method_str, target, from_str, to_str, contact_str, call_id_str
         cdef pj_str_t *contact_ptr = NULL
         cdef pj_str_t *call_id_ptr = NULL
-        cdef pjsip_cred_info cred
         cdef pj_time_val delay
         cdef int status
         cdef int cseq
@@ -293,7 +318,7 @@ cdef class Request:
             if status != PJ_SUCCESS:
                 raise PJSIPError("Could not initialize authentication", status)
             if self.credentials is not None:
-                self._set_credentials(&cred)
+                _set_auth_credentials(&self._auth, self.credentials)
         except BaseException:
             pjsip_tx_data_dec_ref(tdata)
             self._release_pool(ua)
@@ -310,30 +335,6 @@ cdef class Request:
             raise
         if timeout is not None:
             self._schedule(&self._timeout_timer, _TIMER_TIMEOUT, timeout)
-
-    cdef int _set_credentials(self, pjsip_cred_info *cred) except -1:
-        cdef int status
-        credentials = self.credentials
-        try:
-            username = credentials.username
-            password = credentials.password
-            realm = getattr(credentials, "realm", "*") or "*"
-        except AttributeError:
-            raise TypeError("credentials must be a Credentials object") from None
-        # PJSIP copies these into the request's pool.
-        encoded_username = str(username).encode()
-        encoded_password = str(password).encode()
-        encoded_realm = str(realm).encode()
-        encoded_scheme = b"digest"
-        _set_pj_str(&cred.realm, encoded_realm)
-        _set_pj_str(&cred.scheme, encoded_scheme)
-        _set_pj_str(&cred.username, encoded_username)
-        _set_pj_str(&cred.data, encoded_password)
-        cred.data_type = PJSIP_CRED_DATA_PLAIN_PASSWD
-        status = pjsip_auth_clt_set_credentials(&self._auth, 1, cred)
-        if status != PJ_SUCCESS:
-            raise PJSIPError("Could not set the credentials", status)
-        return 0
 
     cdef int _send_tdata(self, pjsip_tx_data *tdata) except -1:
         # Takes over the caller's reference to tdata.

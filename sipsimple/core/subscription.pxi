@@ -128,47 +128,8 @@ cdef class _ClientSubscription:
         return 0
 
     cdef int _configure_dialog(self) except -1:
-        # Only once a usage holds the dialog: PJSIP destroys a dialog without
-        # sessions whenever its lock is released, which setting the route
-        # set does.
-        cdef PJSIPUA ua = self._ua
-        cdef pjsip_cred_info cred
-        cdef pjsip_hdr route_set
-        cdef void *route
-        cdef int parsed_length = 0
-        cdef pj_str_t route_name
-        cdef pj_str_t route_value
-        cdef pj_pool_t *pool
-        cdef int status
-        if self.route_header is not None:
-            pj_list_init(&route_set)
-            pool = pjsip_endpt_create_pool(ua._endpt, "route", 512, 512)
-            try:
-                pj_strdup2_with_null(pool, &route_name, b"Route")
-                pj_strdup2_with_null(pool, &route_value, _header_text(self.route_header).encode())
-                route = pjsip_parse_hdr(pool, &route_name, route_value.ptr, route_value.slen, &parsed_length)
-                if route == NULL:
-                    raise SIPCoreError("Could not parse the route header %s" % _header_text(self.route_header))
-                pj_list_push_back(&route_set, route)
-                status = pjsip_dlg_set_route_set(self._dlg, <pjsip_route_hdr *> &route_set)  # copies into the dialog
-                if status != PJ_SUCCESS:
-                    raise PJSIPError("Could not set the route", status)
-            finally:
-                pjsip_endpt_release_pool(ua._endpt, pool)
-        if self.credentials is not None:
-            encoded_username = str(self.credentials.username).encode()
-            encoded_password = str(self.credentials.password).encode()
-            encoded_realm = str(getattr(self.credentials, "realm", "*") or "*").encode()
-            encoded_scheme = b"digest"
-            _set_pj_str(&cred.realm, encoded_realm)
-            _set_pj_str(&cred.scheme, encoded_scheme)
-            _set_pj_str(&cred.username, encoded_username)
-            _set_pj_str(&cred.data, encoded_password)
-            cred.data_type = PJSIP_CRED_DATA_PLAIN_PASSWD
-            status = pjsip_auth_clt_set_credentials(&self._dlg.auth_sess, 1, &cred)
-            if status != PJ_SUCCESS:
-                raise PJSIPError("Could not set the credentials", status)
-        return 0
+        # Only once a usage holds the dialog (see _configure_uac_dialog).
+        return _configure_uac_dialog(self._ua, self._dlg, self.route_header, self.credentials)
 
     cdef int _attach(self, pjsip_evsub *evsub) except -1:
         self._evsub = evsub
