@@ -229,17 +229,7 @@ def main() -> None:
     args = parser.parse_args()
 
     peer = Peer(args.trace)
-    # UDP and TCP share a port number; the one the OS gave UDP may be taken
-    # for TCP (by an outgoing connection, say): then try another.
-    for attempt in range(10):
-        peer.local_port = peer.add_transport("udp", args.host, args.port)
-        try:
-            peer.add_transport("tcp", args.host, peer.local_port)
-            break
-        except pj.Error:
-            peer.ep.transportClose(peer.transports.pop("udp"))
-            if args.port or attempt == 9:
-                raise
+    peer.local_port = peer.listen(args.host, args.port)
     peer.start()
     {"callee": do_callee, "caller": do_caller}[args.action](peer, args)
 

@@ -115,6 +115,23 @@ class Peer:
         self.transports[kind] = tid
         return int(self.ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
 
+    def listen(self, host: str, port: int = 0) -> int:
+        """UDP and TCP on one port number (port, or any free one); returns it.
+
+        The number the OS gave UDP may be taken for TCP (by an outgoing
+        connection, say): then another is tried.
+        """
+        for attempt in range(10):
+            local_port = self.add_transport("udp", host, port)
+            try:
+                self.add_transport("tcp", host, local_port)
+                return local_port
+            except pj.Error:
+                self.ep.transportClose(self.transports.pop("udp"))
+                if port or attempt == 9:
+                    raise
+        raise AssertionError("unreachable")
+
     def start(self) -> None:
         self.ep.libStart()
 
@@ -343,17 +360,7 @@ def main() -> None:
     args = parser.parse_args()
 
     peer = Peer(args.trace)
-    # UDP and TCP share a port number; the one the OS gave UDP may be taken
-    # for TCP (by an outgoing connection, say): then try another.
-    for attempt in range(10):
-        peer.local_port = peer.add_transport("udp", args.host, args.port)
-        try:
-            peer.add_transport("tcp", args.host, peer.local_port)
-            break
-        except pj.Error:
-            peer.ep.transportClose(peer.transports.pop("udp"))
-            if args.port or attempt == 9:
-                raise
+    peer.local_port = peer.listen(args.host, args.port)
     peer.start()
     action = {"register": do_register, "message": do_message, "subscribe": do_subscribe,
               "publish": do_publish, "uas": do_uas}[args.action]
