@@ -177,9 +177,32 @@ def test_late_offer_the_answer_comes_in_the_ack(engine: Engine) -> None:
     assert responder.invitations
 
 
+_MIRRORED = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive", "sendrecv": "sendrecv"}
+
+
+class ProposalAnswerer:
+    """Answers re-INVITE offers (sub_state received_proposal) as a softphone would for hold/resume."""
+
+    def __init__(self) -> None:
+        self.proposals: list[object] = []
+        NotificationCenter().add_observer(self, name="SIPInvitationChangedState")
+
+    def handle_notification(self, notification) -> None:
+        invitation, data = notification.sender, notification.data
+        if data.sub_state == "received_proposal" and data.prev_sub_state != "received_proposal":
+            offer = invitation.proposed_remote_sdp
+            self.proposals.append(offer)
+            answer = SDPSession.new(invitation.local_sdp)
+            answer.version += 1
+            for stream, offered in zip(answer.media, offer.media):
+                stream.direction = _MIRRORED[offered.direction]
+            invitation.send_response(200, sdp=answer)
+
+
 def test_hold_and_resume_by_the_remote_party(engine: Engine) -> None:
     responder = Responder([(200, _audio_sdp(40008))])
-    recorder = observe("SIPInvitationGotSDPUpdate")
+    answerer = ProposalAnswerer()
+    recorder = observe("SIPInvitationGotSDPUpdate", "SIPInvitationChangedState")
     result = run_sipp(CALLS / "call_hold_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
                       extra=["-s", "bob", "-set", "step_ms", "100"])
     assert result.succeeded, result.stderr + result.log
@@ -190,6 +213,10 @@ def test_hold_and_resume_by_the_remote_party(engine: Engine) -> None:
     recorder.wait_for(lambda n: len(recorder.named("SIPInvitationGotSDPUpdate")) == 4)
     directions = [n.data.local_sdp.media[0].direction for n in recorder.named("SIPInvitationGotSDPUpdate")]
     assert directions == ["sendrecv", "recvonly", "inactive", "sendrecv"]
+    assert [offer.media[0].direction for offer in answerer.proposals] == ["sendonly", "inactive", "sendrecv"]
+    sub_states = [(n.data.prev_sub_state, n.data.sub_state, n.data.originator)
+                  for n in recorder.named("SIPInvitationChangedState") if n.data.prev_state == n.data.state]
+    assert sub_states == [("normal", "received_proposal", "remote"), ("received_proposal", "normal", "local")] * 3
     assert responder.invitations
 
 
@@ -217,11 +244,15 @@ def test_reliable_provisional_response(engine: Engine) -> None:
 
 
 def test_session_timer_refreshes_are_answered(engine: Engine) -> None:
+    # The refresh re-INVITE has a new o= version, so it is a proposal the
+    # application answers; the UPDATE without SDP is answered by the core.
     responder = Responder([(200, _audio_sdp(40014))])
+    answerer = ProposalAnswerer()
     result = run_sipp(CALLS / "call_timer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
                       extra=["-s", "bob", "-set", "refresh_ms", "1500"], timeout=20)
     assert result.succeeded, result.stderr + result.log
     assert responder.invitations
+    assert [offer.media[0].direction for offer in answerer.proposals] == ["sendrecv"]
 
 
 def test_bye_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
@@ -324,5 +355,37 @@ def test_call_through_kamailio_with_digest(engine: Engine, make_kamailio, tmp_pa
 
 @pytest.mark.parametrize("scenario", ["invite_unparsable_sdp", "invite_without_contact"])
 def test_bad_invite_is_refused_with_400(engine: Engine, scenario: str) -> None:
+    recorder = observe("SIPEngineRejectedRequest", "SIPInvitationChangedState")
     result = run_sipp(SCENARIOS / "malformed" / f"{scenario}.xml", sip_target("127.0.0.1", engine.local_udp_port))
     assert result.succeeded, result.stderr + result.log
+    rejected = recorder.wait_named("SIPEngineRejectedRequest")
+    assert (rejected.data.method, rejected.data.code) == ("INVITE", 400)
+    assert rejected.data.error and rejected.data.call_id and rejected.data.peer_address[0] == "127.0.0.1"
+    assert not recorder.named("SIPInvitationChangedState")  # no Invitation for the application
+
+
+def test_early_media_goes_reliably_when_the_caller_supports_100rel(engine: Engine) -> None:
+    # The caller only says Supported: 100rel; a 183 carrying SDP is sent
+    # reliably anyway (RFC 3262 recommends it), and the 200 repeats no SDP.
+    responder = Responder([(183, _audio_sdp(40022))])
+    recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
+    traces = observe("SIPEngineSIPTrace")
+    engine.trace_sip = True
+    running = run_sipp(CALLS / "call_100rel_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                       extra=["-s", "bob", "-set", "rel_header", "Supported"], background=True)
+    try:
+        recorder.wait_for(lambda n: n.name == "SIPInvitationGotSDPUpdate")
+        threading.Timer(0.5, lambda: responder.invitations[0].send_response(200, sdp=_audio_sdp(40022))).start()
+        stdout, stderr = running.communicate(timeout=30)
+    finally:
+        if running.poll() is None:
+            running.kill()
+            running.communicate()
+    assert running.returncode == 0, stderr
+    recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "disconnected")
+    sent = [n.data.data for n in traces.notifications if not n.data.received]
+    progress = [text for text in sent if text.startswith("SIP/2.0 183 ")]
+    assert len(progress) >= 1 and all("Require: 100rel" in text and "RSeq: " in text for text in progress)
+    assert "m=audio 40022 " in progress[0]
+    accepted = [text for text in sent if text.startswith("SIP/2.0 200 ") and " INVITE\r\n" in text]
+    assert accepted and "m=audio" not in accepted[0]  # the answer was given in the 183

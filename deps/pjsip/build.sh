@@ -35,7 +35,10 @@ configure_flags=(
     --with-external-gsm --with-external-speex --with-external-srtp
     --enable-shared=no --enable-epoll
 )
-build_cflags="-O2 -g -fPIC"
+# NDEBUG: without it every PJ_ASSERT_RETURN in pjproject calls assert() before
+# returning its error, so a wrong argument or state reaching PJSIP would
+# abort the whole process instead of coming back as a status code.
+build_cflags="-O2 -g -fPIC -DNDEBUG"
 
 # --- locate the source ------------------------------------------------------
 

@@ -23,6 +23,7 @@ cdef extern from "pjlib.h" nogil:
         PJ_EINVAL
         PJ_ENOTFOUND
         PJ_EBUSY
+        PJ_EINVALIDOP
 
     struct pj_str_t:
         char *ptr
@@ -151,6 +152,13 @@ cdef extern from "pjsip.h" nogil:
 
     struct pjsip_generic_string_hdr:
         pj_str_t hvalue
+
+    struct pjsip_generic_array_hdr:     # Supported, Require, Allow, ...
+        unsigned count
+        pj_str_t values[1]              # really PJSIP_GENERIC_ARRAY_MAX_COUNT
+
+    void *pjsip_msg_find_hdr(const pjsip_msg *msg, int type, const void *start)
+    void *pjsip_msg_find_hdr_by_name(const pjsip_msg *msg, const pj_str_t *name, const void *start)
 
     struct pjsip_param:
         pjsip_param *prev
@@ -470,8 +478,14 @@ cdef extern from "pjsip.h" nogil:
         PJSIP_EVENT_TSX_STATE
         PJSIP_EVENT_USER
 
+    enum pjsip_role_e:
+        PJSIP_ROLE_UAC
+        PJSIP_ROLE_UAS
+
     struct pjsip_transaction:
         pj_pool_t *pool
+        pjsip_role_e role
+        int cseq
         int status_code
         pj_str_t status_text
         pjsip_tsx_state_e state
@@ -543,9 +557,26 @@ cdef extern from "pjsip.h" nogil:
 
 cdef extern from "pjsip_ua.h" nogil:
     struct pjsip_user_agent
+    struct pjsip_dlg_party:
+        pjsip_fromto_hdr *info
+
     struct pjsip_dialog:
         pjsip_auth_clt_sess auth_sess
         pjsip_cid_hdr *call_id
+        pjsip_dlg_party local
+        pjsip_dlg_party remote
+        pj_bool_t uac_has_2xx
+
+    struct pjsip_ua_init_param:
+        pjsip_dialog *(*on_dlg_forked)(pjsip_dialog *first_set, pjsip_rx_data *res) noexcept
+
+    pj_status_t pjsip_dlg_fork(const pjsip_dialog *original_dlg, const pjsip_rx_data *rdata,
+                               pjsip_dialog **new_dlg)
+    pj_status_t pjsip_dlg_create_request(pjsip_dialog *dlg, const pjsip_method *method, int cseq,
+                                         pjsip_tx_data **tdata)
+    pj_status_t pjsip_dlg_send_request(pjsip_dialog *dlg, pjsip_tx_data *tdata, int mod_data_id, void *mod_data)
+    const pjsip_method *pjsip_get_ack_method()
+    const pjsip_method *pjsip_get_bye_method()
 
     pjsip_user_agent *pjsip_ua_instance()
     pj_status_t pjsip_dlg_create_uac(pjsip_user_agent *ua, pj_str_t *local_uri, pj_str_t *local_contact,
@@ -691,7 +722,12 @@ cdef extern from "pjmedia/sdp.h" nogil:
         unsigned bandw_count
         unsigned attr_count
 
+    ctypedef struct pjmedia_sdp_origin:     # the anonymous struct of pjmedia_sdp_session.origin
+        unsigned int id
+        unsigned int version
+
     ctypedef struct pjmedia_sdp_session:
+        pjmedia_sdp_origin origin
         pj_str_t name
         pjmedia_sdp_conn *conn
         unsigned bandw_count
@@ -709,6 +745,13 @@ cdef extern from "pjmedia/sdp_neg.h" nogil:
     pj_status_t pjmedia_sdp_neg_get_active_local(pjmedia_sdp_neg *neg, const pjmedia_sdp_session **local)
     pj_status_t pjmedia_sdp_neg_get_active_remote(pjmedia_sdp_neg *neg, const pjmedia_sdp_session **remote)
     pj_status_t pjmedia_sdp_neg_get_neg_remote(pjmedia_sdp_neg *neg, const pjmedia_sdp_session **remote)
+    enum pjmedia_sdp_neg_state:
+        PJMEDIA_SDP_NEG_STATE_NULL
+        PJMEDIA_SDP_NEG_STATE_LOCAL_OFFER
+        PJMEDIA_SDP_NEG_STATE_REMOTE_OFFER
+        PJMEDIA_SDP_NEG_STATE_WAIT_NEGO
+        PJMEDIA_SDP_NEG_STATE_DONE
+    pjmedia_sdp_neg_state pjmedia_sdp_neg_get_state(pjmedia_sdp_neg *neg)
 
 cdef extern from "pjsip_ua.h" nogil:
     enum pjsip_inv_state:
@@ -724,11 +767,14 @@ cdef extern from "pjsip_ua.h" nogil:
         PJSIP_INV_SUPPORT_100REL
         PJSIP_INV_SUPPORT_TIMER
         PJSIP_INV_SUPPORT_UPDATE
+        PJSIP_INV_REQUIRE_100REL
 
     struct pjsip_inv_session:
         pj_pool_t *pool
         pj_pool_t *pool_prov
         pjsip_inv_state state
+        pjsip_role_e role
+        unsigned options
         int cause
         pj_str_t cause_text
         pjsip_dialog *dlg
@@ -736,11 +782,26 @@ cdef extern from "pjsip_ua.h" nogil:
         pjsip_transaction *invite_tsx
         void **mod_data
 
+    struct pjsip_inv_on_rx_offer_cb_param:
+        const pjmedia_sdp_session *offer
+        const pjsip_rx_data *rdata
+
     struct pjsip_inv_callback:
         void (*on_state_changed)(pjsip_inv_session *inv, pjsip_event *e) noexcept
         void (*on_new_session)(pjsip_inv_session *inv, pjsip_event *e) noexcept
         void (*on_media_update)(pjsip_inv_session *inv, pj_status_t status) noexcept
-        void (*on_rx_offer)(pjsip_inv_session *inv, const pjmedia_sdp_session *offer) noexcept
+        void (*on_rx_offer2)(pjsip_inv_session *inv, pjsip_inv_on_rx_offer_cb_param *param) noexcept
+        pj_status_t (*on_rx_reinvite)(pjsip_inv_session *inv, const pjmedia_sdp_session *offer,
+                                      pjsip_rx_data *rdata) noexcept
+        void (*on_tsx_state_changed)(pjsip_inv_session *inv, pjsip_transaction *tsx, pjsip_event *e) noexcept
+        void (*on_send_ack)(pjsip_inv_session *inv, pjsip_rx_data *rdata) noexcept
+
+    pj_status_t pjsip_inv_cancel_reinvite(pjsip_inv_session *inv, pjsip_tx_data **p_tdata)
+    pj_status_t pjsip_inv_create_ack(pjsip_inv_session *inv, int cseq, pjsip_tx_data **p_tdata)
+    pjsip_inv_session *pjsip_dlg_get_inv_session(pjsip_dialog *dlg)
+    pj_status_t pjsip_100rel_attach(pjsip_inv_session *inv)
+    pj_status_t pjsip_replaces_verify_request(pjsip_rx_data *rdata, pjsip_dialog **p_dlg, pj_bool_t lock_dlg,
+                                              pjsip_tx_data **p_tdata)
 
     pj_status_t pjsip_inv_usage_init(pjsip_endpoint *endpt, const pjsip_inv_callback *cb)
     pj_status_t pjsip_100rel_init_module(pjsip_endpoint *endpt)

@@ -1,23 +1,37 @@
 # Invitation: an INVITE session (RFC 3261 section 13-15, offer/answer RFC 3264)
 # on PJSIP's invite usage, which also brings 100rel/PRACK (RFC 3262), UPDATE
-# (RFC 3311) and session timers (RFC 4028).
+# (RFC 3311), session timers (RFC 4028) and Replaces (RFC 3891).
 #
-# States (as the SIP SIMPLE core names them):
+# States (as the SIP SIMPLE core names them; docs/api/invitation.md draws
+# the whole machine):
 #
 #   outgoing:  NULL --send_invite()--> outgoing --1xx with To tag--> early --2xx--> connecting --ACK--> connected
 #   incoming:  NULL --INVITE--> incoming --send_response(1xx)--> early --send_response(2xx)--> connecting --ACK--> connected
 #   any state --end()--> disconnecting --> disconnected;  failure or remote BYE/CANCEL --> disconnected
 #
-# sub_state (while connected): normal, or sending_proposal while our
-# re-INVITE is pending. A re-INVITE received with an offer is answered by the
-# core at once with our current SDP, each stream's direction mirroring the
-# offer's (sendonly -> recvonly, recvonly -> sendonly, inactive -> inactive:
-# hold and resume, RFC 3264 section 8.4); SIPInvitationGotSDPUpdate follows.
+# sub_state (while connected):
+#   normal --send_reinvite()--> sending_proposal --final response to it, or cancel_reinvite() + 487--> normal
+#   normal --re-INVITE with an offer--> received_proposal --send_response(final)--> normal
+#                                       (or the other side CANCELs it: 487, back to normal)
+# A re-INVITE without an offer is answered by PJSIP with our current SDP as
+# the offer; an UPDATE offer (session refresh, RFC 3311) is answered at once
+# with our current SDP, each stream's direction mirroring the offer's.
+#
+# Forking (RFC 3261 13.2.2.4): until the first 2xx the session follows the
+# branch that spoke last (PJSIP moves the dialog's remote tag, target and
+# route set with each new To tag, so PRACKs and early media go there); every
+# 2xx from another branch after the first is acknowledged and ended with BYE
+# on a dialog forked for it (_cb_dlg_forked).
+#
+# Late offer from our side: when our INVITE had no SDP, the offer comes in
+# the 2xx; the ACK waits in state "connecting" until the application calls
+# send_ack(sdp) with its answer.
 #
 # Notifications (sender: the Invitation): SIPInvitationChangedState
 # (prev_state, state, prev_sub_state, sub_state, originator, code, reason,
 # headers, body, disconnect_reason), SIPInvitationGotSDPUpdate (succeeded,
-# error, local_sdp, remote_sdp).
+# error, local_sdp, remote_sdp). An INVITE refused before an Invitation
+# exists (bad SDP, bad Replaces, ...) is reported by SIPEngineRejectedRequest.
 
 cdef pjsip_module _invitation_module
 cdef pjsip_inv_callback _invitation_callbacks
@@ -46,7 +60,10 @@ cdef int _register_invitation_module(pjsip_endpoint *endpt) except -1:
     _invitation_callbacks.on_state_changed = _cb_inv_state_changed
     _invitation_callbacks.on_new_session = _cb_inv_new_session
     _invitation_callbacks.on_media_update = _cb_inv_media_update
-    _invitation_callbacks.on_rx_offer = _cb_inv_rx_offer
+    _invitation_callbacks.on_rx_offer2 = _cb_inv_rx_offer
+    _invitation_callbacks.on_rx_reinvite = _cb_inv_rx_reinvite
+    _invitation_callbacks.on_tsx_state_changed = _cb_inv_tsx_state_changed
+    _invitation_callbacks.on_send_ack = _cb_inv_send_ack
     status = pjsip_inv_usage_init(endpt, &_invitation_callbacks)
     if status != PJ_SUCCESS:
         raise PJSIPError("Could not initialize INVITE sessions", status)
@@ -85,10 +102,14 @@ cdef class Invitation:
     cdef readonly object remote_user_agent
     cdef readonly object peer_address
     cdef readonly object transport
+    cdef readonly object replaced_invitation
     cdef PJSIPUA _ua
     cdef pjsip_inv_session *_inv
     cdef pj_timer_entry _timer
     cdef int _end_requested
+    cdef int _ack_pending          # a 2xx carried an offer: the ACK waits for send_ack()
+    cdef int _ack_cseq
+    cdef int _peer_supports_100rel
 
     def __cinit__(self):
         self.state = "NULL"
@@ -221,10 +242,11 @@ cdef class Invitation:
             self._timer.id = 1
         return 0
 
-    # --- answering -------------------------------------------------------------
+    # --- answering ---------------------------------------------------------------
 
     def send_response(self, code, reason=None, contact_header=None, sdp=None, extra_headers=None):
-        """Answer the incoming INVITE: 1xx any number of times, then one final response."""
+        """Answer the incoming INVITE (1xx any number of times, then one final
+        response), or, with sub_state "received_proposal", the re-INVITE."""
         cdef pjsip_tx_data *tdata = NULL
         cdef pjmedia_sdp_session *local_sdp = NULL
         cdef pj_str_t reason_str
@@ -235,16 +257,27 @@ cdef class Invitation:
             raise ValueError("code must be a SIP status code (100-699)")
         if self._inv == NULL:
             raise SIPCoreInvalidStateError("This invitation is over")
-        if self.state not in ("incoming", "early"):
+        answering_proposal = self.sub_state == "received_proposal"
+        if not answering_proposal and (self.direction != "incoming" or self.state not in ("incoming", "early")):
             raise SIPCoreInvalidStateError("Nothing to answer in state %s" % self.state)
+        if answering_proposal and 200 <= code < 300 and sdp is None:
+            raise ValueError("a 2xx to a re-INVITE offer needs the answer SDP")
         _check_thread()
         st_code = code
         if reason is not None:
             encoded_reason = str(reason).encode()
             _set_pj_str(&reason_str, encoded_reason)
             reason_ptr = &reason_str
+        if sdp is not None and code < 300 and self._offer_answered():
+            # The offer was answered in an earlier 18x: a 2xx repeats that
+            # answer (RFC 3261 13.2.1) and cannot carry a new one.
+            sdp = None
         if sdp is not None:
             local_sdp = _pjmedia_sdp_from_sdp(self._inv.pool_prov, sdp)
+        if 100 < code < 200 and local_sdp != NULL and self._peer_supports_100rel:
+            # Early media goes reliably when the caller supports 100rel
+            # (RFC 3262 recommends it for a provisional carrying SDP).
+            self._require_100rel()
         with nogil:
             status = pjsip_inv_answer(self._inv, st_code, reason_ptr, local_sdp, &tdata)
         if status != PJ_SUCCESS:
@@ -254,10 +287,57 @@ cdef class Invitation:
         except BaseException:
             pjsip_tx_data_dec_ref(tdata)
             raise
+        if answering_proposal and code >= 200:
+            # Before sending: the transaction's own state callback must see
+            # the proposal as answered by us.
+            self._set_sub_state("normal", "local", code, reason or _pj_str_to_str(tdata.msg.line.status.reason),
+                                None, None)
         with nogil:
             status = pjsip_inv_send_msg(self._inv, tdata)
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not send the response", status)
+
+    cdef bint _offer_answered(self):
+        if self._inv.neg == NULL:
+            return False
+        return pjmedia_sdp_neg_get_state(self._inv.neg) == PJMEDIA_SDP_NEG_STATE_DONE and self.state != "connected"
+
+    cdef int _require_100rel(self) except -1:
+        if self._inv.options & PJSIP_INV_REQUIRE_100REL:
+            return 0
+        status = pjsip_100rel_attach(self._inv)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not enable reliable provisional responses", status)
+        self._inv.options |= PJSIP_INV_REQUIRE_100REL
+        return 0
+
+    def send_ack(self, sdp):
+        """Acknowledge a 2xx that carried an offer (our INVITE had none), with the answer `sdp`."""
+        cdef pjsip_tx_data *tdata = NULL
+        cdef pjmedia_sdp_session *answer
+        cdef int status
+        if self._inv == NULL or not self._ack_pending:
+            raise SIPCoreInvalidStateError("No ACK is waiting for an answer")
+        if sdp is None:
+            raise ValueError("the ACK must carry the answer SDP")
+        _check_thread()
+        answer = _pjmedia_sdp_from_sdp(self._inv.pool_prov, sdp)
+        status = pjsip_inv_set_sdp_answer(self._inv, answer)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("The answer does not fit the offer", status)
+        self._send_pending_ack()
+
+    cdef int _send_pending_ack(self) except -1:
+        cdef pjsip_tx_data *tdata = NULL
+        cdef int status
+        self._ack_pending = 0
+        with nogil:
+            status = pjsip_inv_create_ack(self._inv, self._ack_cseq, &tdata)
+            if status == PJ_SUCCESS:
+                status = pjsip_inv_send_msg(self._inv, tdata)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not send the ACK", status)
+        return 0
 
     # --- re-INVITE -------------------------------------------------------------
 
@@ -286,12 +366,32 @@ cdef class Invitation:
         except BaseException:
             pjsip_tx_data_dec_ref(tdata)
             raise
-        self._set_sub_state("sending_proposal", "local", None, None)
+        self._set_sub_state("sending_proposal", "local", None, None, None, None)
         with nogil:
             status = pjsip_inv_send_msg(self._inv, tdata)
         if status != PJ_SUCCESS:
-            self._set_sub_state("normal", "local", None, None)
+            self._set_sub_state("normal", "local", None, None, None, None)
             raise PJSIPError("Could not send the re-INVITE", status)
+
+    def cancel_reinvite(self):
+        """CANCEL our pending re-INVITE (RFC 3261 9.1); the other side answers it 487.
+
+        Before any provisional response has arrived, PJSIP holds the CANCEL
+        back until one does (RFC 3261 9.1)."""
+        cdef pjsip_tx_data *tdata = NULL
+        cdef int status
+        if self._inv == NULL or self.sub_state != "sending_proposal":
+            raise SIPCoreInvalidStateError("No re-INVITE of ours is pending")
+        _check_thread()
+        with nogil:
+            status = pjsip_inv_cancel_reinvite(self._inv, &tdata)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not cancel the re-INVITE", status)
+        if tdata != NULL:
+            with nogil:
+                status = pjsip_inv_send_msg(self._inv, tdata)
+            if status != PJ_SUCCESS:
+                raise PJSIPError("Could not send the CANCEL", status)
 
     # --- ending ----------------------------------------------------------------
 
@@ -304,6 +404,14 @@ cdef class Invitation:
             return
         _check_thread()
         self._end_requested = 1
+        if self.sub_state == "received_proposal":
+            # RFC 3261 15.1.2: a request still pending when the dialog ends
+            # is answered 487.
+            self.send_response(487)
+        if self._ack_pending:
+            # The 2xx is acknowledged (without the answer it wanted) before
+            # the BYE: an unacknowledged 2xx would keep coming back.
+            self._send_pending_ack()
         with nogil:
             status = pjsip_inv_end_session(self._inv, code, NULL, &tdata)
         if status != PJ_SUCCESS:
@@ -345,11 +453,12 @@ cdef class Invitation:
             disconnect_reason=disconnect_reason), self)
         return 0
 
-    cdef int _set_sub_state(self, str sub_state, str originator, object code, object reason) except -1:
+    cdef int _set_sub_state(self, str sub_state, str originator, object code, object reason, object headers,
+                            object body) except -1:
         prev_sub_state, self.sub_state = self.sub_state, sub_state
         self._ua._add_event("SIPInvitationChangedState", dict(
             prev_state=self.state, state=self.state, prev_sub_state=prev_sub_state, sub_state=sub_state,
-            originator=originator, code=code, reason=reason, headers=None, body=None, disconnect_reason=None),
+            originator=originator, code=code, reason=reason, headers=headers, body=body, disconnect_reason=None),
             self)
         return 0
 
@@ -400,8 +509,49 @@ cdef class Invitation:
         self._ua._add_event("SIPInvitationGotSDPUpdate", dict(
             succeeded=status == PJ_SUCCESS, error=None if status == PJ_SUCCESS else _pj_status_to_str(status),
             local_sdp=_sdp_of(local), remote_sdp=_sdp_of(remote)), self)
-        if self.sub_state == "sending_proposal":
-            self._set_sub_state("normal", "remote", None, None)
+        return 0
+
+    cdef int _on_rx_reinvite(self, pjsip_inv_session *inv, pjsip_rx_data *rdata) except -1:
+        # A re-INVITE with an offer: 100 Trying now (which also makes it the
+        # response pjsip_inv_answer() modifies later), then the application
+        # decides with send_response().
+        cdef pjsip_tx_data *tdata = NULL
+        if pjsip_inv_initial_answer(inv, rdata, 100, NULL, NULL, &tdata) == PJ_SUCCESS:
+            pjsip_inv_send_msg(inv, tdata)
+        self._set_sub_state("received_proposal", "remote", None, None, _received_headers(rdata),
+                            _message_body(rdata.msg_info.msg))
+        return 0
+
+    cdef int _on_invite_tsx_state(self, pjsip_transaction *tsx, pjsip_event *event) except -1:
+        # The end of a re-INVITE transaction: ours answered (or cancelled:
+        # 487), or theirs answered by PJSIP itself (CANCEL received: 487).
+        cdef pjsip_rx_data *rdata = NULL
+        if tsx.status_code < 200 or tsx.state < PJSIP_TSX_STATE_COMPLETED:
+            return 0
+        if tsx.role == PJSIP_ROLE_UAC and self.sub_state == "sending_proposal":
+            headers = body = None
+            if event != NULL and event.type == PJSIP_EVENT_TSX_STATE and \
+                    event.body.tsx_state.type == PJSIP_EVENT_RX_MSG:
+                rdata = event.body.tsx_state.src.rdata
+                headers = _received_headers(rdata)
+                body = _message_body(rdata.msg_info.msg)
+            self._set_sub_state("normal", "remote", tsx.status_code, _pj_str_to_str(tsx.status_text), headers, body)
+        elif tsx.role == PJSIP_ROLE_UAS and self.sub_state == "received_proposal":
+            self._set_sub_state("normal", "remote", tsx.status_code, _pj_str_to_str(tsx.status_text), None, None)
+        return 0
+
+    cdef int _on_send_ack(self, pjsip_inv_session *inv, pjsip_rx_data *rdata) except -1:
+        # Every 2xx to our INVITEs comes here to be acknowledged. One that
+        # carried an offer needs our answer in the ACK: for the initial
+        # INVITE (which had no SDP) the application gives it with
+        # send_ack(); for a re-INVITE without SDP we answer at once.
+        self._ack_cseq = rdata.msg_info.cseq.cseq
+        if inv.neg != NULL and pjmedia_sdp_neg_get_state(inv.neg) == PJMEDIA_SDP_NEG_STATE_REMOTE_OFFER:
+            if inv.state != PJSIP_INV_STATE_CONFIRMED:
+                self._ack_pending = 1
+                return 0
+            _answer_mirroring(inv)
+        self._send_pending_ack()
         return 0
 
 
@@ -438,22 +588,32 @@ cdef int _configure_uac_dialog(PJSIPUA ua, pjsip_dialog *dlg, object route_heade
 
 
 cdef int _receive_invite(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
-    # A new INVITE: verified (Require, SDP), answered 100 Trying, announced
-    # as an Invitation in state "incoming"; the application answers it.
+    # A new INVITE: verified (Require, SDP, Replaces), answered 100 Trying,
+    # announced as an Invitation in state "incoming"; the application
+    # answers it.
     cdef Invitation invitation
     cdef pjsip_dialog *dlg = NULL
+    cdef pjsip_dialog *replaced_dlg = NULL
     cdef pjsip_inv_session *inv = NULL
+    cdef pjsip_inv_session *replaced_inv = NULL
     cdef pjsip_tx_data *tdata = NULL
     cdef unsigned options = _INVITE_OPTIONS
     cdef pj_str_t contact
     cdef int status
     status = pjsip_inv_verify_request(rdata, &options, NULL, NULL, ua._endpt, &tdata)
+    if status == PJ_SUCCESS:
+        # RFC 3891: 481 when the dialog to replace is unknown or an early one
+        # we did not start, 486 for early-only on an established one, ...
+        status = pjsip_replaces_verify_request(rdata, &replaced_dlg, PJ_FALSE, &tdata)
     if status != PJ_SUCCESS:
-        # PJSIP built the right refusal (420 Bad Extension, 400 Bad SDP, ...).
-        if tdata != NULL:
-            pjsip_endpt_send_response2(ua._endpt, rdata, tdata, NULL, NULL)
-            return 0
-        raise PJSIPError("Refusing the INVITE", status)
+        # PJSIP built the right refusal (420 Bad Extension, 400 Bad SDP, 481, ...).
+        if tdata == NULL:
+            raise PJSIPError("Refusing the INVITE", status)
+        code = tdata.msg.line.status.code
+        reason = _pj_str_to_str(tdata.msg.line.status.reason)
+        pjsip_endpt_send_response2(ua._endpt, rdata, tdata, NULL, NULL)
+        _report_rejected_request(ua, rdata, code, reason, _pj_status_to_str(status))
+        return 0
     encoded_contact = _local_contact(rdata).encode()
     _set_pj_str(&contact, encoded_contact)
     status = pjsip_dlg_create_uas_and_inc_lock(pjsip_ua_instance(), rdata, &contact, &dlg)
@@ -472,81 +632,204 @@ cdef int _receive_invite(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
         invitation.to_header = _frozen_header_from_pjsip(<pjsip_hdr *> rdata.msg_info.to)
         invitation.request_uri = _request_uri_of(rdata.msg_info.msg)
         invitation.peer_address = (rdata.pkt_info.src_name.decode(), rdata.pkt_info.src_port)
+        invitation.remote_user_agent = _user_agent_of(rdata.msg_info.msg)
+        invitation._peer_supports_100rel = _supports(rdata.msg_info.msg, "100rel")
         type_name = rdata.tp_info.transport.type_name.decode()
         invitation.transport = _TRANSPORT_NAMES.get(type_name, type_name.lower())
+        if replaced_dlg != NULL:
+            replaced_inv = pjsip_dlg_get_inv_session(replaced_dlg)
+            invitation.replaced_invitation = _invitation_of(replaced_inv)
         status = pjsip_inv_initial_answer(inv, rdata, 100, NULL, NULL, &tdata)
         if status == PJ_SUCCESS:
             pjsip_inv_send_msg(inv, tdata)
     finally:
         pjsip_dlg_dec_lock(dlg)
-    headers = _received_headers(rdata)
-    for header in headers:
-        if header.name == "User-Agent":
-            invitation.remote_user_agent = header.body
-            break
-    invitation._set_state("incoming", "remote", None, None, headers, _message_body(rdata.msg_info.msg))
+    invitation._set_state("incoming", "remote", None, None, _received_headers(rdata),
+                          _message_body(rdata.msg_info.msg))
     return 0
 
 
-cdef void _cb_inv_state_changed(pjsip_inv_session *inv, pjsip_event *event) noexcept with gil:
-    cdef PJSIPUA ua = _ua
+cdef object _user_agent_of(pjsip_msg *msg):
+    cdef pj_str_t name = pj_str("User-Agent")
+    cdef pjsip_generic_string_hdr *header = <pjsip_generic_string_hdr *> pjsip_msg_find_hdr_by_name(msg, &name, NULL)
+    return None if header == NULL else _pj_str_to_str(header.hvalue)
+
+
+cdef bint _supports(pjsip_msg *msg, str option):
+    # Whether the Supported header (any of them) lists `option`.
+    cdef pjsip_generic_array_hdr *header = <pjsip_generic_array_hdr *> pjsip_msg_find_hdr(msg, PJSIP_H_SUPPORTED, NULL)
+    cdef unsigned i
+    while header != NULL:
+        for i in range(header.count):
+            if _pj_str_to_str(header.values[i]).lower() == option:
+                return True
+        header = <pjsip_generic_array_hdr *> pjsip_msg_find_hdr(msg, PJSIP_H_SUPPORTED, (<pjsip_hdr *> header).next)
+    return False
+
+
+cdef inline object _invitation_of(pjsip_inv_session *inv):
+    # The Invitation a PJSIP session belongs to, or None (not ours, or over).
     cdef void *data
-    if ua is None or _invitation_module.id < 0:
-        return
+    if _ua is None or _invitation_module.id < 0 or inv == NULL:
+        return None
     data = inv.mod_data[_invitation_module.id]
-    if data == NULL:
-        return
+    return None if data == NULL else <Invitation> data
+
+
+cdef void _cb_inv_state_changed(pjsip_inv_session *inv, pjsip_event *event) noexcept with gil:
+    cdef Invitation invitation
     try:
-        (<Invitation> data)._on_state(inv, event)
+        found = _invitation_of(inv)
+        if found is not None:
+            invitation = found
+            invitation._on_state(inv, event)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_inv_new_session(pjsip_inv_session *inv, pjsip_event *event) noexcept with gil:
-    # A forked dialog (another To tag answering our INVITE): PJSIP creates a
-    # session for it; we do not keep it, so it is answered with ACK and BYE.
+    # PJSIP never forks INVITE sessions by itself; forked dialogs are handled
+    # in _cb_dlg_forked.
     pass
 
 
 cdef void _cb_inv_media_update(pjsip_inv_session *inv, pj_status_t status) noexcept with gil:
-    cdef PJSIPUA ua = _ua
-    cdef void *data
-    if ua is None or _invitation_module.id < 0:
-        return
-    data = inv.mod_data[_invitation_module.id]
-    if data == NULL:
-        return
+    cdef Invitation invitation
     try:
-        (<Invitation> data)._on_media_update(inv, status)
+        found = _invitation_of(inv)
+        if found is not None:
+            invitation = found
+            invitation._on_media_update(inv, status)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 _MIRRORED_DIRECTION = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive",
                        "sendrecv": "sendrecv"}
 
 
-cdef void _cb_inv_rx_offer(pjsip_inv_session *inv, const pjmedia_sdp_session *offer) noexcept with gil:
-    # A re-INVITE (or UPDATE) offer: answered with our current SDP, newer
-    # version, each stream's direction mirroring the offered one.
-    cdef PJSIPUA ua = _ua
+cdef int _answer_mirroring(pjsip_inv_session *inv) except -1:
+    # Answer the pending offer with our current SDP, newer version, each
+    # stream's direction mirroring the offered one (RFC 3264 section 8.4).
     cdef const pjmedia_sdp_session *local = NULL
-    cdef pjmedia_sdp_session *answer_sdp
-    if ua is None or inv.neg == NULL:
+    cdef const pjmedia_sdp_session *offer = NULL
+    if pjmedia_sdp_neg_get_active_local(inv.neg, &local) != PJ_SUCCESS or local == NULL:
+        return 0
+    if pjmedia_sdp_neg_get_neg_remote(inv.neg, &offer) != PJ_SUCCESS or offer == NULL:
+        return 0
+    current = _frozen_sdp_from_pjmedia(local)
+    offered = _frozen_sdp_from_pjmedia(offer)
+    answer = SDPSession.new(current)
+    answer.version = (current.version + 1) % (2 ** 32)
+    for stream, offered_stream in zip(answer.media, offered.media):
+        stream.direction = _MIRRORED_DIRECTION.get(offered_stream.direction, "sendrecv")
+    pjsip_inv_set_sdp_answer(inv, _pjmedia_sdp_from_sdp(inv.pool_prov, answer))
+    return 0
+
+
+cdef void _cb_inv_rx_offer(pjsip_inv_session *inv, pjsip_inv_on_rx_offer_cb_param *param) noexcept with gil:
+    # Offers inside a session. A re-INVITE's goes to the application
+    # (_cb_inv_rx_reinvite); one in a 2xx is answered in the ACK
+    # (_cb_inv_send_ack); an UPDATE's must be answered now, so it is
+    # answered mirroring (session refreshes, hold by UPDATE).
+    cdef pjsip_msg *msg
+    if _ua is None or inv.neg == NULL or param.rdata == NULL:
         return
     try:
-        if pjmedia_sdp_neg_get_active_local(inv.neg, &local) != PJ_SUCCESS or local == NULL:
-            return
-        current = _frozen_sdp_from_pjmedia(local)
-        offered = _frozen_sdp_from_pjmedia(offer)
-        answer = SDPSession.new(current)
-        answer.version = (current.version + 1) % (2 ** 32)
-        for stream, offered_stream in zip(answer.media, offered.media):
-            stream.direction = _MIRRORED_DIRECTION.get(offered_stream.direction, "sendrecv")
-        answer_sdp = _pjmedia_sdp_from_sdp(inv.pool_prov, answer)
-        pjsip_inv_set_sdp_answer(inv, answer_sdp)
+        msg = param.rdata.msg_info.msg
+        if msg.type == PJSIP_REQUEST_MSG and msg.line.req.method.id != PJSIP_INVITE_METHOD:
+            _answer_mirroring(inv)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
+
+
+cdef pj_status_t _cb_inv_rx_reinvite(pjsip_inv_session *inv, const pjmedia_sdp_session *offer,
+                                     pjsip_rx_data *rdata) noexcept with gil:
+    # PJ_SUCCESS: the application answers (send_response); anything else:
+    # PJSIP answers itself (a re-INVITE without an offer gets our current
+    # SDP as the offer in its 200).
+    cdef Invitation invitation
+    cdef const pjmedia_sdp_session *local = NULL
+    cdef const pjmedia_sdp_session *remote = NULL
+    try:
+        found = _invitation_of(inv)
+        if found is None or offer == NULL:
+            return PJ_EINVALIDOP
+        if pjmedia_sdp_neg_get_active_remote(inv.neg, &remote) == PJ_SUCCESS and remote != NULL and \
+                remote.origin.id == offer.origin.id and remote.origin.version == offer.origin.version and \
+                pjmedia_sdp_neg_get_active_local(inv.neg, &local) == PJ_SUCCESS and local != NULL:
+            # The same session description again (RFC 3264 section 8: a
+            # session-timer or target refresh changes nothing): answered
+            # unchanged, without troubling the application.
+            pjsip_inv_set_sdp_answer(inv, local)
+            return PJ_EINVALIDOP
+        invitation = found
+        invitation._on_rx_reinvite(inv, rdata)
+        return PJ_SUCCESS
+    except BaseException:
+        _report_callback_exception()
+        return PJ_EINVALIDOP
+
+
+cdef void _cb_inv_tsx_state_changed(pjsip_inv_session *inv, pjsip_transaction *tsx,
+                                    pjsip_event *event) noexcept with gil:
+    cdef Invitation invitation
+    if tsx == NULL or tsx.method.id != PJSIP_INVITE_METHOD or inv.state != PJSIP_INV_STATE_CONFIRMED:
+        return
+    try:
+        found = _invitation_of(inv)
+        if found is not None:
+            invitation = found
+            invitation._on_invite_tsx_state(tsx, event)
+    except BaseException:
+        _report_callback_exception()
+
+
+cdef void _cb_inv_send_ack(pjsip_inv_session *inv, pjsip_rx_data *rdata) noexcept with gil:
+    cdef Invitation invitation
+    cdef pjsip_tx_data *tdata = NULL
+    try:
+        found = _invitation_of(inv)
+        if found is not None:
+            invitation = found
+            invitation._on_send_ack(inv, rdata)
+        elif pjsip_inv_create_ack(inv, rdata.msg_info.cseq.cseq, &tdata) == PJ_SUCCESS:
+            pjsip_inv_send_msg(inv, tdata)  # a session we no longer follow still acknowledges
+    except BaseException:
+        _report_callback_exception()
+
+
+cdef pjsip_dialog *_cb_dlg_forked(pjsip_dialog *first, pjsip_rx_data *rdata) noexcept with gil:
+    # A response to our INVITE with a To tag no dialog has: another branch
+    # of a forking proxy (RFC 3261 13.2.2.4). Before the first 2xx the
+    # session's dialog follows it (PJSIP updates its remote tag, target and
+    # route set). A 2xx after the first one loses: a dialog is forked for it
+    # just to send the ACK and the BYE (whose transaction keeps that dialog
+    # alive until it ends).
+    cdef pjsip_dialog *forked = NULL
+    cdef pjsip_tx_data *tdata = NULL
+    cdef int status
+    if rdata.msg_info.msg.line.status.code // 100 != 2 or not first.uac_has_2xx:
+        return first
+    try:
+        status = pjsip_dlg_fork(first, rdata, &forked)
+        if status == PJ_SUCCESS:
+            pjsip_dlg_inc_lock(forked)
+            if pjsip_dlg_create_request(forked, pjsip_get_ack_method(), rdata.msg_info.cseq.cseq,
+                                        &tdata) == PJ_SUCCESS:
+                pjsip_dlg_send_request(forked, tdata, -1, NULL)
+            if pjsip_dlg_create_request(forked, pjsip_get_bye_method(), -1, &tdata) == PJ_SUCCESS:
+                status = pjsip_dlg_send_request(forked, tdata, -1, NULL)
+            pjsip_dlg_dec_lock(forked)
+        if _ua is not None:
+            _ua._add_event("SIPEngineLog", dict(
+                timestamp=datetime.datetime.now(), sender="sipsimple", level=3,
+                message="Ended the forked answer from %s (to-tag %s): another branch answered first%s" % (
+                    rdata.pkt_info.src_name.decode(), _pj_str_to_str(rdata.msg_info.to.tag),
+                    "" if status == PJ_SUCCESS else " (%s)" % _pj_status_to_str(status))))
+    except BaseException:
+        _report_callback_exception()
+    return NULL
 
 
 cdef void _cb_invitation_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:

@@ -159,6 +159,7 @@ cdef class PJSIPUA:
     cdef int _init_endpoint(self) except -1:
         cdef int status
         cdef pjmedia_audio_codec_config codec_config
+        cdef pjsip_ua_init_param ua_param  # copied by PJSIP
         status = pjsip_endpt_create(&self._caching_pool.factory, "sipsimple", &self._endpt)
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not create the PJSIP endpoint", status)
@@ -168,7 +169,8 @@ cdef class PJSIPUA:
         status = pjsip_tsx_layer_init_module(self._endpt)
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not initialize the transaction layer", status)
-        status = pjsip_ua_init_module(self._endpt, NULL)
+        ua_param.on_dlg_forked = _cb_dlg_forked  # forked answers to our INVITEs (invitation.pxi)
+        status = pjsip_ua_init_module(self._endpt, &ua_param)
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not initialize the dialog layer", status)
 
@@ -661,6 +663,23 @@ cdef class PJSIPUA:
             traceback="".join(traceback.format_exception(exc_type, exc_value, exc_traceback)))))
 
 
+cdef int _report_rejected_request(PJSIPUA ua, pjsip_rx_data *rdata, int code, str reason, str error) except -1:
+    # A request the Engine refused before any object of the application
+    # could see it (a bad SDP or Replaces in an INVITE, no Contact, ...).
+    ua._add_event("SIPEngineRejectedRequest", dict(
+        method=_pj_str_to_str(rdata.msg_info.msg.line.req.method.name), code=code, reason=reason, error=error,
+        call_id=_pj_str_to_str(rdata.msg_info.cid.id) if rdata.msg_info.cid != NULL else None,
+        peer_address=(rdata.pkt_info.src_name.decode(), rdata.pkt_info.src_port)))
+    return 0
+
+
+cdef void _report_callback_exception():
+    # From the except clause of a PJSIP callback: the exception is posted as
+    # SIPEngineGotException instead of escaping into C.
+    if _ua is not None:
+        _ua._add_exception()
+
+
 # --- callbacks from PJSIP ----------------------------------------------------
 
 cdef void _cb_log(int level, const char *data, int length) noexcept with gil:
@@ -775,8 +794,8 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
                 # PJSIP refused the request (say, no Contact to build a
                 # dialog on): its reason maps to a SIP status when it has one.
                 code = error.status - _PJSIP_ERRNO_START if 400 <= error.status - _PJSIP_ERRNO_START < 700 else 500
-                ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender="sipsimple", level=2,
-                                                   message="Refusing %s with %d: %s" % (name, code, error)))
+                _report_rejected_request(ua, rdata, code, _pj_str_to_str(pjsip_get_status_text(code)[0]),
+                                         str(error))
         if code:
             pass
         elif method.id == PJSIP_OPTIONS_METHOD and not in_dialog:
