@@ -194,7 +194,7 @@ class ProposalAnswerer:
             self.proposals.append(offer)
             answer = SDPSession.new(invitation.local_sdp)
             answer.version += 1
-            for stream, offered in zip(answer.media, offer.media):
+            for stream, offered in zip(answer.media, offer.media, strict=True):
                 stream.direction = _MIRRORED[offered.direction]
             invitation.send_response(200, sdp=answer)
 

@@ -2,7 +2,7 @@
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 PJSIP_VERSION: str
 DEFAULT_EVENTS: dict[str, list[str]]
@@ -805,6 +805,11 @@ def _pjmedia_round_trip(text: str | bytes) -> str: ...
 
 # --- INVITE sessions (invitation.pxi) ---------------------------------------
 
+class DialogID(NamedTuple):
+    call_id: str
+    local_tag: str
+    remote_tag: str
+
 class Invitation:
     state: str
     sub_state: str | None
@@ -819,7 +824,10 @@ class Invitation:
     remote_user_agent: str | None
     peer_address: tuple[str, int] | None
     transport: str | None
+    replaced_invitation: Invitation | None
     def __init__(self) -> None: ...
+    @property
+    def dialog_id(self) -> DialogID | None: ...
     @property
     def local_sdp(self) -> Any: ...
     @property
@@ -845,7 +853,9 @@ class Invitation:
         sdp: Any = None,
         extra_headers: list[Any] | None = None,
     ) -> None: ...
+    def send_ack(self, sdp: Any) -> None: ...
     def send_reinvite(
         self, contact_header: Any = None, sdp: Any = None, extra_headers: list[Any] | None = None
     ) -> None: ...
+    def cancel_reinvite(self) -> None: ...
     def end(self, extra_headers: list[Any] | None = None, timeout: float | None = None) -> None: ...

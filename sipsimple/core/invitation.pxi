@@ -33,6 +33,9 @@
 # error, local_sdp, remote_sdp). An INVITE refused before an Invitation
 # exists (bad SDP, bad Replaces, ...) is reported by SIPEngineRejectedRequest.
 
+DialogID = collections.namedtuple("DialogID", "call_id local_tag remote_tag")
+DialogID.__doc__ = "A dialog's identity (RFC 3261 12): Call-ID and the tags, ours first."
+
 cdef pjsip_module _invitation_module
 cdef pjsip_inv_callback _invitation_callbacks
 
@@ -110,10 +113,25 @@ cdef class Invitation:
     cdef int _ack_pending          # a 2xx carried an offer: the ACK waits for send_ack()
     cdef int _ack_cseq
     cdef int _peer_supports_100rel
+    cdef object _dialog_id
 
     def __cinit__(self):
         self.state = "NULL"
         self.sub_state = None
+
+    @property
+    def dialog_id(self):
+        """DialogID(call_id, local_tag, remote_tag), once the dialog has both tags, else None.
+
+        The remote tag can change while the call is early (forking); the last
+        one is kept after the call ends."""
+        cdef pjsip_dialog *dlg
+        if self._inv != NULL:
+            dlg = self._inv.dlg
+            if dlg.remote.info.tag.slen > 0:
+                self._dialog_id = DialogID(_pj_str_to_str(dlg.call_id.id), _pj_str_to_str(dlg.local.info.tag),
+                                           _pj_str_to_str(dlg.remote.info.tag))
+        return self._dialog_id
 
     # --- SDP -------------------------------------------------------------------
 
@@ -492,6 +510,7 @@ cdef class Invitation:
             originator = "local" if self._end_requested else "remote"
         self._set_state(state, originator, code, reason, headers, body)
         if state == "disconnected":
+            self.dialog_id  # remembered for after the end
             _cancel_timer(self._ua._endpt, &self._timer)
             inv.mod_data[_invitation_module.id] = NULL
             self._inv = NULL
