@@ -266,3 +266,133 @@ def test_forked_answers_first_2xx_wins(engine: Engine) -> None:
     _wait_state(recorder, invitation, "disconnected")
     run = server.finish()
     assert run.succeeded, run.explain()
+
+
+# --- transfer (REFER in the call) --------------------------------------------------------
+
+
+class TransferTarget:
+    """The transferee's application: accepts a transfer and reports a ringing, then answered, call."""
+
+    def __init__(self, accept: bool = True) -> None:
+        self.accept = accept
+        self.requests: list[object] = []
+        NotificationCenter().add_observer(self, name="SIPInvitationTransferNewIncoming")
+
+    def handle_notification(self, notification) -> None:
+        invitation = notification.sender
+        self.requests.append(notification.data.refer_to_header)
+        if not self.accept:
+            invitation.reject_transfer(603)
+            return
+        invitation.accept_transfer()
+        invitation.notify_transfer_progress(180, "Ringing")
+        invitation.notify_transfer_progress(200, "OK")
+
+
+def _connected_pair(engine: Engine, recorder, responder: Responder) -> tuple[Invitation, Invitation]:
+    bob = SIPURI(user="bob", host="127.0.0.1", port=engine.local_udp_port)
+    caller = _invite(engine, bob, sdp=_audio_sdp(40130))
+    _wait_state(recorder, caller, "connected")
+    callee = responder.invitations[-1]
+    _wait_state(recorder, callee, "connected")
+    return caller, callee
+
+
+def test_transfer_accepted_and_reported(engine: Engine) -> None:
+    responder = Responder([(200, _audio_sdp(40132))])
+    target = TransferTarget()
+    recorder = observe("SIPInvitationChangedState", "SIPInvitationTransferDidStart", "SIPInvitationTransferGotNotify",
+                       "SIPInvitationTransferDidEnd", "SIPInvitationTransferDidFail")
+    caller, callee = _connected_pair(engine, recorder, responder)
+    carol = SIPURI(user="carol", host="127.0.0.1", port=5099)
+    caller.transfer(carol)
+    ended = recorder.wait_for(lambda n: n.name == "SIPInvitationTransferDidEnd" and n.sender is caller)
+    assert recorder.wait_named("SIPInvitationTransferDidStart").sender is caller
+    progress = [(n.data.code, n.data.reason) for n in recorder.named("SIPInvitationTransferGotNotify")
+                if n.sender is caller]
+    assert progress == [(100, "Trying"), (180, "Ringing"), (200, "OK")]
+    assert ended.data.originator == "remote"
+    assert [str(header.uri) for header in target.requests] == [str(carol)]
+    # The call itself goes on; a second transfer can follow the first.
+    assert caller.state == callee.state == "connected"
+    callee.end()
+    _wait_state(recorder, caller, "disconnected")
+
+
+def test_transfer_refused(engine: Engine) -> None:
+    responder = Responder([(200, _audio_sdp(40134))])
+    target = TransferTarget(accept=False)
+    recorder = observe("SIPInvitationChangedState", "SIPInvitationTransferDidFail", "SIPInvitationTransferDidStart")
+    caller, callee = _connected_pair(engine, recorder, responder)
+    caller.transfer(SIPURI(user="carol", host="127.0.0.1"))
+    failed = recorder.wait_for(lambda n: n.name == "SIPInvitationTransferDidFail" and n.sender is caller)
+    assert failed.data.code == 603
+    assert not recorder.named("SIPInvitationTransferDidStart")
+    assert target.requests and caller.state == "connected"
+    with pytest.raises(SIPCoreInvalidStateError):
+        callee.accept_transfer()  # nothing pending any more
+    caller.end()
+    _wait_state(recorder, callee, "disconnected")
+
+
+def test_attended_transfer_carries_replaces(engine: Engine) -> None:
+    # Two calls from alice to bob; alice transfers the first to "carol",
+    # replacing the second: the Refer-To names the second call's dialog as
+    # its far end (bob here) sees it.
+    responder = Responder([(200, _audio_sdp(40136))])
+    target = TransferTarget()
+    recorder = observe("SIPInvitationChangedState", "SIPInvitationTransferDidEnd")
+    first, _ = _connected_pair(engine, recorder, responder)
+    second, second_far = _connected_pair(engine, recorder, responder)
+    first.transfer(SIPURI(user="carol", host="127.0.0.1"), replaced_dialog_id=second.dialog_id)
+    recorder.wait_for(lambda n: n.name == "SIPInvitationTransferDidEnd" and n.sender is first)
+    replaces = target.requests[0].uri.headers["Replaces"]
+    call_id, local_tag, remote_tag = second_far.dialog_id
+    assert replaces == f"{call_id};to-tag={local_tag};from-tag={remote_tag}"
+    for invitation in (first, second):
+        invitation.end()
+        _wait_state(recorder, invitation, "disconnected")
+
+
+def test_transfer_needs_a_connected_call(engine: Engine) -> None:
+    invitation = Invitation()
+    with pytest.raises(SIPCoreInvalidStateError):
+        invitation.transfer(SIPURI(user="carol", host="127.0.0.1"))
+    with pytest.raises(SIPCoreInvalidStateError):
+        invitation.accept_transfer()
+
+
+def test_transfer_requested_by_sipp(engine: Engine) -> None:
+    responder = Responder([(200, _audio_sdp(40138))])
+    target = TransferTarget()
+    result = run_sipp(CALLS / "call_transferred_by_peer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                      extra=["-s", "bob"])
+    assert result.succeeded, result.stderr + result.log
+    assert "REFER-ACCEPTED" in result.log and "TRANSFER-DONE" in result.log
+    notified = [line.split("NOTIFY sipfrag=", 1)[1].split(" state=")[0] for line in result.log.splitlines()
+                if "NOTIFY sipfrag=" in line]
+    assert notified == ["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK"]
+    assert str(target.requests[0].uri).startswith("sip:carol@127.0.0.1")
+    assert responder.invitations
+
+
+def test_transfer_sent_to_sipp(engine: Engine) -> None:
+    responder = Responder([(200, _audio_sdp(40140))])
+    recorder = observe("SIPInvitationChangedState", "SIPInvitationTransferGotNotify", "SIPInvitationTransferDidEnd")
+    running = run_sipp(CALLS / "call_transfer_received_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                       extra=["-s", "bob"], background=True)
+    try:
+        recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
+        invitation = responder.invitations[0]
+        invitation.transfer(SIPURI(user="carol", host="127.0.0.1", port=5099))
+        recorder.wait_for(lambda n: n.name == "SIPInvitationTransferDidEnd" and n.sender is invitation)
+        invitation.end()
+        stdout, stderr = running.communicate(timeout=30)
+    finally:
+        if running.poll() is None:
+            running.kill()
+            running.communicate()
+    assert running.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    codes = [n.data.code for n in recorder.named("SIPInvitationTransferGotNotify")]
+    assert codes == [100, 200]

@@ -18,5 +18,6 @@ include "request.pxi"
 include "subscription.pxi"
 include "referral.pxi"
 include "invitation.pxi"
+include "transfer.pxi"
 
 PJSIP_VERSION = PJ_VERSION.decode()

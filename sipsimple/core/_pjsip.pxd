@@ -576,6 +576,8 @@ cdef extern from "pjsip_ua.h" nogil:
                                          pjsip_tx_data **tdata)
     pj_status_t pjsip_dlg_send_request(pjsip_dialog *dlg, pjsip_tx_data *tdata, int mod_data_id, void *mod_data)
     const pjsip_method *pjsip_get_ack_method()
+    pjsip_dialog *pjsip_rdata_get_dlg(pjsip_rx_data *rdata)
+    pj_status_t pjsip_dlg_add_usage(pjsip_dialog *dlg, pjsip_module *module, void *mod_data)
     const pjsip_method *pjsip_get_bye_method()
 
     pjsip_user_agent *pjsip_ua_instance()

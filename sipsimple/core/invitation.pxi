@@ -57,6 +57,9 @@ cdef int _register_invitation_module(pjsip_endpoint *endpt) except -1:
     _invitation_module.name = pj_str("mod-sipsimple-invitation")
     _invitation_module.id = -1
     _invitation_module.priority = PJSIP_MOD_PRIORITY_APPLICATION
+    # As a usage of every call's dialog: requests inside a call that PJSIP's
+    # invite usage leaves alone (REFER: transfer.pxi).
+    _invitation_module.on_rx_request = _cb_invitation_rx_request
     status = pjsip_endpt_register_module(endpt, &_invitation_module)
     if status != PJ_SUCCESS:
         raise PJSIPError("Could not register the invitation module", status)
@@ -114,6 +117,8 @@ cdef class Invitation:
     cdef int _ack_cseq
     cdef int _peer_supports_100rel
     cdef object _dialog_id
+    cdef object _outgoing_transfer   # transfer.pxi
+    cdef object _incoming_transfer
 
     def __cinit__(self):
         self.state = "NULL"
@@ -237,10 +242,14 @@ cdef class Invitation:
             self._schedule_timeout(timeout)
 
     cdef int _attach(self, PJSIPUA ua, pjsip_inv_session *inv) except -1:
+        cdef int status
         self._ua = ua
         self._inv = inv
         inv.mod_data[_invitation_module.id] = <void *> self
         ua._live_objects.add(self)
+        status = pjsip_dlg_add_usage(inv.dlg, &_invitation_module, NULL)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not follow the call's dialog", status)
         return 0
 
     cdef int _abandon(self) except -1:
@@ -410,6 +419,38 @@ cdef class Invitation:
                 status = pjsip_inv_send_msg(self._inv, tdata)
             if status != PJ_SUCCESS:
                 raise PJSIPError("Could not send the CANCEL", status)
+
+    # --- transfer (transfer.pxi) ----------------------------------------------------
+
+    def transfer(self, target_uri, replaced_dialog_id=None, extra_headers=None):
+        """Ask the other party to call `target_uri` (REFER in this call, RFC 5589).
+
+        replaced_dialog_id (a DialogID of another call of ours): the new call
+        replaces that one (attended transfer, RFC 3891 Replaces in the Refer-To).
+        """
+        if self._inv == NULL or self.state != "connected":
+            raise SIPCoreInvalidStateError("A transfer needs a connected call")
+        if self._outgoing_transfer is not None and (<_ClientSubscription> self._outgoing_transfer)._evsub != NULL:
+            raise SIPCoreInvalidStateError("A transfer is already in progress")
+        _check_thread()
+        self._outgoing_transfer = _start_transfer(self, target_uri, replaced_dialog_id, extra_headers)
+
+    def accept_transfer(self, code=202):
+        """Accept the REFER received in this call; report progress with notify_transfer_progress()."""
+        self._incoming_transfer_of().accept(code)
+
+    def reject_transfer(self, code=603):
+        """Refuse the REFER received in this call."""
+        self._incoming_transfer_of().reject(code)
+
+    def notify_transfer_progress(self, code, reason=None):
+        """Tell the transferor how the call to the target goes: 1xx, then a final status that ends it."""
+        self._incoming_transfer_of().send_notify(code, reason)
+
+    cdef object _incoming_transfer_of(self):
+        if self._incoming_transfer is None or self._incoming_transfer.state == "terminated":
+            raise SIPCoreInvalidStateError("No transfer request is pending in this call")
+        return self._incoming_transfer
 
     # --- ending ----------------------------------------------------------------
 
@@ -693,6 +734,25 @@ cdef inline object _invitation_of(pjsip_inv_session *inv):
         return None
     data = inv.mod_data[_invitation_module.id]
     return None if data == NULL else <Invitation> data
+
+
+cdef pj_bool_t _cb_invitation_rx_request(pjsip_rx_data *rdata) noexcept with gil:
+    # Called as an endpoint module for requests outside dialogs too (not
+    # ours: the UA module answers those), and as a usage of each call's
+    # dialog, with the dialog locked.
+    cdef pjsip_dialog *dlg = pjsip_rdata_get_dlg(rdata)
+    cdef pjsip_msg *msg = rdata.msg_info.msg
+    if dlg == NULL or _ua is None or _pj_str_to_str(msg.line.req.method.name) != "REFER":
+        return PJ_FALSE
+    try:
+        found = _invitation_of(pjsip_dlg_get_inv_session(dlg))
+        if found is None:
+            return PJ_FALSE
+        _receive_refer_in_call(_ua, found, dlg, rdata)
+        return PJ_TRUE
+    except BaseException:
+        _report_callback_exception()
+        return PJ_FALSE
 
 
 cdef void _cb_inv_state_changed(pjsip_inv_session *inv, pjsip_event *event) noexcept with gil:

@@ -7,6 +7,9 @@
 # or end()--> terminated; incoming --reject()--> terminated.
 # Notifications: SIPIncomingReferralGotRefer (refer_to_header, request_uri,
 # from_header, to_header, headers), SIPIncomingReferralDidEnd (originator).
+#
+# Inside an INVITE dialog (call transfer) the same two classes do the work:
+# see transfer.pxi.
 
 @cython.auto_pickle(False)
 cdef class Referral(_ClientSubscription):

@@ -99,9 +99,11 @@ cdef class _ClientSubscription:
     cdef object _last_code
     cdef object _last_reason
     cdef object _retry_after
+    cdef object _sender      # who the notifications come from: self, or the Invitation of a transfer
 
     def __cinit__(self):
         self.state = "NULL"
+        self._sender = self
 
     cdef int _create_dialog(self) except -1:
         cdef PJSIPUA ua = _ua
@@ -202,7 +204,7 @@ cdef class _ClientSubscription:
         if state == prev_state:
             return 0
         self.state = state
-        ua._add_event(self._prefix + "ChangedState", dict(prev_state=prev_state, state=state), self)
+        ua._add_event(self._prefix + "ChangedState", dict(prev_state=prev_state, state=state), self._sender)
         if state in ("ACCEPTED", "PENDING", "ACTIVE") and not self._started:
             self._started = 1
             _cancel_timer(ua._endpt, &self._timer)
@@ -220,9 +222,10 @@ cdef class _ClientSubscription:
             if self._started:
                 originator = "local" if self._end_requested else "remote"
                 ua._add_event(self._prefix + "DidEnd", dict(originator=originator, code=code,
-                                                            reason=reason or self._last_reason), self)
+                                                            reason=reason or self._last_reason), self._sender)
             else:
-                ua._add_event(self._prefix + "DidFail", dict(code=code, reason=self._last_reason or reason), self)
+                ua._add_event(self._prefix + "DidFail", dict(code=code, reason=self._last_reason or reason),
+                              self._sender)
         return 0
 
     cdef int _did_start(self) except -1:
@@ -248,7 +251,7 @@ cdef class _ClientSubscription:
             headers=headers, body=_message_body(msg), content_type=_message_content_type(msg),
             event=str(event_header.body).partition(";")[0].strip() if event_header is not None else None,
             subscription_state=substate.strip().lower(), reason=parameter_values.get("reason"),
-            retry_after=parameter_values.get("retry-after")), self)
+            retry_after=parameter_values.get("retry-after")), self._sender)
         self._retry_after = parameter_values.get("retry-after")
         return 0
 
@@ -466,43 +469,69 @@ cdef class _ServerSubscription:
     # subscriber out of order over UDP).
     cdef bint _notify_pending
     cdef object _notify_queue
+    cdef object _sender      # who the notifications come from: self, or the Invitation of a transfer
 
     def __cinit__(self):
         self.state = "incoming"
         self._notify_queue = collections.deque()
+        self._sender = self
 
     cdef int _setup(self, PJSIPUA ua, pjsip_rx_data *rdata, bint refer) except -1:
+        # A request outside a dialog: the subscription gets a dialog of its own.
         cdef pjsip_dialog *dlg = NULL
-        cdef pjsip_evsub *evsub = NULL
         cdef pj_str_t contact
-        cdef pj_time_val delay
         cdef int status
-        cdef pjsip_msg *msg = rdata.msg_info.msg
         encoded_contact = _local_contact(rdata).encode()
         _set_pj_str(&contact, encoded_contact)
         status = pjsip_dlg_create_uas_and_inc_lock(pjsip_ua_instance(), rdata, &contact, &dlg)
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not create the dialog", status)
         try:
-            if refer:
-                status = pjsip_xfer_create_uas(dlg, &_server_referral_callbacks, rdata, &evsub)
-            else:
-                status = pjsip_evsub_create_uas(dlg, &_server_subscription_callbacks, rdata, 0, &evsub)
-            if status != PJ_SUCCESS:
-                pjsip_dlg_terminate(dlg)
-                raise PJSIPError("Could not create the subscription", status)
-            status = pjsip_rx_data_clone(rdata, 0, &self._rdata)
-            if status != PJ_SUCCESS:
-                pjsip_evsub_terminate(evsub, 0)
-                raise PJSIPError("Could not keep the request", status)
-            sipsimple_copy_endpt_info(self._rdata, rdata)
-            self._ua = ua
-            self._dlg = dlg
-            self._evsub = evsub
-            pjsip_evsub_set_mod_data(evsub, _subscription_module.id, <void *> self)
-            ua._live_objects.add(self)
+            self._setup_in_dialog(ua, dlg, rdata, refer, True)
         finally:
             pjsip_dlg_dec_lock(dlg)
+        return 0
+
+    cdef int _setup_in_dialog(self, PJSIPUA ua, pjsip_dialog *dlg, pjsip_rx_data *rdata, bint refer,
+                              bint own_dialog) except -1:
+        # The caller holds the dialog's lock. own_dialog: the dialog was made
+        # for this subscription, and goes if the subscription cannot be made.
+        cdef pjsip_evsub *evsub = NULL
+        cdef int status
+        if refer:
+            status = pjsip_xfer_create_uas(dlg, &_server_referral_callbacks, rdata, &evsub)
+        else:
+            status = pjsip_evsub_create_uas(dlg, &_server_subscription_callbacks, rdata, 0, &evsub)
+        if status != PJ_SUCCESS:
+            if own_dialog:
+                pjsip_dlg_terminate(dlg)
+            raise PJSIPError("Could not create the subscription", status)
+        try:
+            self._keep_request(ua, dlg, rdata)
+        except BaseException:
+            pjsip_evsub_terminate(evsub, 0)
+            raise
+        self._attach_evsub(evsub)
+        return 0
+
+    cdef int _attach_evsub(self, pjsip_evsub *evsub) except -1:
+        self._evsub = evsub
+        pjsip_evsub_set_mod_data(evsub, _subscription_module.id, <void *> self)
+        return 0
+
+    cdef int _keep_request(self, PJSIPUA ua, pjsip_dialog *dlg, pjsip_rx_data *rdata) except -1:
+        # The request stays (cloned) until the application answers it, for
+        # at most _UNANSWERED_TIMEOUT seconds.
+        cdef pj_time_val delay
+        cdef int status
+        cdef pjsip_msg *msg = rdata.msg_info.msg
+        status = pjsip_rx_data_clone(rdata, 0, &self._rdata)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not keep the request", status)
+        sipsimple_copy_endpt_info(self._rdata, rdata)
+        self._ua = ua
+        self._dlg = dlg
+        ua._live_objects.add(self)
         self.headers = _frozen_headers_of_message(msg)
         for header in self.headers:
             if header.name == "From" and self.from_header is None:
@@ -610,7 +639,8 @@ cdef class _ServerSubscription:
         self._evsub = NULL
         self._dlg = NULL
         ua._live_objects.discard(self)
-        ua._add_event(self._prefix + "DidEnd", dict(originator="local" if self._end_requested else "remote"), self)
+        ua._add_event(self._prefix + "DidEnd", dict(originator="local" if self._end_requested else "remote"),
+                      self._sender)
         return 0
 
 
@@ -786,7 +816,7 @@ cdef void _cb_server_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *e
     subscription = <_ServerSubscription> entry.user_data
     entry.id = 0
     try:
-        if subscription.state == "incoming" and subscription._evsub != NULL:
+        if subscription.state == "incoming" and subscription._rdata != NULL:
             subscription.reject(480)
     except BaseException:
         ua._add_exception()
