@@ -396,3 +396,20 @@ def test_transfer_sent_to_sipp(engine: Engine) -> None:
     assert running.returncode == 0, stdout[-3000:] + stderr[-3000:]
     codes = [n.data.code for n in recorder.named("SIPInvitationTransferGotNotify")]
     assert codes == [100, 200]
+
+
+# --- a broken answer -------------------------------------------------------------------
+
+
+def test_unusable_answer_is_acknowledged_and_the_call_ended(engine: Engine) -> None:
+    server = SippServer(CALLS / "call_bad_answer_uas.xml")
+    recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
+    invitation = _invite(engine, SIPURI(user="bob", host=server.host, port=server.port), sdp=_audio_sdp(40142))
+    ended = _wait_state(recorder, invitation, "disconnected")
+    update = recorder.wait_named("SIPInvitationGotSDPUpdate")
+    assert not update.data.succeeded and "answer" in update.data.error
+    assert ended.data.originator == "local"
+    run = server.finish()
+    assert run.succeeded, run.explain()
+    assert "BYE-RECEIVED" in run.log
+    assert run.messages.count("\nBYE sip:") == 1

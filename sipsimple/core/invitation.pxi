@@ -611,7 +611,17 @@ cdef class Invitation:
                 self._ack_pending = 1
                 return 0
             _answer_mirroring(inv)
+        unanswered = inv.neg != NULL and inv.state != PJSIP_INV_STATE_CONFIRMED and \
+            pjmedia_sdp_neg_get_state(inv.neg) == PJMEDIA_SDP_NEG_STATE_LOCAL_OFFER
         self._send_pending_ack()
+        if unanswered:
+            # Our offer got no usable answer (none, or an SDP that does not
+            # parse or fit): RFC 3264 leaves no session to have. The 2xx is
+            # acknowledged, then PJSIP ends the call with BYE: our doing.
+            self._end_requested = 1
+            self._ua._add_event("SIPInvitationGotSDPUpdate", dict(
+                succeeded=False, error="the 2xx carried no acceptable answer to our offer", local_sdp=None,
+                remote_sdp=None), self)
         return 0
 
 
