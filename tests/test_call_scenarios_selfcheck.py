@@ -352,3 +352,9 @@ def test_baresip_calls_sipp(tmp_path: Path, scenario: str, extra: list, timeout:
     assert seen in run.log + run.errors, run.explain()
     assert not unseen or unseen not in run.log, run.log
 
+
+def test_every_call_scenario_is_proven_here() -> None:
+    """Each scenario in tests/scenarios/calls/ is run by a test in this module."""
+    source = Path(__file__).read_text()
+    missing = [path.name for path in sorted(CALLS.glob("*.xml")) if f'"{path.name}"' not in source]
+    assert not missing, missing
