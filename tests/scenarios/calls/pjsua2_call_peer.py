@@ -13,19 +13,39 @@ Actions:
             486/603 reject with that code
             prack   180 (reliable: 100rel is mandatory for the account), then
                     200 once the PRACK has arrived
-          --hangup-ms N hangs up N ms after the call is confirmed.
+            early   183 Session Progress with the SDP answer (early media,
+                    unreliable), then 200 (the same SDP) after --ring-ms
+          --hold sends the hold re-INVITEs (below) once the call is
+          confirmed; --hangup-ms N hangs up N ms after the call is
+          confirmed (after the hold steps, with --hold).
           --timer makes the account use session timers (pjsua's default,
           "optional", also answers them). Runs until --calls calls have
           ended, stdin closes, or --seconds pass.
   caller  calls sip:bob@127.0.0.1:--peer-port (the SIPp UAS) and, once
-          confirmed: --hold (re-INVITE a=sendonly, then resume a=sendrecv),
-          then hangs up after --hangup-ms (-1: wait for the peer's BYE).
+          confirmed: --hold (the hold re-INVITEs), then hangs up after
+          --hangup-ms (-1: wait for the peer's BYE).
           --cancel-ms N hangs up N ms after the first 18x instead (CANCEL).
-          --prack optional|mandatory, --user/--password for digest.
+          --late-offer sends the INVITE without SDP (PJSUA_CALL_NO_SDP_OFFER:
+          the offer comes in the 2xx, the answer goes in the ACK).
+          --prack optional|mandatory (Require: 100rel; pjsua says 100rel in
+          Supported whatever --prack is), --timer (Session-Expires: 90 and
+          Min-SE: 90 in the INVITE), --user/--password/--realm for digest
+          (401 or 407).
+
+--hold, either side: three re-INVITEs, each sent --step-ms after the last
+one's 2xx, offering a=sendonly, a=inactive, then a=sendrecv. pjsua2 has no
+call for "inactive": each offer's direction is set with
+PJSUA_CALL_SET_MEDIA_DIR (CallSetting.mediaDir: ENCODING, NONE, then
+ENCODING_DECODING with PJSUA_CALL_UNHOLD), which reinvite honours
+(setHold only offers sendonly).
 
 Both print "RESULT <json>" at the end: the call states pjsua went through,
 its last status code, the SIP status lines sent and received, the requests
-received. With --trace FILE pjsua's log (SIP messages included) goes there.
+sent and received, and "sdp_sent"/"sdp_received": for each message with an
+SDP body, in order, [method or status code, a= direction ("" if none)],
+e.g. ["INVITE", "sendonly"], ["200", "recvonly"]. With --trace FILE pjsua's
+log (SIP messages included) goes there.
+
 The process polls pjsua from its main thread (no worker threads) and ends
 with os._exit (see ../standins/pjsua2_peer.py, whose Peer this reuses).
 """
@@ -35,6 +55,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import select
 import sys
 import time
@@ -55,6 +76,7 @@ class TrackedCall(pj.Call):
         self.early_at: float | None = None
         self.disconnected = False
         self.created = time.monotonic()
+        self.held = False
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
         info = self.getInfo()
@@ -79,6 +101,29 @@ def op(code: int = 0) -> pj.CallOpParam:
     return prm
 
 
+HOLD_STEPS = (("sendonly", pj.PJMEDIA_DIR_ENCODING), ("inactive", pj.PJMEDIA_DIR_NONE),
+              ("sendrecv", pj.PJMEDIA_DIR_ENCODING_DECODING))
+
+
+def invite_oks(peer: Peer) -> int:
+    """How many 2xx responses to INVITEs (initial or re-INVITE) pjsua has received."""
+    return sum(line.startswith("SIP/2.0 2") for line in peer.trace.responses("RX", "INVITE"))
+
+
+def hold_and_resume(peer: Peer, call: TrackedCall, args: argparse.Namespace) -> None:
+    """The --hold re-INVITEs, each once the last got its 2xx; stops at one that gets none."""
+    for name, direction in HOLD_STEPS:
+        before = invite_oks(peer)
+        prm = op()
+        prm.opt.flag |= pj.PJSUA_CALL_SET_MEDIA_DIR | (pj.PJSUA_CALL_UNHOLD if name == "sendrecv" else 0)
+        prm.opt.mediaDir = pj.IntVector([direction])
+        call.reinvite(prm)
+        peer.run_until(lambda before=before: invite_oks(peer) > before or call.disconnected, args.seconds)
+        if invite_oks(peer) == before:
+            return
+        peer.run_for(args.step_ms / 1000)
+
+
 def hang_up(call: TrackedCall) -> None:
     try:
         call.hangup(op())
@@ -98,6 +143,8 @@ class CalleeAccount(pj.Account):
         answer = self.args.answer
         if answer in ("486", "603"):
             call.answer(op(int(answer)))
+        elif answer == "early":
+            call.answer(op(183))
         elif answer in ("ring", "prack") or self.args.ring_ms > 0:
             call.answer(op(180))
         else:
@@ -107,7 +154,11 @@ class CalleeAccount(pj.Account):
 def config(peer: Peer, args: argparse.Namespace, id_uri: str) -> pj.AccountConfig:
     acfg = pj.AccountConfig()
     acfg.idUri = id_uri
-    acfg.sipConfig.transportId = peer.transports[args.transport]
+    if args.action == "caller":
+        # Bound to --transport. The callee's account is not bound: it answers
+        # on the transport each call came in on and sends its own requests
+        # (re-INVITE, BYE) there too.
+        acfg.sipConfig.transportId = peer.transports[args.transport]
     acfg.callConfig.prackUse = {"no": pj.PJSUA_100REL_NOT_USED, "optional": pj.PJSUA_100REL_OPTIONAL,
                                 "mandatory": pj.PJSUA_100REL_MANDATORY}[args.prack]
     if args.timer:
@@ -117,10 +168,24 @@ def config(peer: Peer, args: argparse.Namespace, id_uri: str) -> pj.AccountConfi
     return acfg
 
 
+def sdp_directions(peer: Peer, direction: str) -> list[list[str]]:
+    """[method or status code, a= direction ("" if none)] of each message with SDP sent (TX) or received (RX)."""
+    found = []
+    for d, message in peer.trace.messages:
+        head, _, body = message.partition("\r\n\r\n")
+        if d == direction and body.startswith("v=0"):
+            first = head.split(" ", 2)
+            kind = first[1] if first[0] == "SIP/2.0" else first[0]
+            attribute = re.search(r"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", body, re.MULTILINE)
+            found.append([kind, attribute.group(1) if attribute else ""])
+    return found
+
+
 def trace_summary(peer: Peer) -> dict:
     requests = [m.split(" ", 1)[0] for d, m in peer.trace.messages if d == "RX" and not m.startswith("SIP/2.0")]
     sent = [m.split(" ", 1)[0] for d, m in peer.trace.messages if d == "TX" and not m.startswith("SIP/2.0")]
     return {"requests_received": requests, "requests_sent": sent,
+            "sdp_sent": sdp_directions(peer, "TX"), "sdp_received": sdp_directions(peer, "RX"),
             "invite_responses_sent": peer.trace.responses("TX", "INVITE"),
             "invite_responses_received": peer.trace.responses("RX", "INVITE"),
             "errors": peer.trace.errors[-5:]}
@@ -140,6 +205,7 @@ def do_callee(peer: Peer, args: argparse.Namespace) -> None:
     print(f"READY {peer.local_port}", flush=True)
     answered: set[int] = set()
     hung_up: set[int] = set()
+    provisional_first = args.answer in ("ring", "prack", "early") or args.ring_ms > 0
     deadline = time.monotonic() + args.seconds
     while time.monotonic() < deadline:
         peer.ep.libHandleEvents(20)
@@ -147,13 +213,18 @@ def do_callee(peer: Peer, args: argparse.Namespace) -> None:
         for index, call in enumerate(acc.calls):
             if call.disconnected:
                 continue
-            if index not in answered and args.answer in ("200", "prack") and call.confirmed_at is None:
+            if (index not in answered and args.answer in ("200", "prack", "early") and provisional_first
+                    and call.confirmed_at is None):
                 ready = (now - call.created) * 1000 >= args.ring_ms
                 if args.answer == "prack":
                     ready = bool(peer.trace.received("PRACK "))
-                if ready and (args.answer == "prack" or args.ring_ms > 0):
+                if ready:
                     answered.add(index)
                     call.answer(op(200))
+            if args.hold and call.confirmed_at is not None and not call.held:
+                call.held = True
+                hold_and_resume(peer, call, args)
+                call.confirmed_at = time.monotonic()  # --hangup-ms counts from the last hold step
             if (args.hangup_ms >= 0 and call.confirmed_at is not None and index not in hung_up
                     and (now - call.confirmed_at) * 1000 >= args.hangup_ms):
                 hung_up.add(index)
@@ -175,7 +246,10 @@ def do_caller(peer: Peer, args: argparse.Namespace) -> None:
     acc = pj.Account()
     acc.create(acfg)
     call = TrackedCall(acc)
-    call.makeCall(uri(args.host, args.peer_port, "bob", args.transport), op())
+    prm = op()
+    if args.late_offer:
+        prm.opt.flag |= pj.PJSUA_CALL_NO_SDP_OFFER
+    call.makeCall(uri(args.host, args.peer_port, "bob", args.transport), prm)
     result: dict = {}
     if args.cancel_ms >= 0:
         peer.run_until(lambda: call.early_at is not None or call.disconnected, args.seconds)
@@ -186,15 +260,7 @@ def do_caller(peer: Peer, args: argparse.Namespace) -> None:
         result["confirmed"] = peer.run_until(lambda: call.confirmed_at is not None or call.disconnected,
                                              args.seconds) and call.confirmed_at is not None
         if result["confirmed"] and args.hold:
-            oks = lambda: sum(s.startswith("SIP/2.0 2") for s in peer.trace.responses("RX", "INVITE"))  # noqa: E731
-            before = oks()
-            call.setHold(op())
-            result["held"] = peer.run_until(lambda: oks() > before or call.disconnected, args.seconds)
-            peer.run_for(0.3)
-            prm = op()
-            prm.opt.flag = pj.PJSUA_CALL_UNHOLD
-            call.reinvite(prm)
-            result["resumed"] = peer.run_until(lambda: oks() > before + 1 or call.disconnected, args.seconds)
+            hold_and_resume(peer, call, args)
         if result["confirmed"]:
             if args.hangup_ms >= 0:
                 peer.run_for(args.hangup_ms / 1000)
@@ -211,13 +277,15 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--peer-port", type=int, default=0, help="SIPp's port (caller)")
-    parser.add_argument("--transport", choices=["udp", "tcp"], default="udp")
-    parser.add_argument("--answer", choices=["200", "ring", "486", "603", "prack"], default="200")
+    parser.add_argument("--transport", choices=["udp", "tcp"], default="udp", help="the caller's transport")
+    parser.add_argument("--answer", choices=["200", "ring", "486", "603", "prack", "early"], default="200")
     parser.add_argument("--ring-ms", type=int, default=0)
     parser.add_argument("--hangup-ms", type=int, default=-1)
     parser.add_argument("--cancel-ms", type=int, default=-1)
     parser.add_argument("--linger-ms", type=int, default=300, help="keep running after the call ended")
-    parser.add_argument("--hold", action="store_true")
+    parser.add_argument("--hold", action="store_true", help="re-INVITEs: sendonly, inactive, sendrecv")
+    parser.add_argument("--step-ms", type=int, default=200, help="pause after each hold step's 2xx")
+    parser.add_argument("--late-offer", action="store_true", help="INVITE without SDP (caller)")
     parser.add_argument("--timer", action="store_true")
     parser.add_argument("--prack", choices=["no", "optional", "mandatory"], default="no")
     parser.add_argument("--calls", type=int, default=1)
