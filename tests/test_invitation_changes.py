@@ -1,5 +1,6 @@
 """Invitation after the call is set up: re-INVITEs both ways and their
-cancellation, Replaces, the late offer answered in the ACK, forked answers.
+cancellation, Replaces, the late offer answered in the ACK, transfer, a
+broken answer. (Forking and the other SIPp flows: test_call_flows.py.)
 
 Peers: SIPp (tests/scenarios/calls/), baresip, and the Engine itself (two
 Invitations of one Engine calling each other over loopback, for Replaces).
@@ -247,25 +248,6 @@ def test_replaces_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
     rejected = recorder.wait_named("SIPEngineRejectedRequest")
     assert (rejected.data.method, rejected.data.code) == ("INVITE", 481)
     assert not responder.invitations
-
-
-# --- forking ---------------------------------------------------------------------------
-
-
-@pytest.mark.skipif(not (CALLS / "call_forked_uas.xml").exists(), reason="the forking scenario is not written yet")
-def test_forked_answers_first_2xx_wins(engine: Engine) -> None:
-    server = SippServer(CALLS / "call_forked_uas.xml")
-    recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    invitation = _invite(engine, SIPURI(user="bob", host=server.host, port=server.port), sdp=_audio_sdp(40122))
-    _wait_state(recorder, invitation, "connected")
-    states = [n.data.state for n in recorder.named("SIPInvitationChangedState") if n.sender is invitation]
-    assert states == ["outgoing", "early", "connecting", "connected"]
-    assert invitation.dialog_id.remote_tag == "forkB"
-    threading.Event().wait(1.0)  # the losing branch's 200, ACK and BYE
-    invitation.end()
-    _wait_state(recorder, invitation, "disconnected")
-    run = server.finish()
-    assert run.succeeded, run.explain()
 
 
 # --- transfer (REFER in the call) --------------------------------------------------------
