@@ -9,8 +9,6 @@ test_call_scenarios_selfcheck.py; here the Engine must pass it too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from sipsimple.core import (
@@ -20,28 +18,15 @@ from sipsimple.core import (
     Engine,
     FromHeader,
     Invitation,
-    SDPSession,
     ToHeader,
 )
+from tests.calls import ProposalAnswerer, Responder, audio_sdp, sipp_in_background, wait_state, with_direction
 from tests.support import SCENARIOS, SippServer, observe, run_sipp, sip_target
-from tests.test_invitation import ProposalAnswerer, Responder, _audio_sdp
 
 pytestmark = pytest.mark.timeout(120)
 
 CALLS = SCENARIOS / "calls"
 
-
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    engine = Engine()
-    engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=0)
-    yield engine
-    engine.stop()
-
-
-def _state(recorder, invitation: Invitation, state: str):
-    return recorder.wait_for(lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState"
-                             and n.data.state == state)
 
 
 def _call_sipp(engine: Engine, server: SippServer, sdp=None, credentials=None) -> Invitation:
@@ -57,14 +42,6 @@ def _call_sipp(engine: Engine, server: SippServer, sdp=None, credentials=None) -
     return invitation
 
 
-def _with_direction(sdp, direction: str) -> SDPSession:
-    changed = SDPSession.new(sdp)
-    changed.version += 1
-    for stream in changed.media:
-        stream.direction = direction
-    return changed
-
-
 def _hold_steps(recorder, invitation: Invitation) -> list[int]:
     """Our re-INVITEs: sendonly, inactive, sendrecv, each after the last was answered; the answers' codes."""
     def answered() -> list:
@@ -73,7 +50,7 @@ def _hold_steps(recorder, invitation: Invitation) -> list[int]:
 
     for direction in ("sendonly", "inactive", "sendrecv"):
         count = len(answered())
-        invitation.send_reinvite(sdp=_with_direction(invitation.local_sdp, direction))
+        invitation.send_reinvite(sdp=with_direction(invitation.local_sdp, direction))
         recorder.wait_for(lambda n, count=count: len(answered()) > count)
     assert all(n.data.sub_state == "normal" for n in answered())
     return [n.data.code for n in answered()]
@@ -87,16 +64,16 @@ def test_late_offer_from_us(engine: Engine, transport: str) -> None:
     server = SippServer(CALLS / "call_late_offer_uas.xml", transport=transport, extra=["-set", "talk_ms", "300"])
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     invitation = _call_sipp(engine, server)
-    _state(recorder, invitation, "connecting")
+    wait_state(recorder, invitation, "connecting")
     offer = invitation.proposed_remote_sdp
-    answer = _audio_sdp(40200)
+    answer = audio_sdp(40200)
     answer.media[0].formats = ["0"]
     answer.media[0].attributes = [attribute for attribute in answer.media[0].attributes
                                   if attribute.value is None or attribute.value.startswith("0 ")]
     assert "0" in offer.media[0].formats
     invitation.send_ack(answer)
-    _state(recorder, invitation, "connected")
-    ended = _state(recorder, invitation, "disconnected")
+    wait_state(recorder, invitation, "connected")
+    ended = wait_state(recorder, invitation, "disconnected")
     assert ended.data.originator == "remote"
     update = recorder.wait_named("SIPInvitationGotSDPUpdate")
     assert update.data.succeeded and update.data.local_sdp.media[0].port == 40200
@@ -110,8 +87,8 @@ def test_held_by_the_callee(engine: Engine, transport: str) -> None:
     server = SippServer(CALLS / "call_hold_uas.xml", transport=transport, extra=["-set", "step_ms", "100"])
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationChangedState")
-    invitation = _call_sipp(engine, server, sdp=_audio_sdp(40202))
-    _state(recorder, invitation, "disconnected")
+    invitation = _call_sipp(engine, server, sdp=audio_sdp(40202))
+    wait_state(recorder, invitation, "disconnected")
     run = server.finish()
     assert run.succeeded, run.explain()
     assert [offer.media[0].direction for offer in answerer.proposals] == ["sendonly", "inactive", "sendrecv"]
@@ -123,12 +100,12 @@ def test_held_by_the_callee(engine: Engine, transport: str) -> None:
 def test_we_hold_the_callee(engine: Engine, transport: str) -> None:
     server = SippServer(CALLS / "call_held_uas.xml", transport=transport)
     recorder = observe("SIPInvitationChangedState")
-    invitation = _call_sipp(engine, server, sdp=_audio_sdp(40204))
-    _state(recorder, invitation, "connected")
+    invitation = _call_sipp(engine, server, sdp=audio_sdp(40204))
+    wait_state(recorder, invitation, "connected")
     assert _hold_steps(recorder, invitation) == [200, 200, 200]
     assert invitation.remote_sdp.media[0].direction == "sendrecv"
     invitation.end()
-    _state(recorder, invitation, "disconnected")
+    wait_state(recorder, invitation, "disconnected")
     run = server.finish()
     assert run.succeeded, run.explain()
     assert "PEER-BYE" in run.log
@@ -139,10 +116,10 @@ def test_reliable_provisional_from_the_callee(engine: Engine, provisional: str) 
     server = SippServer(CALLS / "call_100rel_uas.xml", extra=["-set", "provisional", provisional,
                                                               "-set", "talk_ms", "200"])
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    invitation = _call_sipp(engine, server, sdp=_audio_sdp(40206))
-    early = _state(recorder, invitation, "early")
+    invitation = _call_sipp(engine, server, sdp=audio_sdp(40206))
+    early = wait_state(recorder, invitation, "early")
     assert early.data.code == int(provisional)
-    _state(recorder, invitation, "disconnected")
+    wait_state(recorder, invitation, "disconnected")
     run = server.finish()
     assert run.succeeded, run.explain()
     assert "PRACK-RECEIVED rack=4711 " in run.log
@@ -153,8 +130,8 @@ def test_session_refreshed_by_the_callee(engine: Engine) -> None:
     server = SippServer(CALLS / "call_timer_uas.xml", extra=["-set", "refresh_ms", "500"], timeout=20)
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationChangedState")
-    invitation = _call_sipp(engine, server, sdp=_audio_sdp(40208))
-    _state(recorder, invitation, "disconnected")
+    invitation = _call_sipp(engine, server, sdp=audio_sdp(40208))
+    wait_state(recorder, invitation, "disconnected")
     run = server.finish()
     assert run.succeeded, run.explain()
     assert len(answerer.proposals) == 1  # the re-INVITE refresh; the UPDATE is the core's
@@ -165,11 +142,11 @@ def test_session_refreshed_by_the_callee(engine: Engine) -> None:
 def test_invite_challenged_with_407(engine: Engine, password: str, succeeds: bool) -> None:
     server = SippServer(CALLS / "call_auth_407_uas.xml", extra=["-set", "password", "secret"])
     recorder = observe("SIPInvitationChangedState")
-    invitation = _call_sipp(engine, server, sdp=_audio_sdp(40210), credentials=Credentials("alice", password))
+    invitation = _call_sipp(engine, server, sdp=audio_sdp(40210), credentials=Credentials("alice", password))
     if succeeds:
-        _state(recorder, invitation, "connected")
+        wait_state(recorder, invitation, "connected")
         invitation.end()
-    ended = _state(recorder, invitation, "disconnected")
+    ended = wait_state(recorder, invitation, "disconnected")
     run = server.finish()
     assert run.succeeded == succeeds, run.explain()
     if succeeds:
@@ -182,10 +159,10 @@ def test_invite_challenged_with_407(engine: Engine, password: str, succeeds: boo
 def test_forked_answers_first_2xx_wins(engine: Engine, transport: str) -> None:
     server = SippServer(CALLS / "call_forked_uas.xml", transport=transport)
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate", "SIPEngineLog")
-    invitation = _call_sipp(engine, server, sdp=_audio_sdp(40212))
-    _state(recorder, invitation, "connected")
+    invitation = _call_sipp(engine, server, sdp=audio_sdp(40212))
+    wait_state(recorder, invitation, "connected")
     assert invitation.dialog_id.remote_tag == "forkB"
-    ended = _state(recorder, invitation, "disconnected")
+    ended = wait_state(recorder, invitation, "disconnected")
     assert ended.data.originator == "remote"  # SIPp ends the dialog that won
     states = [n.data.state for n in recorder.named("SIPInvitationChangedState") if n.sender is invitation]
     assert states == ["outgoing", "early", "connecting", "connected", "disconnected"]
@@ -202,7 +179,7 @@ def test_forked_answers_first_2xx_wins(engine: Engine, transport: str) -> None:
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_early_media_answer_then_200(engine: Engine, transport: str) -> None:
-    responder = Responder([(183, _audio_sdp(40214)), (200, _audio_sdp(40214))])
+    responder = Responder([(183, audio_sdp(40214)), (200, audio_sdp(40214))])
     port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
     result = run_sipp(CALLS / "call_early_media_uac.xml", sip_target("127.0.0.1", port), transport=transport,
                       extra=["-s", "bob", "-set", "talk_ms", "200"])
@@ -222,20 +199,14 @@ def test_refused(engine: Engine, code: int) -> None:
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_callee_holds_the_caller(engine: Engine, transport: str) -> None:
-    responder = Responder([(200, _audio_sdp(40216))])
+    responder = Responder([(200, audio_sdp(40216))])
     recorder = observe("SIPInvitationChangedState")
     port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    running = run_sipp(CALLS / "call_held_uac.xml", sip_target("127.0.0.1", port), transport=transport,
-                       extra=["-s", "bob"], background=True, timeout=20)
-    try:
+    with sipp_in_background(CALLS / "call_held_uac.xml", sip_target("127.0.0.1", port), transport=transport,
+                            extra=["-s", "bob"], timeout=20) as sipp:
         recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
         invitation = responder.invitations[0]
         assert _hold_steps(recorder, invitation) == [200, 200, 200]
-        ended = _state(recorder, invitation, "disconnected")
-        stdout, stderr = running.communicate(timeout=30)
-    finally:
-        if running.poll() is None:
-            running.kill()
-            running.communicate()
-    assert running.returncode == 0, stdout[-3000:] + stderr[-3000:]
+        ended = wait_state(recorder, invitation, "disconnected")
+        assert sipp.wait() == 0, sipp.explain()
     assert ended.data.originator == "remote"

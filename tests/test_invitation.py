@@ -7,7 +7,6 @@ SIPp plays the other user agent with the scenarios of tests/scenarios/calls/
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,34 +16,15 @@ from sipsimple.core import (
     Engine,
     FromHeader,
     Invitation,
-    SDPAttribute,
-    SDPConnection,
-    SDPMediaStream,
-    SDPSession,
     ToHeader,
 )
 from sipsimple.notification import NotificationCenter
+from tests.calls import ProposalAnswerer, Responder, audio_sdp, sipp_in_background
 from tests.support import SCENARIOS, SippServer, observe, run_sipp, sip_target
 
 pytestmark = pytest.mark.timeout(120)
 
 CALLS = SCENARIOS / "calls"
-
-
-def _audio_sdp(port: int = 40000, direction: str = "sendrecv") -> SDPSession:
-    stream = SDPMediaStream("audio", port, "RTP/AVP", formats=["0", "8", "101"],
-                            attributes=[SDPAttribute("rtpmap", "0 PCMU/8000"), SDPAttribute("rtpmap", "8 PCMA/8000"),
-                                        SDPAttribute("rtpmap", "101 telephone-event/8000"),
-                                        SDPAttribute("fmtp", "101 0-15"), SDPAttribute(direction, None)])
-    return SDPSession("127.0.0.1", connection=SDPConnection("127.0.0.1"), media=[stream])
-
-
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    engine = Engine()
-    engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=0)
-    yield engine
-    engine.stop()
 
 
 class Answerer:
@@ -61,7 +41,7 @@ class Answerer:
             self.invitations.append(invitation)
             invitation.send_response(180)
             if self.code == 200:
-                invitation.send_response(200, sdp=_audio_sdp(40002))
+                invitation.send_response(200, sdp=audio_sdp(40002))
             else:
                 invitation.send_response(self.code)
 
@@ -109,7 +89,7 @@ def test_outgoing_call_answered_then_local_bye(engine: Engine, transport: str) -
                            None, ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=port,
                                                       parameters={"transport": transport} if transport != "udp"
                                                       else None)),
-                           sdp=_audio_sdp(40004), timeout=10)
+                           sdp=audio_sdp(40004), timeout=10)
     recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
     assert recorder.wait_named("SIPInvitationGotSDPUpdate").data.succeeded
     assert invitation.remote_sdp is not None and invitation.local_sdp.media[0].port == 40004
@@ -125,31 +105,11 @@ def test_outgoing_call_answered_then_local_bye(engine: Engine, transport: str) -
 def test_engine_stop_ends_calls(engine: Engine) -> None:
     answerer = Answerer()
     recorder = observe("SIPInvitationChangedState")
-    running = run_sipp(CALLS / "call_wait_bye_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                       extra=["-s", "bob"], background=True, timeout=15)
-    try:
+    with sipp_in_background(CALLS / "call_wait_bye_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                            extra=["-s", "bob"], timeout=15):
         recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
         engine.stop()
         assert answerer.invitations[0].state == "disconnected"
-    finally:
-        running.kill()
-        running.communicate()
-
-
-class Responder:
-    """Answers incoming invitations with a scripted list of (code, sdp)."""
-
-    def __init__(self, responses: list[tuple[int, object]]) -> None:
-        self.responses = responses
-        self.invitations: list[Invitation] = []
-        NotificationCenter().add_observer(self, name="SIPInvitationChangedState")
-
-    def handle_notification(self, notification) -> None:
-        invitation, data = notification.sender, notification.data
-        if data.state == "incoming" and data.prev_state == "NULL":
-            self.invitations.append(invitation)
-            for code, sdp in self.responses:
-                invitation.send_response(code, sdp=sdp)
 
 
 def test_cancel_while_ringing(engine: Engine) -> None:
@@ -165,7 +125,7 @@ def test_cancel_while_ringing(engine: Engine) -> None:
 
 
 def test_late_offer_the_answer_comes_in_the_ack(engine: Engine) -> None:
-    responder = Responder([(180, None), (200, _audio_sdp(40006))])
+    responder = Responder([(180, None), (200, audio_sdp(40006))])
     recorder = observe("SIPInvitationGotSDPUpdate", "SIPInvitationChangedState")
     result = run_sipp(CALLS / "call_late_offer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
                       extra=["-s", "bob", "-set", "talk_ms", "300"])
@@ -177,30 +137,8 @@ def test_late_offer_the_answer_comes_in_the_ack(engine: Engine) -> None:
     assert responder.invitations
 
 
-_MIRRORED = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive", "sendrecv": "sendrecv"}
-
-
-class ProposalAnswerer:
-    """Answers re-INVITE offers (sub_state received_proposal) as a softphone would for hold/resume."""
-
-    def __init__(self) -> None:
-        self.proposals: list[object] = []
-        NotificationCenter().add_observer(self, name="SIPInvitationChangedState")
-
-    def handle_notification(self, notification) -> None:
-        invitation, data = notification.sender, notification.data
-        if data.sub_state == "received_proposal" and data.prev_sub_state != "received_proposal":
-            offer = invitation.proposed_remote_sdp
-            self.proposals.append(offer)
-            answer = SDPSession.new(invitation.local_sdp)
-            answer.version += 1
-            for stream, offered in zip(answer.media, offer.media, strict=True):
-                stream.direction = _MIRRORED[offered.direction]
-            invitation.send_response(200, sdp=answer)
-
-
 def test_hold_and_resume_by_the_remote_party(engine: Engine) -> None:
-    responder = Responder([(200, _audio_sdp(40008))])
+    responder = Responder([(200, audio_sdp(40008))])
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationGotSDPUpdate", "SIPInvitationChangedState")
     result = run_sipp(CALLS / "call_hold_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
@@ -229,24 +167,18 @@ def test_reliable_provisional_response(engine: Engine) -> None:
     # comes a little later, once the PRACK had time to arrive.
     responder = Responder([(180, None)])
     recorder = observe("SIPInvitationChangedState")
-    running = run_sipp(CALLS / "call_100rel_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                       extra=["-s", "bob", "-set", "rel_header", header], background=True)
-    try:
+    with sipp_in_background(CALLS / "call_100rel_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                            extra=["-s", "bob", "-set", "rel_header", header]) as sipp:
         recorder.wait_for(lambda n: n.data.state == "early")
-        threading.Timer(0.5, lambda: responder.invitations[0].send_response(200, sdp=_audio_sdp(40012))).start()
-        stdout, stderr = running.communicate(timeout=30)
-    finally:
-        if running.poll() is None:
-            running.kill()
-            running.communicate()
-    assert running.returncode == 0, stderr
+        threading.Timer(0.5, lambda: responder.invitations[0].send_response(200, sdp=audio_sdp(40012))).start()
+        assert sipp.wait() == 0, sipp.explain()
     recorder.wait_for(lambda n: n.data.state == "disconnected")
 
 
 def test_session_timer_refreshes_are_answered(engine: Engine) -> None:
     # The refresh re-INVITE has a new o= version, so it is a proposal the
     # application answers; the UPDATE without SDP is answered by the core.
-    responder = Responder([(200, _audio_sdp(40014))])
+    responder = Responder([(200, audio_sdp(40014))])
     answerer = ProposalAnswerer()
     result = run_sipp(CALLS / "call_timer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
                       extra=["-s", "bob", "-set", "refresh_ms", "1500"], timeout=20)
@@ -270,7 +202,7 @@ def test_outgoing_call_refused(engine: Engine, scenario: str, code: int) -> None
     invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
                            ToHeader(SIPURI(user="bob", host=server.host, port=server.port)), None,
                            ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-                           sdp=_audio_sdp(40016), timeout=10)
+                           sdp=audio_sdp(40016), timeout=10)
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
     assert ended.data.code == code
     run = server.finish()
@@ -284,7 +216,7 @@ def test_outgoing_call_cancelled(engine: Engine) -> None:
     invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
                            ToHeader(SIPURI(user="bob", host=server.host, port=server.port)), None,
                            ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-                           sdp=_audio_sdp(40018))
+                           sdp=audio_sdp(40018))
     recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "early")
     invitation.end()
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
@@ -300,7 +232,7 @@ def _call(engine: Engine, to_uri: SIPURI, route=None, credentials=None, timeout:
     invitation = Invitation()
     invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")), ToHeader(to_uri), route,
                            ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-                           sdp=_audio_sdp(40020), credentials=credentials, timeout=timeout)
+                           sdp=audio_sdp(40020), credentials=credentials, timeout=timeout)
     return invitation
 
 
@@ -367,21 +299,15 @@ def test_bad_invite_is_refused_with_400(engine: Engine, scenario: str) -> None:
 def test_early_media_goes_reliably_when_the_caller_supports_100rel(engine: Engine) -> None:
     # The caller only says Supported: 100rel; a 183 carrying SDP is sent
     # reliably anyway (RFC 3262 recommends it), and the 200 repeats no SDP.
-    responder = Responder([(183, _audio_sdp(40022))])
+    responder = Responder([(183, audio_sdp(40022))])
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     traces = observe("SIPEngineSIPTrace")
     engine.trace_sip = True
-    running = run_sipp(CALLS / "call_100rel_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                       extra=["-s", "bob", "-set", "rel_header", "Supported"], background=True)
-    try:
+    with sipp_in_background(CALLS / "call_100rel_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                            extra=["-s", "bob", "-set", "rel_header", "Supported"]) as sipp:
         recorder.wait_for(lambda n: n.name == "SIPInvitationGotSDPUpdate")
-        threading.Timer(0.5, lambda: responder.invitations[0].send_response(200, sdp=_audio_sdp(40022))).start()
-        stdout, stderr = running.communicate(timeout=30)
-    finally:
-        if running.poll() is None:
-            running.kill()
-            running.communicate()
-    assert running.returncode == 0, stderr
+        threading.Timer(0.5, lambda: responder.invitations[0].send_response(200, sdp=audio_sdp(40022))).start()
+        assert sipp.wait() == 0, sipp.explain()
     recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "disconnected")
     sent = [n.data.data for n in traces.notifications if not n.data.received]
     progress = [text for text in sent if text.startswith("SIP/2.0 183 ")]

@@ -9,7 +9,6 @@ Invitations of one Engine calling each other over loopback, for Replaces).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,44 +19,23 @@ from sipsimple.core import (
     FromHeader,
     Invitation,
     ReplacesHeader,
-    SDPSession,
     SIPCoreInvalidStateError,
     ToHeader,
 )
 from sipsimple.notification import NotificationCenter
+from tests.calls import ProposalAnswerer, Responder, audio_sdp, sipp_in_background, wait_state, with_direction
 from tests.support import SCENARIOS, SippServer, observe, run_sipp, sip_target
-from tests.test_invitation import ProposalAnswerer, Responder, _audio_sdp
 
 pytestmark = pytest.mark.timeout(120)
 
 CALLS = SCENARIOS / "calls"
 
 
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    engine = Engine()
-    engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=0)
-    yield engine
-    engine.stop()
-
-
-def _with_direction(sdp, direction: str) -> SDPSession:
-    changed = SDPSession.new(sdp)
-    changed.version += 1
-    for stream in changed.media:
-        stream.direction = direction
-    return changed
-
 
 def _sub_state_changes(recorder, invitation) -> list[tuple[str, str, str, int | None]]:
     return [(n.data.prev_sub_state, n.data.sub_state, n.data.originator, n.data.code)
             for n in recorder.named("SIPInvitationChangedState")
             if n.sender is invitation and n.data.prev_state == n.data.state == "connected"]
-
-
-def _wait_state(recorder, invitation, state: str):
-    return recorder.wait_for(lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState"
-                             and n.data.state == state)
 
 
 def _invite(engine: Engine, to_uri: SIPURI, sdp=None, extra_headers=None) -> Invitation:
@@ -74,7 +52,7 @@ def _invite(engine: Engine, to_uri: SIPURI, sdp=None, extra_headers=None) -> Inv
 def test_received_proposal_cancelled_by_the_other_side(engine: Engine) -> None:
     # Nobody answers the re-INVITE; SIPp cancels it; PJSIP answers 487 and
     # the sub_state goes back to normal, the session unchanged.
-    responder = Responder([(200, _audio_sdp(40100))])
+    responder = Responder([(200, audio_sdp(40100))])
     recorder = observe("SIPInvitationChangedState")
     result = run_sipp(CALLS / "reinvite_cancelled_by_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
                       extra=["-s", "bob", "-set", "cancel_ms", "300"])
@@ -82,7 +60,7 @@ def test_received_proposal_cancelled_by_the_other_side(engine: Engine) -> None:
     for line in ("REINVITE-TRYING", "CANCEL-OK", "REINVITE-487"):
         assert line in result.log
     invitation = responder.invitations[0]
-    _wait_state(recorder, invitation, "disconnected")
+    wait_state(recorder, invitation, "disconnected")
     assert _sub_state_changes(recorder, invitation) == [("normal", "received_proposal", "remote", None),
                                                         ("received_proposal", "normal", "remote", 487)]
     assert invitation.local_sdp is None  # over; during the call it stayed the first answer
@@ -91,7 +69,7 @@ def test_received_proposal_cancelled_by_the_other_side(engine: Engine) -> None:
 def test_received_proposal_refused_by_the_application(engine: Engine) -> None:
     # 488 to the hold offer: the negotiator forgets the offer and the next
     # re-INVITE (inactive) is a fresh proposal, answered this time.
-    responder = Responder([(200, _audio_sdp(40102))])
+    responder = Responder([(200, audio_sdp(40102))])
     refusals: list[int] = []
 
     class RefuseFirst:
@@ -103,7 +81,7 @@ def test_received_proposal_refused_by_the_application(engine: Engine) -> None:
                 refusals.append(488)
                 invitation.send_response(488)
             else:
-                answer = _with_direction(invitation.local_sdp, "inactive")
+                answer = with_direction(invitation.local_sdp, "inactive")
                 invitation.send_response(200, sdp=answer)
 
     refuser = RefuseFirst()
@@ -117,16 +95,16 @@ def test_received_proposal_refused_by_the_application(engine: Engine) -> None:
 
 
 def test_send_response_checks_the_proposal_state(engine: Engine) -> None:
-    responder = Responder([(200, _audio_sdp(40104))])
+    responder = Responder([(200, audio_sdp(40104))])
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationChangedState")
     result = run_sipp(CALLS / "call_hold_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
                       extra=["-s", "bob", "-set", "step_ms", "100"])
     assert result.succeeded, result.stderr + result.log
     invitation = responder.invitations[0]
-    _wait_state(recorder, invitation, "disconnected")
+    wait_state(recorder, invitation, "disconnected")
     with pytest.raises(SIPCoreInvalidStateError):
-        invitation.send_response(200, sdp=_audio_sdp(40104))
+        invitation.send_response(200, sdp=audio_sdp(40104))
     with pytest.raises(SIPCoreInvalidStateError):
         invitation.cancel_reinvite()
     assert len(answerer.proposals) == 3
@@ -138,26 +116,20 @@ def test_send_response_checks_the_proposal_state(engine: Engine) -> None:
 def test_cancel_reinvite(engine: Engine) -> None:
     # Our hold re-INVITE gets 100 and no answer; cancel_reinvite() sends
     # CANCEL; SIPp answers 200 + 487 and we are back to normal.
-    responder = Responder([(200, _audio_sdp(40106))])
+    responder = Responder([(200, audio_sdp(40106))])
     recorder = observe("SIPInvitationChangedState")
-    running = run_sipp(CALLS / "reinvite_cancel_received_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                       extra=["-s", "bob"], background=True)
-    try:
+    with sipp_in_background(CALLS / "reinvite_cancel_received_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                            extra=["-s", "bob"]) as sipp:
         recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
         invitation = responder.invitations[0]
-        invitation.send_reinvite(sdp=_with_direction(invitation.local_sdp, "sendonly"))
+        invitation.send_reinvite(sdp=with_direction(invitation.local_sdp, "sendonly"))
         assert invitation.sub_state == "sending_proposal"
         with pytest.raises(SIPCoreInvalidStateError):
             invitation.send_reinvite(sdp=invitation.local_sdp)  # one proposal at a time
         threading.Timer(0.3, invitation.cancel_reinvite).start()
         recorder.wait_for(lambda n: n.sender is invitation and n.data.prev_sub_state == "sending_proposal")
-        stdout, stderr = running.communicate(timeout=30)
-    finally:
-        if running.poll() is None:
-            running.kill()
-            running.communicate()
-    assert running.returncode == 0, stdout[-3000:] + stderr[-3000:]
-    _wait_state(recorder, invitation, "disconnected")
+        assert sipp.wait() == 0, sipp.explain()
+    wait_state(recorder, invitation, "disconnected")
     assert _sub_state_changes(recorder, invitation) == [("normal", "sending_proposal", "local", None),
                                                         ("sending_proposal", "normal", "remote", 487)]
 
@@ -167,17 +139,17 @@ def test_hold_and_resume_by_us_with_baresip(engine: Engine, tmp_path) -> None:
 
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     with Baresip(tmp_path / "baresip") as bob:
-        invitation = _invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port), sdp=_audio_sdp(40108))
-        _wait_state(recorder, invitation, "connected")
+        invitation = _invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port), sdp=audio_sdp(40108))
+        wait_state(recorder, invitation, "connected")
         remote_directions = []
         for direction in ("sendonly", "inactive", "sendrecv"):
             done = len(_sub_state_changes(recorder, invitation)) + 2
-            invitation.send_reinvite(sdp=_with_direction(invitation.local_sdp, direction))
+            invitation.send_reinvite(sdp=with_direction(invitation.local_sdp, direction))
             recorder.wait_for(lambda n, done=done: len(_sub_state_changes(recorder, invitation)) == done)
             remote_directions.append(invitation.remote_sdp.media[0].direction)
             assert invitation.local_sdp.media[0].direction == direction
         invitation.end()
-        _wait_state(recorder, invitation, "disconnected")
+        wait_state(recorder, invitation, "disconnected")
     assert remote_directions == ["recvonly", "inactive", "sendrecv"]
     assert _sub_state_changes(recorder, invitation) == [("normal", "sending_proposal", "local", None),
                                                         ("sending_proposal", "normal", "remote", 200)] * 3
@@ -192,21 +164,21 @@ def test_late_offer_to_baresip_answered_in_the_ack(engine: Engine, tmp_path) -> 
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     with Baresip(tmp_path / "baresip") as bob:
         invitation = _invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port))
-        connecting = _wait_state(recorder, invitation, "connecting")
+        connecting = wait_state(recorder, invitation, "connecting")
         offer = invitation.proposed_remote_sdp
         assert offer is not None and connecting.data.body
-        answer = _audio_sdp(40110)
+        answer = audio_sdp(40110)
         answer.media[0].formats = [offer.media[0].formats[0]]
         answer.media[0].attributes = [a for a in offer.media[0].attributes if a.name == "rtpmap"][:1]
         invitation.send_ack(answer)
-        _wait_state(recorder, invitation, "connected")
+        wait_state(recorder, invitation, "connected")
         update = recorder.wait_named("SIPInvitationGotSDPUpdate")
         assert update.data.succeeded and update.data.local_sdp.media[0].port == 40110
         assert bob.wait_established()
         with pytest.raises(SIPCoreInvalidStateError):
             invitation.send_ack(answer)
         invitation.end()
-        _wait_state(recorder, invitation, "disconnected")
+        wait_state(recorder, invitation, "disconnected")
 
 
 # --- Replaces (RFC 3891) ----------------------------------------------------------------
@@ -216,34 +188,34 @@ def test_replaces_names_the_replaced_invitation(engine: Engine) -> None:
     # Call 1: alice -> bob (both Invitations in this Engine). Call 2 carries
     # Replaces for bob's side of call 1: bob's new Invitation says which
     # Invitation it replaces; the application ends that one.
-    responder = Responder([(200, _audio_sdp(40112))])
+    responder = Responder([(200, audio_sdp(40112))])
     recorder = observe("SIPInvitationChangedState")
     bob = SIPURI(user="bob", host="127.0.0.1", port=engine.local_udp_port)
-    first = _invite(engine, bob, sdp=_audio_sdp(40114))
-    _wait_state(recorder, first, "connected")
+    first = _invite(engine, bob, sdp=audio_sdp(40114))
+    wait_state(recorder, first, "connected")
     replaced = responder.invitations[0]
     call_id, local_tag, remote_tag = replaced.dialog_id
     assert first.dialog_id == (call_id, remote_tag, local_tag)  # the same dialog, seen from the other end
-    second = _invite(engine, bob, sdp=_audio_sdp(40116),
+    second = _invite(engine, bob, sdp=audio_sdp(40116),
                      extra_headers=[ReplacesHeader(call_id, from_tag=remote_tag, to_tag=local_tag)])
-    _wait_state(recorder, second, "connected")
+    wait_state(recorder, second, "connected")
     replacing = responder.invitations[1]
     assert replacing.replaced_invitation is replaced
     assert replaced.replaced_invitation is None
     replaced.end()
-    _wait_state(recorder, first, "disconnected")
+    wait_state(recorder, first, "disconnected")
     for invitation in (second, replacing):
         invitation.end()
-    _wait_state(recorder, second, "disconnected")
+    wait_state(recorder, second, "disconnected")
 
 
 def test_replaces_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
-    responder = Responder([(200, _audio_sdp(40118))])
+    responder = Responder([(200, audio_sdp(40118))])
     recorder = observe("SIPInvitationChangedState", "SIPEngineRejectedRequest")
     bob = SIPURI(user="bob", host="127.0.0.1", port=engine.local_udp_port)
-    invitation = _invite(engine, bob, sdp=_audio_sdp(40120),
+    invitation = _invite(engine, bob, sdp=audio_sdp(40120),
                          extra_headers=[ReplacesHeader("no-such-call", from_tag="a", to_tag="b")])
-    ended = _wait_state(recorder, invitation, "disconnected")
+    ended = wait_state(recorder, invitation, "disconnected")
     assert ended.data.code == 481
     rejected = recorder.wait_named("SIPEngineRejectedRequest")
     assert (rejected.data.method, rejected.data.code) == ("INVITE", 481)
@@ -274,15 +246,15 @@ class TransferTarget:
 
 def _connected_pair(engine: Engine, recorder, responder: Responder) -> tuple[Invitation, Invitation]:
     bob = SIPURI(user="bob", host="127.0.0.1", port=engine.local_udp_port)
-    caller = _invite(engine, bob, sdp=_audio_sdp(40130))
-    _wait_state(recorder, caller, "connected")
+    caller = _invite(engine, bob, sdp=audio_sdp(40130))
+    wait_state(recorder, caller, "connected")
     callee = responder.invitations[-1]
-    _wait_state(recorder, callee, "connected")
+    wait_state(recorder, callee, "connected")
     return caller, callee
 
 
 def test_transfer_accepted_and_reported(engine: Engine) -> None:
-    responder = Responder([(200, _audio_sdp(40132))])
+    responder = Responder([(200, audio_sdp(40132))])
     target = TransferTarget()
     recorder = observe("SIPInvitationChangedState", "SIPInvitationTransferDidStart", "SIPInvitationTransferGotNotify",
                        "SIPInvitationTransferDidEnd", "SIPInvitationTransferDidFail")
@@ -299,11 +271,11 @@ def test_transfer_accepted_and_reported(engine: Engine) -> None:
     # The call itself goes on; a second transfer can follow the first.
     assert caller.state == callee.state == "connected"
     callee.end()
-    _wait_state(recorder, caller, "disconnected")
+    wait_state(recorder, caller, "disconnected")
 
 
 def test_transfer_refused(engine: Engine) -> None:
-    responder = Responder([(200, _audio_sdp(40134))])
+    responder = Responder([(200, audio_sdp(40134))])
     target = TransferTarget(accept=False)
     recorder = observe("SIPInvitationChangedState", "SIPInvitationTransferDidFail", "SIPInvitationTransferDidStart")
     caller, callee = _connected_pair(engine, recorder, responder)
@@ -315,14 +287,14 @@ def test_transfer_refused(engine: Engine) -> None:
     with pytest.raises(SIPCoreInvalidStateError):
         callee.accept_transfer()  # nothing pending any more
     caller.end()
-    _wait_state(recorder, callee, "disconnected")
+    wait_state(recorder, callee, "disconnected")
 
 
 def test_attended_transfer_carries_replaces(engine: Engine) -> None:
     # Two calls from alice to bob; alice transfers the first to "carol",
     # replacing the second: the Refer-To names the second call's dialog as
     # its far end (bob here) sees it.
-    responder = Responder([(200, _audio_sdp(40136))])
+    responder = Responder([(200, audio_sdp(40136))])
     target = TransferTarget()
     recorder = observe("SIPInvitationChangedState", "SIPInvitationTransferDidEnd")
     first, _ = _connected_pair(engine, recorder, responder)
@@ -334,7 +306,7 @@ def test_attended_transfer_carries_replaces(engine: Engine) -> None:
     assert replaces == f"{call_id};to-tag={local_tag};from-tag={remote_tag}"
     for invitation in (first, second):
         invitation.end()
-        _wait_state(recorder, invitation, "disconnected")
+        wait_state(recorder, invitation, "disconnected")
 
 
 def test_transfer_needs_a_connected_call(engine: Engine) -> None:
@@ -346,7 +318,7 @@ def test_transfer_needs_a_connected_call(engine: Engine) -> None:
 
 
 def test_transfer_requested_by_sipp(engine: Engine) -> None:
-    responder = Responder([(200, _audio_sdp(40138))])
+    responder = Responder([(200, audio_sdp(40138))])
     target = TransferTarget()
     result = run_sipp(CALLS / "call_transferred_by_peer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
                       extra=["-s", "bob"])
@@ -360,22 +332,16 @@ def test_transfer_requested_by_sipp(engine: Engine) -> None:
 
 
 def test_transfer_sent_to_sipp(engine: Engine) -> None:
-    responder = Responder([(200, _audio_sdp(40140))])
+    responder = Responder([(200, audio_sdp(40140))])
     recorder = observe("SIPInvitationChangedState", "SIPInvitationTransferGotNotify", "SIPInvitationTransferDidEnd")
-    running = run_sipp(CALLS / "call_transfer_received_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                       extra=["-s", "bob"], background=True)
-    try:
+    with sipp_in_background(CALLS / "call_transfer_received_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                            extra=["-s", "bob"]) as sipp:
         recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
         invitation = responder.invitations[0]
         invitation.transfer(SIPURI(user="carol", host="127.0.0.1", port=5099))
         recorder.wait_for(lambda n: n.name == "SIPInvitationTransferDidEnd" and n.sender is invitation)
         invitation.end()
-        stdout, stderr = running.communicate(timeout=30)
-    finally:
-        if running.poll() is None:
-            running.kill()
-            running.communicate()
-    assert running.returncode == 0, stdout[-3000:] + stderr[-3000:]
+        assert sipp.wait() == 0, sipp.explain()
     codes = [n.data.code for n in recorder.named("SIPInvitationTransferGotNotify")]
     assert codes == [100, 200]
 
@@ -386,8 +352,8 @@ def test_transfer_sent_to_sipp(engine: Engine) -> None:
 def test_unusable_answer_is_acknowledged_and_the_call_ended(engine: Engine) -> None:
     server = SippServer(CALLS / "call_bad_answer_uas.xml")
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    invitation = _invite(engine, SIPURI(user="bob", host=server.host, port=server.port), sdp=_audio_sdp(40142))
-    ended = _wait_state(recorder, invitation, "disconnected")
+    invitation = _invite(engine, SIPURI(user="bob", host=server.host, port=server.port), sdp=audio_sdp(40142))
+    ended = wait_state(recorder, invitation, "disconnected")
     update = recorder.wait_named("SIPInvitationGotSDPUpdate")
     assert not update.data.succeeded and "answer" in update.data.error
     assert ended.data.originator == "local"
