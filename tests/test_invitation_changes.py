@@ -361,3 +361,40 @@ def test_unusable_answer_is_acknowledged_and_the_call_ended(engine: Engine) -> N
     assert run.succeeded, run.explain()
     assert "BYE-RECEIVED" in run.log
     assert run.messages.count("\nBYE sip:") == 1
+
+
+# --- re-INVITE without SDP ----------------------------------------------------------------
+
+
+def test_reinvite_without_sdp_received(engine: Engine) -> None:
+    # PJSIP offers our current SDP in the 200; SIPp's answer comes in the ACK.
+    responder = Responder([(200, audio_sdp(40144))])
+    recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
+    result = run_sipp(CALLS / "reinvite_without_sdp_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+                      extra=["-s", "bob"])
+    assert result.succeeded, result.stderr + result.log
+    assert "REINVITE-OFFER m=audio 40144 " in result.log
+    invitation = responder.invitations[0]
+    wait_state(recorder, invitation, "disconnected")
+    updates = [n for n in recorder.named("SIPInvitationGotSDPUpdate") if n.sender is invitation]
+    assert len(updates) == 2 and all(n.data.succeeded for n in updates)
+    assert updates[1].data.remote_sdp.version == 2 and list(updates[1].data.remote_sdp.media[0].formats) == ["0"]
+
+
+def test_reinvite_without_sdp_sent_to_baresip(engine: Engine, tmp_path) -> None:
+    # baresip offers in its 200; the core answers in the ACK with our current
+    # SDP, directions mirrored.
+    from tests.peers.baresip import Baresip
+
+    recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
+    with Baresip(tmp_path / "baresip") as bob:
+        invitation = _invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port), sdp=audio_sdp(40146))
+        wait_state(recorder, invitation, "connected")
+        invitation.send_reinvite()
+        recorder.wait_for(lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState"
+                          and n.data.prev_sub_state == "sending_proposal")
+        recorder.wait_for(lambda n: len(recorder.named("SIPInvitationGotSDPUpdate")) == 2)
+        second = recorder.named("SIPInvitationGotSDPUpdate")[1]
+        assert second.data.succeeded and second.data.local_sdp.media[0].port == 40146
+        invitation.end()
+        wait_state(recorder, invitation, "disconnected")
