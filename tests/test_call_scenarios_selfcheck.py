@@ -3,8 +3,9 @@
 The Engine's Invitation will play the other side of these SIPp scenarios;
 until it can, each is run against a peer known to behave: pjsua2 (PJSIP
 2.15, one Endpoint per subprocess: tests/scenarios/calls/pjsua2_call_peer.py)
-and, for the basic call, the hang-up and hold by SIPp, baresip
-(tests/peers/baresip.py). Where a peer can be had that does not do what a
+and, for the basic call, the hang-up and hold by SIPp and the unusable SDP
+answer (which pjsua2 does not play: it sends its BYE before the ACK),
+baresip (tests/peers/baresip.py). Where a peer can be had that does not do what a
 scenario checks (a stand-in told to misbehave, or baresip 1.0, which has no
 100rel, no session timer and ignores a forked 2xx), the scenario is run
 against it too, to show that it fails there.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -49,6 +51,14 @@ def local_port(transport: str) -> int:
 def Callee(*args: str | int) -> ListeningStandin:  # noqa: N802 - reads like the class it returns
     """pjsua2_call_peer.py callee: listens (READY <port>) while SIPp calls it."""
     return ListeningStandin(PEER, "callee", *args)
+
+
+# In SIPp options: the callee's own port (for a Refer-To that points back at it).
+CALLEE_PORT = "<callee port>"
+
+
+def with_callee_port(options: list, callee: ListeningStandin) -> list[str]:
+    return [str(callee.port) if option == CALLEE_PORT else str(option) for option in options]
 
 
 def received(*methods: str, **more: object) -> dict:
@@ -117,6 +127,13 @@ UAC_CASES = [
      ["SESSION-EXPIRES initial= 90;refresher=uac reinvite= 90;refresher=uac update= 90;refresher=uac require=timer"],
      received("INVITE", "ACK", "INVITE", "ACK", "UPDATE", "BYE")),
     ("bye_unknown_dialog_uac.xml", ["--seconds", 3], [], ["BYE-481"], received("BYE")),
+    # The callee leaves the re-INVITE unanswered (100 only); SIPp's CANCEL
+    # gets 200 and the re-INVITE 487; the session keeps the first answer.
+    ("reinvite_cancelled_by_uac.xml", ["--defer-reinvite"], ["-set", "cancel_ms", "300"],
+     ["REINVITE-TRYING", "CANCEL-OK", "REINVITE-487"],
+     received("INVITE", "ACK", "INVITE", "CANCEL", "ACK", "BYE", sdp_sent=[["200", "sendrecv"]],
+              invite_responses_sent=["SIP/2.0 100 Trying", "SIP/2.0 200 OK", "SIP/2.0 100 Trying",
+                                     "SIP/2.0 487 Request Terminated"])),
 ]
 
 
@@ -149,24 +166,105 @@ def test_uac_scenario_over_tcp(scenario: str, options: list, extra: list) -> Non
     assert "Via: SIP/2.0/TCP" in result.messages
 
 
+@needs_pjsua2
+def test_transferred_by_sipp() -> None:
+    """pjsua2 accepts SIPp's REFER and calls the target: itself (refer_to_port), which rings, then answers.
+
+    The NOTIFYs report that call: 100 Trying (active), 180 Ringing, 200 OK
+    (terminated), the sipfrags an Engine's application reports too.
+    """
+    callee = Callee("--seconds", 20, "--ring-ms", 300)
+    result = run_sipp(CALLS / "call_transferred_by_peer_uac.xml", callee.target, local_port=free_port(), timeout=20,
+                      extra=["-s", "bob", *sipp_ports("udp"),
+                             *with_callee_port(["-set", "refer_to_port", CALLEE_PORT], callee)])
+    outcome = callee.result()
+    assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
+    notified = [line.split("NOTIFY sipfrag=", 1)[1] for line in result.log.splitlines() if "NOTIFY sipfrag=" in line]
+    assert [n.split(" event=")[0] for n in notified] == [
+        "SIP/2.0 100 Trying state=active", "SIP/2.0 180 Ringing state=active", "SIP/2.0 200 OK state=terminated"]
+    assert "REFER-ACCEPTED" in result.log and "TRANSFER-DONE" in result.log, result.log
+    transferee, target = outcome["calls"]
+    assert transferee["transfer"] == [["refer", f"<sip:carol@127.0.0.1:{callee.port}>"]], outcome
+    assert transferee["referred_call"]["confirmed"] and target["confirmed"], outcome
+    assert outcome["requests_received"] == ["INVITE", "ACK", "REFER", "INVITE", "ACK", "BYE"], outcome
+    assert outcome["requests_sent"] == ["NOTIFY", "INVITE", "NOTIFY", "NOTIFY", "ACK"], outcome
+
+
+@needs_pjsua2
+def test_transfer_received_by_sipp() -> None:
+    """pjsua2 transfers SIPp (pj.Call.xfer), takes SIPp's NOTIFYs, then hangs up."""
+    callee = Callee("--seconds", 20, "--transfer", "sip:carol@127.0.0.1:5099", "--hangup-ms", 200)
+    result = run_sipp(CALLS / "call_transfer_received_uac.xml", callee.target, local_port=free_port(), timeout=20,
+                      extra=["-s", "bob", *sipp_ports("udp")])
+    outcome = callee.result()
+    assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
+    assert "REFER-RECEIVED refer-to= sip:carol@127.0.0.1:5099" in result.log, result.log
+    assert "NOTIFIES-ANSWERED" in result.log, result.log
+    # pjsua reports the 202 as 100 "Accepted", then each NOTIFY's sipfrag.
+    assert outcome["calls"][0]["transfer"] == [[100, "Accepted", False], [100, "Trying", False], [200, "OK", True]]
+    assert outcome["requests_sent"] == ["REFER", "BYE"], outcome
+    assert outcome["requests_received"] == ["INVITE", "ACK", "NOTIFY", "NOTIFY"], outcome
+
+
+def cseqs(messages: str, start: str) -> list[str]:
+    """The CSeq of each message in SIPp's message trace whose first line starts with `start`."""
+    return re.findall(rf"^{re.escape(start)}[^\n]*\n(?:[^\n]+\n)*?CSeq:\s*([^\r\n]+)", messages, re.MULTILINE)
+
+
+@needs_pjsua2
+def test_reinvite_cancel_received_by_sipp() -> None:
+    """pjsua2's re-INVITE, cancelled by PJSIP's own pjsip_inv_cancel_reinvite (pjsua2 wraps no call for it).
+
+    The CANCEL repeats the re-INVITE's CSeq number and the 487 SIPp builds
+    from it carries that number (PJSIP would ACK one that did not: it
+    matches responses on the branch).
+    """
+    callee = Callee("--seconds", 20, "--take-back", "cancel")
+    result = run_sipp(CALLS / "reinvite_cancel_received_uac.xml", callee.target, local_port=free_port(), timeout=20,
+                      extra=["-s", "bob", *sipp_ports("udp")])
+    outcome = callee.result()
+    assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
+    check(result.log, ["REINVITE-RECEIVED direction=sendonly", "CANCEL-RECEIVED", "ACK-487-RECEIVED"], outcome,
+          received("INVITE", "ACK", "BYE", requests_sent=["INVITE", "CANCEL", "ACK"],
+                   sdp_sent=[["200", "sendrecv"], ["INVITE", "sendonly"]],
+                   invite_responses_received=["SIP/2.0 100 Trying", "SIP/2.0 487 Request Terminated"]))
+    reinvite = cseqs(result.messages, "INVITE sip:sipp@")[0]
+    number = reinvite.split()[0]
+    assert reinvite == f"{number} INVITE"
+    assert cseqs(result.messages, "CANCEL ") == [f"{number} CANCEL"]
+    assert cseqs(result.messages, "SIP/2.0 487 ") == [reinvite]
+    assert cseqs(result.messages, "ACK sip:sipp@") == [f"{number} ACK"]
+
+
 UAC_FAILING = [
-    # scenario, callee options, SIPp options, what the callee does instead
-    ("call_cancel_uac.xml", [], [], "answers at once instead of ringing"),
-    ("call_100rel_uac.xml", ["--ring-ms", 300], ["-set", "rel_header", "Supported"],
+    # scenario, callee options, SIPp options, seen in SIPp's stderr or log, what the callee does instead
+    ("call_cancel_uac.xml", [], [], "received 'SIP/2.0 200 OK", "answers at once instead of ringing"),
+    ("call_100rel_uac.xml", ["--ring-ms", 300], ["-set", "rel_header", "Supported"], "rseq= require=",
      "does not do 100rel: a plain 180 without RSeq, then 200"),
-    ("call_early_media_uac.xml", [], [], "answers 200 at once, without a 183"),
+    ("call_early_media_uac.xml", [], [], "received 'SIP/2.0 200 OK", "answers 200 at once, without a 183"),
+    # SIPp takes the 200 for a retransmission of the call's first one, ACKs
+    # it and waits for the 100 it wants until its timeout.
+    ("reinvite_cancelled_by_uac.xml", [], ["-set", "cancel_ms", "300"], "reinvite_cancelled_by_uac timed out",
+     "answers the re-INVITE at once"),
+    ("reinvite_cancel_received_uac.xml", ["--take-back", "bye"], [], "unexpected BYE",
+     "hangs up instead of cancelling its re-INVITE"),
+    ("call_transfer_received_uac.xml", ["--hangup-ms", 200], [], "unexpected BYE", "hangs up without transferring"),
+    ("call_transferred_by_peer_uac.xml", ["--refer-answer", 603], ["-set", "refer_to_port", CALLEE_PORT],
+     "while expecting '202'", "refuses the REFER"),
 ]
 
 
 @needs_pjsua2
-@pytest.mark.parametrize(("scenario", "options", "extra", "instead"), UAC_FAILING, ids=[c[3] for c in UAC_FAILING])
+@pytest.mark.parametrize(("scenario", "options", "extra", "seen", "instead"), UAC_FAILING,
+                         ids=[c[4] for c in UAC_FAILING])
 def test_uac_scenario_fails_against_a_callee_that_does_not_play_it(scenario: str, options: list, extra: list,
-                                                                   instead: str) -> None:
+                                                                   seen: str, instead: str) -> None:
     callee = Callee("--seconds", 10, *options)
-    result = run_sipp(CALLS / scenario, callee.target, local_port=free_port(), timeout=8,
-                      extra=["-s", "bob", *sipp_ports("udp"), *extra])
+    result = run_sipp(CALLS / scenario, callee.target, local_port=free_port(), timeout=4,
+                      extra=["-s", "bob", *sipp_ports("udp"), *with_callee_port(extra, callee)])
     callee.result()
     assert not result.succeeded, result.log
+    assert seen in result.stderr + result.log, result.stderr[-3000:] + result.log
 
 
 # --- UAS scenarios: pjsua2 calls SIPp --------------------------------------------
@@ -234,6 +332,8 @@ UAS_FAILING = [
     ("call_late_offer_uas.xml", [], "call_late_offer_uas: the INVITE must come without SDP",
      "offers SDP in its INVITE"),
     ("call_held_uas.xml", ["--hangup-ms", 200], "unexpected BYE", "hangs up without holding the call"),
+    # pjsua2 (PJSIP 2.15) sends its BYE for the unusable answer before the ACK.
+    ("call_bad_answer_uas.xml", [], "unexpected BYE", "sends its BYE before the ACK for the 2xx"),
 ]
 
 
@@ -334,6 +434,8 @@ BARESIP_CALLS = [
     # it (RFC 3261 13.2.2.4 wants both), so the scenario stops at the ACK for
     # dialog A while SIPp retransmits that 200 until its timeout.
     ("call_forked_uas.xml", [], 5, False, "ACK dialog=forkB uri=sip:bob-b@", "dialog=forkA"),
+    # baresip 1.0 acknowledges the 2xx whose SDP does not parse, then hangs up.
+    ("call_bad_answer_uas.xml", [], 10, True, "ACK-RECEIVED\nBYE-RECEIVED", ""),
 ]
 
 

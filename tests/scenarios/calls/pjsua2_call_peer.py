@@ -19,8 +19,19 @@ Actions:
           confirmed; --hangup-ms N hangs up N ms after the call is
           confirmed (after the hold steps, with --hold).
           --timer makes the account use session timers (pjsua's default,
-          "optional", also answers them). Runs until --calls calls have
-          ended, stdin closes, or --seconds pass.
+          "optional", also answers them).
+          A REFER in a call is accepted (202) and the target called, as
+          pjsua does by default (the NOTIFYs report that call's progress;
+          a call to this callee itself is answered like any other), unless
+          --refer-answer CODE refuses it. --transfer URI sends a REFER to
+          URI once the call is confirmed; --hangup-ms then counts from its
+          final NOTIFY. --defer-reinvite leaves re-INVITEs unanswered
+          (OnCallRxReinviteParam.isAsync: pjsua sends 100 Trying, and 487
+          when the re-INVITE is cancelled). --take-back cancel|bye sends a
+          re-INVITE offering a=sendonly once the call is confirmed and,
+          --step-ms after its first 1xx, CANCELs it (see cancel_reinvite)
+          or hangs up instead. Runs until --calls calls have ended, stdin
+          closes, or --seconds pass.
   caller  calls sip:bob@127.0.0.1:--peer-port (the SIPp UAS) and, once
           confirmed: --hold (the hold re-INVITEs), then hangs up after
           --hangup-ms (-1: wait for the peer's BYE).
@@ -40,11 +51,14 @@ ENCODING_DECODING with PJSUA_CALL_UNHOLD), which reinvite honours
 (setHold only offers sendonly).
 
 Both print "RESULT <json>" at the end: the call states pjsua went through,
-its last status code, the SIP status lines sent and received, the requests
-sent and received, and "sdp_sent"/"sdp_received": for each message with an
-SDP body, in order, [method or status code, a= direction ("" if none)],
-e.g. ["INVITE", "sendonly"], ["200", "recvonly"]. With --trace FILE pjsua's
-log (SIP messages included) goes there.
+its last status code, the transfer steps ("transfer": ["refer", Refer-To]
+for a REFER received; for our own REFER, [code, reason, final] as pjsua
+reports them: the 202 as 100 "Accepted", then each NOTIFY's sipfrag), the
+call to a Refer-To target ("referred_call"), the SIP status lines sent and
+received, the requests sent and received, and "sdp_sent"/"sdp_received":
+for each message with an SDP body, in order, [method or status code, a=
+direction ("" if none)], e.g. ["INVITE", "sendonly"], ["200", "recvonly"].
+With --trace FILE pjsua's log (SIP messages included) goes there.
 
 The process polls pjsua from its main thread (no worker threads) and ends
 with os._exit (see ../standins/pjsua2_peer.py, whose Peer this reuses).
@@ -53,6 +67,7 @@ with os._exit (see ../standins/pjsua2_peer.py, whose Peer this reuses).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import re
@@ -68,8 +83,18 @@ from pjsua2_peer import Peer, uri  # noqa: E402
 
 
 class TrackedCall(pj.Call):
-    def __init__(self, acc: pj.Account, call_id: int = pj.PJSUA_INVALID_ID) -> None:
+    def __init__(self, acc: pj.Account, call_id: int = pj.PJSUA_INVALID_ID,
+                 args: argparse.Namespace | None = None) -> None:
         super().__init__(acc, call_id)
+        self.acc = acc
+        self.args = args
+        self.transfer: list[list] = []  # ["refer", Refer-To] received, [code, reason, final] of our own REFER
+        self.transfer_sent = False
+        self.transfer_done_at: float | None = None
+        self.referred: TrackedCall | None = None
+        self.reinvites_deferred = 0
+        self.proposed = False
+        self.taken_back = False
         self.states: list[str] = []
         self.last_code = 0
         self.confirmed_at: float | None = None
@@ -89,9 +114,32 @@ class TrackedCall(pj.Call):
         if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.disconnected = True
 
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:
+        """A REFER: pjsua accepts it (202) and calls the target unless --refer-answer says otherwise."""
+        self.transfer.append(["refer", prm.dstUri])
+        if self.args is not None and self.args.refer_answer:
+            prm.statusCode = self.args.refer_answer
+        else:
+            self.referred = TrackedCall(self.acc)
+            prm.newCall = self.referred
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
+        self.transfer.append([prm.statusCode, prm.reason, prm.finalNotify])
+        if prm.finalNotify:
+            self.transfer_done_at = time.monotonic()
+
+    def onCallRxReinvite(self, prm: pj.OnCallRxReinviteParam) -> None:
+        if self.args is not None and self.args.defer_reinvite:
+            prm.isAsync = True
+            self.reinvites_deferred += 1
+
     def summary(self) -> dict:
-        return {"states": self.states, "last_code": self.last_code, "confirmed": self.confirmed_at is not None,
-                "disconnected": self.disconnected}
+        result = {"states": self.states, "last_code": self.last_code, "confirmed": self.confirmed_at is not None,
+                  "disconnected": self.disconnected, "transfer": self.transfer,
+                  "reinvites_deferred": self.reinvites_deferred, "taken_back": self.taken_back}
+        if self.referred is not None:
+            result["referred_call"] = self.referred.summary()
+        return result
 
 
 def op(code: int = 0) -> pj.CallOpParam:
@@ -124,6 +172,86 @@ def hold_and_resume(peer: Peer, call: TrackedCall, args: argparse.Namespace) -> 
         peer.run_for(args.step_ms / 1000)
 
 
+class PjStr(ctypes.Structure):
+    _fields_ = [("ptr", ctypes.c_char_p), ("slen", ctypes.c_ssize_t)]
+
+
+def pj_str(text: str) -> PjStr:
+    data = text.encode()
+    return PjStr(data, len(data))
+
+
+def pjsip_library() -> ctypes.CDLL:
+    """The PJSIP linked into pjsua2's extension module, for what the binding does not wrap."""
+    lib = ctypes.CDLL(sys.modules["pjsua2._pjsua2"].__file__)
+    lib.pjsip_ua_find_dialog.restype = ctypes.c_void_p
+    lib.pjsip_ua_find_dialog.argtypes = [ctypes.POINTER(PjStr)] * 3 + [ctypes.c_int]
+    lib.pjsip_dlg_get_inv_session.restype = ctypes.c_void_p
+    lib.pjsip_dlg_get_inv_session.argtypes = [ctypes.c_void_p]
+    lib.pjsip_inv_cancel_reinvite.restype = ctypes.c_int
+    lib.pjsip_inv_cancel_reinvite.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+    lib.pjsip_inv_send_msg.restype = ctypes.c_int
+    lib.pjsip_inv_send_msg.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.pjsip_dlg_dec_lock.restype = None
+    lib.pjsip_dlg_dec_lock.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def header_value(message: str, name: str) -> str:
+    found = re.search(rf"^{name}:\s*(.*?)\s*$", message, re.MULTILINE | re.IGNORECASE)
+    return found.group(1) if found else ""
+
+
+def cancel_reinvite(peer: Peer) -> int:
+    """CANCEL our last re-INVITE with PJSIP's own pjsip_inv_cancel_reinvite(); its status (0: sent).
+
+    pjsua2 has no call for it (hanging up sends BYE), so the invite session
+    is found by its dialog (Call-ID and tags from the re-INVITE pjsua sent)
+    and PJSIP builds the CANCEL from the INVITE transaction (same branch,
+    CSeq number) and sends it in the dialog, as it does for an initial INVITE.
+    """
+    reinvite = peer.trace.sent("INVITE ")[-1]
+    tag = re.compile(r";\s*tag=([^;>\s]+)")
+    call_id = pj_str(header_value(reinvite, "Call-ID"))
+    local_tag = pj_str(tag.search(header_value(reinvite, "From")).group(1))
+    remote_tag = pj_str(tag.search(header_value(reinvite, "To")).group(1))
+    lib = pjsip_library()
+    dialog = lib.pjsip_ua_find_dialog(ctypes.byref(call_id), ctypes.byref(local_tag), ctypes.byref(remote_tag), 1)
+    if not dialog:
+        return -1
+    try:
+        session = lib.pjsip_dlg_get_inv_session(dialog)
+        tdata = ctypes.c_void_p()
+        status = lib.pjsip_inv_cancel_reinvite(session, ctypes.byref(tdata))
+        if status == 0 and tdata.value:  # None: PJSIP sends it once a 1xx comes
+            status = lib.pjsip_inv_send_msg(session, tdata)
+        return status
+    finally:
+        lib.pjsip_dlg_dec_lock(dialog)
+
+
+def provisional_responses(peer: Peer) -> int:
+    """How many 1xx responses to INVITEs pjsua has received."""
+    return sum(line.startswith("SIP/2.0 1") for line in peer.trace.responses("RX", "INVITE"))
+
+
+def propose_and_take_back(peer: Peer, call: TrackedCall, args: argparse.Namespace) -> None:
+    """--take-back: a re-INVITE offering a=sendonly, withdrawn --step-ms after its first 1xx."""
+    before = provisional_responses(peer)
+    prm = op()
+    prm.opt.flag |= pj.PJSUA_CALL_SET_MEDIA_DIR
+    prm.opt.mediaDir = pj.IntVector([pj.PJMEDIA_DIR_ENCODING])
+    call.reinvite(prm)
+    if not peer.run_until(lambda: provisional_responses(peer) > before or call.disconnected, args.seconds):
+        return
+    peer.run_for(args.step_ms / 1000)
+    if args.take_back == "cancel":
+        call.taken_back = cancel_reinvite(peer) == 0
+    else:
+        hang_up(call)
+        call.taken_back = True
+
+
 def hang_up(call: TrackedCall) -> None:
     try:
         call.hangup(op())
@@ -138,7 +266,7 @@ class CalleeAccount(pj.Account):
         self.calls: list[TrackedCall] = []
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
-        call = TrackedCall(self, prm.callId)
+        call = TrackedCall(self, prm.callId, self.args)
         self.calls.append(call)
         answer = self.args.answer
         if answer in ("486", "603"):
@@ -221,12 +349,20 @@ def do_callee(peer: Peer, args: argparse.Namespace) -> None:
                 if ready:
                     answered.add(index)
                     call.answer(op(200))
+            if args.transfer and call.confirmed_at is not None and not call.transfer_sent:
+                call.transfer_sent = True
+                call.xfer(args.transfer, op())
+            if args.take_back and call.confirmed_at is not None and not call.proposed:
+                call.proposed = True
+                propose_and_take_back(peer, call, args)
             if args.hold and call.confirmed_at is not None and not call.held:
                 call.held = True
                 hold_and_resume(peer, call, args)
                 call.confirmed_at = time.monotonic()  # --hangup-ms counts from the last hold step
-            if (args.hangup_ms >= 0 and call.confirmed_at is not None and index not in hung_up
-                    and (now - call.confirmed_at) * 1000 >= args.hangup_ms):
+            # With --transfer, --hangup-ms counts from the final NOTIFY.
+            since = call.transfer_done_at if args.transfer else call.confirmed_at
+            if (args.hangup_ms >= 0 and since is not None and index not in hung_up
+                    and (now - since) * 1000 >= args.hangup_ms):
                 hung_up.add(index)
                 hang_up(call)
         if len(acc.calls) >= args.calls and all(c.disconnected for c in acc.calls):
@@ -289,6 +425,11 @@ def main() -> None:
     parser.add_argument("--timer", action="store_true")
     parser.add_argument("--prack", choices=["no", "optional", "mandatory"], default="no")
     parser.add_argument("--calls", type=int, default=1)
+    parser.add_argument("--transfer", default="", help="callee: once confirmed, REFER the caller to this URI")
+    parser.add_argument("--refer-answer", type=int, default=0, help="callee: answer a REFER with this code")
+    parser.add_argument("--defer-reinvite", action="store_true", help="callee: leave re-INVITEs unanswered")
+    parser.add_argument("--take-back", choices=["cancel", "bye"],
+                        help="callee: re-INVITE a=sendonly, then CANCEL it (or hang up instead)")
     parser.add_argument("--user", default="alice")
     parser.add_argument("--password", default="")
     parser.add_argument("--realm", default="sipsimple.test")
