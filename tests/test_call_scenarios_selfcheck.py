@@ -134,6 +134,10 @@ UAC_CASES = [
      received("INVITE", "ACK", "INVITE", "CANCEL", "ACK", "BYE", sdp_sent=[["200", "sendrecv"]],
               invite_responses_sent=["SIP/2.0 100 Trying", "SIP/2.0 200 OK", "SIP/2.0 100 Trying",
                                      "SIP/2.0 487 Request Terminated"])),
+    # A re-INVITE without SDP: pjsua offers its current SDP in the 200 and
+    # takes SIPp's answer from the ACK.
+    ("reinvite_without_sdp_uac.xml", [], [], ["REINVITE-OFFER m=audio"],
+     received("INVITE", "ACK", "INVITE", "ACK", "BYE", sdp_sent=[["200", "sendrecv"], ["200", "sendrecv"]])),
 ]
 
 
