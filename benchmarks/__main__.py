@@ -23,9 +23,11 @@ from benchmarks.harness import (
     BenchmarkError,
     BenchmarkResult,
     Settings,
+    describe_pjsua2,
     environment,
     format_table,
     pin_cpus,
+    pjsua2_info,
     sipp_binary,
     write_json,
 )
@@ -34,10 +36,10 @@ from benchmarks.harness import (
 BENCHMARKS: tuple[ModuleType, ...] = (bench_options, bench_notifications, bench_message, bench_calls)
 
 
-def importable(python: str, statement: str) -> str | None:
+def importable(python: str, statement: str, env: dict[str, str] | None = None) -> str | None:
     """None if `statement` runs in a fresh interpreter started in the repository, else why not."""
     try:
-        done = subprocess.run([python, "-c", statement], cwd=REPO, capture_output=True, text=True, timeout=120)
+        done = subprocess.run([python, "-c", statement], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
     if done.returncode == 0:
@@ -54,6 +56,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=Settings.limit, help="most OPTIONS outstanding (SIPp -l)")
     parser.add_argument("--repeats", type=int, default=Settings.repeats, help="runs per side; best is reported")
     parser.add_argument("--sipp-timeout", type=int, default=Settings.sipp_timeout_s, help="seconds per SIPp run")
+    parser.add_argument(
+        "--call-limit",
+        type=int,
+        default=Settings.call_limit,
+        help="most calls outstanding in the calls rate runs (capped by pjsua2's PJSUA_MAX_CALLS)",
+    )
+    parser.add_argument(
+        "--pjsua2-path",
+        type=Path,
+        help="directory of the pjsua2 module for the pjsua2 peers (benchmarks/run passes the build of"
+        " deps/pjsip/build_pjsua2.sh); default: the installed pjsua2-python wheel",
+    )
     parser.add_argument(
         "--sipsimple-stand-in",
         action="store_true",
@@ -74,12 +88,18 @@ def main(argv: list[str]) -> int:
         sipp_timeout_s=args.sipp_timeout,
         verbose=args.verbose,
         cpus=pin_cpus() if args.pin else None,
+        call_limit=args.call_limit,
     )
     try:
         sipp_binary()
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.pjsua2_path is not None:
+        if not (args.pjsua2_path / "pjsua2.py").is_file():
+            print(f"error: --pjsua2-path {args.pjsua2_path}: no pjsua2.py there", file=sys.stderr)
+            return 2
+        settings.pjsua2_path = str(args.pjsua2_path.resolve())
 
     labels = dict(zip(SIDES, SIDES, strict=True))
     probes = {"sipsimple": "from sipsimple.core import Engine", "pjsua2": "import pjsua2"}
@@ -88,7 +108,9 @@ def main(argv: list[str]) -> int:
         if side == "sipsimple" and args.sipsimple_stand_in:
             module = PEER_MODULES["pjsua2"]
             labels[side] = "sipsimple*"
-        reason = importable(settings.python, probes["pjsua2" if module == PEER_MODULES["pjsua2"] else side])
+        reason = importable(
+            settings.python, probes["pjsua2" if module == PEER_MODULES["pjsua2"] else side], settings.peer_env()
+        )
         if reason is None:
             settings.peers[side] = module
         else:
@@ -97,6 +119,13 @@ def main(argv: list[str]) -> int:
     if not settings.peers:
         print("error: neither sipsimple nor pjsua2 can be imported", file=sys.stderr)
         return 2
+    if PEER_MODULES["pjsua2"] in settings.peers.values():
+        try:
+            settings.pjsua2 = pjsua2_info(settings)
+        except BenchmarkError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"pjsua2: {describe_pjsua2(settings.pjsua2)}", file=sys.stderr, flush=True)
 
     started = time.monotonic()
     results: list[BenchmarkResult] = []
@@ -113,6 +142,7 @@ def main(argv: list[str]) -> int:
     print("ratio = sipsimple / pjsua2; figures are the best of", settings.repeats, "runs per side.")
     if args.sipsimple_stand_in:
         print("* stand-in: the sipsimple column was measured with the pjsua2 peer.")
+    print(f"pjsua2: {describe_pjsua2(settings.pjsua2)}")
     reference = settings.sipp_reference.get("rate")
     if reference:
         print(f"reference: SIPp's client against a SIPp server drives {reference:.0f} OPTIONS/s here.")
@@ -135,11 +165,14 @@ def main(argv: list[str]) -> int:
             "limit": settings.limit,
             "repeats": settings.repeats,
             "sipp_timeout_s": settings.sipp_timeout_s,
+            "call_limit": settings.call_limit,
+            "pjsua2_path": settings.pjsua2_path,
             "cpus_sipp_peer": settings.cpus,
             "transport": "udp",
             "address": "127.0.0.1",
         },
         "unavailable": settings.unavailable,
+        "pjsua2": settings.pjsua2,
         "sipp_reference": settings.sipp_reference,
         "environment": environment(settings),
         "benchmarks": {result.name: result.as_dict() for result in results},

@@ -11,17 +11,22 @@ media is sent. The peer answers each INVITE with 200 and an audio SDP from Pytho
 
 Each round runs two measurements per side, each with its own peer:
 
-1. rate: CALLS calls with at most CALL_LIMIT (4) outstanding and BYE right after the ACK.
-   Rate = successful calls / SIPp's elapsed time; the peer's CPU (all threads, READY to
-   STOP) per successful call.
+1. rate: CALLS calls with at most call_limit(settings) outstanding (--call-limit, 64, capped by
+   pjsua2's PJSUA_MAX_CALLS) and BYE right after the ACK. Rate = successful calls / SIPp's
+   elapsed time; the peer's CPU (all threads, READY to STOP) per successful call.
 2. memory: after WARMUP_CALLS short calls, the peer's resident set size (/proc/self/statm)
-   is read, then HELD_CALLS calls (pjsua2: PJSUA2_MAX_CALLS, see below) are set up at once
-   and held for HOLD_MS; once the peer
-   reports them all up the RSS is read again; memory per call = the difference / the calls
-   up. SIPp then ends them with BYE and the peer is stopped after they are gone.
+   is read, then HELD_CALLS calls (pjsua2: no more than its PJSUA_MAX_CALLS) are set up at
+   once and held for HOLD_MS; once the peer reports them all up the RSS is read again; memory
+   per call = the difference / the calls up. SIPp then ends them with BYE and the peer is
+   stopped after they are gone.
 
 Best of settings.repeats rounds per side (highest rate, lowest memory per call).
 settings.count and settings.limit (the OPTIONS benchmarks') do not apply.
+
+pjsua caps simultaneous calls at its compile-time PJSUA_MAX_CALLS (uaConfig.maxCalls is clamped
+to it; one more INVITE gets 486 Busy Here). The pjsua2 that benchmarks/run builds
+(deps/pjsip/build_pjsua2.sh) has 256; the pjsua2-python wheel has pjsua's default of 4, which
+caps both sides' rate runs at 4 outstanding and the pjsua2 memory runs at 4 calls held.
 """
 
 from __future__ import annotations
@@ -59,15 +64,9 @@ from benchmarks.harness import (
 NAME = "calls"
 DESCRIPTION = "INVITE/200/ACK/BYE calls per second and memory per established call under SIPp load (UDP)"
 
-# pjsua2-python 2.15.1.post1 is built with pjsua's default PJSUA_MAX_CALLS = 4: uaConfig.maxCalls
-# is clamped to it and a fifth simultaneous INVITE is refused with 486 Busy Here. So the rate
-# runs keep at most that many calls outstanding on both sides, and the pjsua2 memory runs hold
-# only that many calls (sipsimple holds HELD_CALLS).
-PJSUA2_MAX_CALLS = 4
-CALLS = 2000  # per rate run
-CALL_LIMIT = PJSUA2_MAX_CALLS  # most calls outstanding in a rate run (SIPp -l), both sides
-WARMUP_CALLS = PJSUA2_MAX_CALLS * 5  # short calls before the memory baseline
-HELD_CALLS = 200  # calls sipsimple holds open at once in a memory run
+CALLS = 5000  # per rate run
+WARMUP_CALLS = 20  # short calls before the memory baseline
+HELD_CALLS = 200  # calls held open at once in a memory run
 HOLD_MS = 6000  # how long SIPp holds each of them before BYE
 SIPP_TIMEOUT_S = 60  # a SIPp run stops by itself after this long
 PEER_MAX_S = 300  # a peer stops by itself after this long
@@ -82,7 +81,7 @@ class CallPeer(Peer):
         super().__init__(settings, side, trace=False)
         self.stack = "pjsua2" if settings.peers[side] == PEER_MODULES["pjsua2"] else "sipsimple"
         self.module = CALL_PEERS[self.stack]
-        self.held_calls = PJSUA2_MAX_CALLS if self.stack == "pjsua2" else HELD_CALLS
+        self.held_calls = min(HELD_CALLS, settings.pjsua2_max_calls) if self.stack == "pjsua2" else HELD_CALLS
         self.argv = [settings.python, "-m", self.module, "--max-seconds", str(PEER_MAX_S)]
 
     def rss(self, timeout_s: float = 10.0) -> tuple[int, int, int]:
@@ -181,6 +180,14 @@ class SippCalls:
         self._tmp.cleanup()
 
 
+def call_limit(settings: Settings) -> int:
+    """Most calls outstanding in the rate runs, the same for both sides: settings.call_limit, but
+    no more than pjsua2 can hold when a pjsua2 peer is measured."""
+    if PEER_MODULES["pjsua2"] in settings.peers.values():
+        return max(1, min(settings.call_limit, settings.pjsua2_max_calls))
+    return max(1, settings.call_limit)
+
+
 def run_calls(settings: Settings, port: int, count: int, limit: int, hold_ms: int = 0) -> SippResult:
     sipp = SippCalls(settings, port, count, limit, hold_ms)
     try:
@@ -193,8 +200,9 @@ def measure_rate(settings: Settings, side: str) -> dict[str, Any]:
     peer = CallPeer(settings, side)
     try:
         peer.start()
-        settings.log(f"{side} call peer ready on UDP port {peer.port}: {CALLS} calls")
-        sipp = run_calls(settings, peer.port, CALLS, CALL_LIMIT)
+        limit = call_limit(settings)
+        settings.log(f"{side} call peer ready on UDP port {peer.port}: {CALLS} calls, {limit} outstanding")
+        sipp = run_calls(settings, peer.port, CALLS, limit)
         counters = peer.stop()
     finally:
         peer.kill()
@@ -221,7 +229,7 @@ def measure_memory(settings: Settings, side: str) -> dict[str, Any]:
         peer.start()
         held_calls = peer.held_calls
         settings.log(f"{side} call peer ready on UDP port {peer.port}: {held_calls} calls held {HOLD_MS} ms")
-        warmup = run_calls(settings, peer.port, WARMUP_CALLS, CALL_LIMIT)
+        warmup = run_calls(settings, peer.port, WARMUP_CALLS, call_limit(settings))
         time.sleep(0.5)
         rss_before, _, _ = wait_for_calls(peer, 0, time.monotonic() + 5)
         sipp = SippCalls(settings, peer.port, held_calls, held_calls, HOLD_MS)
@@ -292,9 +300,14 @@ def run(settings: Settings) -> BenchmarkResult:
                     )
     if runs["pjsua2"] or runs["sipsimple"]:
         held = {side: runs[side][0]["memory"]["held_calls"] for side in SIDES if runs[side]}
+        limit = call_limit(settings)
+        capped = (
+            f", capped by pjsua2's PJSUA_MAX_CALLS {settings.pjsua2_max_calls}" if limit < settings.call_limit else ""
+        )
         notes.append(
-            f"{NAME}: at most {CALL_LIMIT} calls outstanding in the rate runs (pjsua2-python's PJSUA_MAX_CALLS);"
-            " calls held for the memory figure: " + ", ".join(f"{side} {count}" for side, count in held.items())
+            f"{NAME}: {CALLS} calls per rate run, at most {limit} outstanding (--call-limit {settings.call_limit}"
+            f"{capped}); calls held for the memory figure: "
+            + ", ".join(f"{side} {count}" for side, count in held.items())
         )
     sides = SidedRuns(runs, chosen, failed, errors, notes)
     figures = [

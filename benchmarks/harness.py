@@ -39,6 +39,10 @@ PEER_MODULES = {
 # SIPp's socket buffers (-buff_size); the kernel caps them at net.core.rmem_max / wmem_max.
 SIPP_SOCKET_BUFFER = 4 * 1024 * 1024
 
+# pjsua's compile-time cap on simultaneous calls (PJSUA_MAX_CALLS) when the pjsua2 module does
+# not say otherwise: pjsua.h's default, and what the pjsua2-python wheel is built with.
+PJSUA_DEFAULT_MAX_CALLS = 4
+
 
 class BenchmarkError(RuntimeError):
     pass
@@ -61,10 +65,30 @@ class Settings:
     cpus: tuple[int, int] | None = None
     # SIPp against a SIPp server, measured once (see sipp_reference)
     sipp_reference: dict[str, Any] = field(default_factory=dict)
+    # Directory holding the pjsua2 module the peers import (deps/pjsip/build_pjsua2.sh's build),
+    # put first on their PYTHONPATH; None: whatever `import pjsua2` finds (the pjsua2-python wheel).
+    pjsua2_path: str | None = None
+    # Which pjsua2 the peers import (see pjsua2_info)
+    pjsua2: dict[str, Any] = field(default_factory=dict)
+    # most calls outstanding in the calls benchmark's rate runs (capped by pjsua2_max_calls)
+    call_limit: int = 64
 
     def log(self, message: str) -> None:
         if self.verbose:
             print(f"  {message}", file=sys.stderr, flush=True)
+
+    def peer_env(self) -> dict[str, str] | None:
+        """The environment of every peer process: pjsua2_path first on PYTHONPATH (None: inherit)."""
+        if not self.pjsua2_path:
+            return None
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [self.pjsua2_path, env.get("PYTHONPATH")]))
+        return env
+
+    @property
+    def pjsua2_max_calls(self) -> int:
+        """pjsua's PJSUA_MAX_CALLS in the pjsua2 the peers import, as far as known."""
+        return int(self.pjsua2.get("build", {}).get("pjsua_max_calls", PJSUA_DEFAULT_MAX_CALLS))
 
 
 @dataclass
@@ -161,6 +185,7 @@ class Peer:
         if trace:
             self.argv.append("--trace")
         self.ready_timeout_s = ready_timeout_s
+        self.env = settings.peer_env()
         self.cpu = settings.cpus[1] if settings.cpus else None
         self.port = 0
         self.noise: list[str] = []
@@ -172,6 +197,7 @@ class Peer:
         self._process = subprocess.Popen(
             self.argv,
             cwd=REPO,
+            env=self.env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -578,22 +604,84 @@ def format_table(results: list[BenchmarkResult], labels: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+# Run in a peer's environment: which pjsua2 `import pjsua2` finds, its pjproject version
+# (Endpoint.libVersion, callable before libCreate) and, for a build of
+# deps/pjsip/build_pjsua2.sh, the pjsua2-build.json written next to it.
+_PJSUA2_PROBE = """
+import importlib.metadata, json, pathlib, pjsua2
+info = {"version": pjsua2.Endpoint().libVersion().full, "module": str(pathlib.Path(pjsua2.__file__).resolve())}
+build = pathlib.Path(info["module"]).parent / "pjsua2-build.json"
+if build.is_file():
+    info["build"] = json.loads(build.read_text())
+else:
+    try:
+        wheel = importlib.metadata.distribution("pjsua2-python")
+    except importlib.metadata.PackageNotFoundError:
+        wheel = None
+    if wheel is not None and pathlib.Path(wheel.locate_file("pjsua2/__init__.py")).resolve() == pathlib.Path(
+        info["module"]
+    ):
+        info["distribution"] = "pjsua2-python " + wheel.version
+print(json.dumps(info))
+"""
+
+
+def pjsua2_info(settings: Settings) -> dict[str, Any]:
+    """Which pjsua2 the peers import (run in their environment); raises BenchmarkError if none."""
+    try:
+        done = subprocess.run(
+            [settings.python, "-c", _PJSUA2_PROBE],
+            cwd=REPO,
+            env=settings.peer_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BenchmarkError(f"cannot probe pjsua2: {exc}") from exc
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise BenchmarkError(lines[-1] if lines else f"pjsua2 probe: exit code {done.returncode}")
+    info: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return info
+
+
+def describe_pjsua2(info: dict[str, Any]) -> str:
+    """One line saying which pjsua2 was measured."""
+    if not info:
+        return "not measured"
+    build = info.get("build")
+    if build:
+        defines = " ".join(build.get("defines", []))
+        origin = f"built by {build.get('built_by')} from sipsimple's pjproject tree and config_site.h, {defines}"
+    else:
+        what = info.get("distribution") or "not built by deps/pjsip/build_pjsua2.sh"
+        origin = f"{what}, PJSUA_MAX_CALLS taken as pjsua's default {PJSUA_DEFAULT_MAX_CALLS}"
+    return f"pjproject {info['version']} ({origin}), {info['module']}"
+
+
 def environment(settings: Settings) -> dict[str, Any]:
-    def version(package: str) -> str | None:
-        probe = f"import importlib.metadata as m; print(m.version({package!r}))"
+    def probe(statement: str) -> str | None:
         try:
-            done = subprocess.run([settings.python, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=30)
+            done = subprocess.run(
+                [settings.python, "-c", statement], cwd=REPO, capture_output=True, text=True, timeout=30
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() or None if done.returncode == 0 else None
+
+    def version(package: str) -> str | None:
+        return probe(f"import importlib.metadata as m; print(m.version({package!r}))")
 
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "sipp": sipp_version(),
+        # installed, but the peers use it only when settings.pjsua2 says so (see "pjsua2" in the JSON)
         "pjsua2_python": version("pjsua2-python"),
         "sipsimple": version("sipsimple"),
+        "sipsimple_pjproject": probe("from sipsimple.core import PJSIP_VERSION; print(PJSIP_VERSION)"),
     }
 
 

@@ -3,11 +3,12 @@
 Same threading as the other pjsua2 peers (``uaConfig.threadCnt = 1``, null audio device).
 pjsua2 sets up an audio stream (RTP/RTCP sockets, a conference port) for every call: that
 is part of what a call costs with pjsua2, so it is left on. maxCalls, the media ports and
-the RTP port range are set large, but pjsua caps simultaneous calls at PJSUA_MAX_CALLS (4 in
-the pjsua2-python wheel). Known limit of this wheel: each call's RTP/RTCP sockets take two of
-the select ioqueue's 64 handles, freed only 500 ms after the call, so about 32 calls within
-half a second make pjsua abort (ioqueue_select.c: `!pj_list_empty(&ioqueue->free_list)`); the
-harness then reports that run as an error.
+the RTP port range are set large, but pjsua caps simultaneous calls at its compile-time
+PJSUA_MAX_CALLS: 256 in the pjsua2 that benchmarks/run builds (deps/pjsip/build_pjsua2.sh,
+epoll ioqueue with 8192 handles), 4 in the pjsua2-python wheel. Known limit of that wheel:
+each call's RTP/RTCP sockets take two of the select ioqueue's 64 handles, freed only 500 ms
+after the call, so about 32 calls within half a second make pjsua abort (ioqueue_select.c:
+`!pj_list_empty(&ioqueue->free_list)`); the harness then reports that run as an error.
 
 Line protocol of benchmarks/peers/protocol.py, plus one command: ``RSS`` on stdin is
 answered with ``RSS <resident bytes> <calls up now> <calls established so far>``.
@@ -23,8 +24,8 @@ import pjsua2 as pj
 
 from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, wait_for_stop
 
-# Asked for, but pjsua clamps it to PJSUA_MAX_CALLS, which is 4 in pjsua2-python 2.15.1.post1:
-# a fifth simultaneous INVITE gets 486 Busy Here (see benchmarks/bench_calls.py).
+# Asked for, but pjsua clamps it to PJSUA_MAX_CALLS (256 in deps/pjsip/build_pjsua2.sh's build, 4
+# in pjsua2-python 2.15.1.post1): one more simultaneous INVITE gets 486 Busy Here.
 MAX_CALLS = 400
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

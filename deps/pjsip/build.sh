@@ -15,9 +15,16 @@
 #   pjproject/build/<build-key>/     configured tree, built in place
 #   pjproject/build/<build-key>/prefix/   installed headers, libs, .pc file
 # The build key covers the source key, config_site.h, the configure flags and
-# this script, so an unchanged rebuild only checks a stamp file.
+# this script, so an unchanged rebuild only checks a stamp file. The three
+# newest builds are kept, so two checkouts whose keys differ (two branches)
+# do not rebuild over each other, and a prefix another checkout may be
+# compiling against is not removed under it.
 #
 # On success prints the prefix directory on stdout (and nothing else).
+#
+# Sourcing this file (deps/pjsip/build_pjsua2.sh does) only defines the
+# settings (configure_flags, build_cflags, cache) and the functions
+# locate_source, set_build_key and build_prefix; nothing runs.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -72,76 +79,103 @@ extract_from_ring_tarball() {
     rm -rf "$tmp"
 }
 
-source_dir=""
-if [ -n "${PJSIP_SOURCE:-}" ]; then
-    if [ -d "$PJSIP_SOURCE" ]; then
-        source_dir=$(find_pjproject_root "$(cd "$PJSIP_SOURCE" && pwd)") \
-            || { log "PJSIP_SOURCE=$PJSIP_SOURCE holds no pjproject tree"; exit 1; }
-        source_key="dir-$(printf '%s' "$source_dir" | sha256sum | cut -c1-12)-$(cat "$source_dir/version.mak" | sha256sum | cut -c1-8)"
-    elif [ -f "$PJSIP_SOURCE" ]; then
-        source_key="tar-$(sha256sum "$PJSIP_SOURCE" | cut -c1-16)"
-        source_dir="$cache/src/$source_key"
-        if [ ! -d "$source_dir" ]; then
-            tmp=$(mktemp -d "$cache/src/.extract.XXXXXX")
-            tar -xf "$PJSIP_SOURCE" -C "$tmp"
-            root=$(find_pjproject_root "$tmp") || { log "no pjproject tree in $PJSIP_SOURCE"; exit 1; }
-            mv "$root" "$source_dir"; rm -rf "$tmp"
+# Sets source_dir (the pjproject tree, never modified) and source_key.
+locate_source() {
+    local tarball tmp root
+    source_dir=""
+    if [ -n "${PJSIP_SOURCE:-}" ]; then
+        if [ -d "$PJSIP_SOURCE" ]; then
+            source_dir=$(find_pjproject_root "$(cd "$PJSIP_SOURCE" && pwd)") \
+                || { log "PJSIP_SOURCE=$PJSIP_SOURCE holds no pjproject tree"; exit 1; }
+            source_key="dir-$(printf '%s' "$source_dir" | sha256sum | cut -c1-12)-$(cat "$source_dir/version.mak" | sha256sum | cut -c1-8)"
+        elif [ -f "$PJSIP_SOURCE" ]; then
+            source_key="tar-$(sha256sum "$PJSIP_SOURCE" | cut -c1-16)"
+            source_dir="$cache/src/$source_key"
+            if [ ! -d "$source_dir" ]; then
+                tmp=$(mktemp -d "$cache/src/.extract.XXXXXX")
+                tar -xf "$PJSIP_SOURCE" -C "$tmp"
+                root=$(find_pjproject_root "$tmp") || { log "no pjproject tree in $PJSIP_SOURCE"; exit 1; }
+                mv "$root" "$source_dir"; rm -rf "$tmp"
+            fi
+        else
+            log "PJSIP_SOURCE=$PJSIP_SOURCE is neither a directory nor a file"; exit 1
         fi
     else
-        log "PJSIP_SOURCE=$PJSIP_SOURCE is neither a directory nor a file"; exit 1
+        tarball=$(fetch_from_debian)
+        source_key="ring-$(sha256sum "$tarball" | cut -c1-16)"
+        source_dir="$cache/src/$source_key"
+        [ -d "$source_dir" ] || extract_from_ring_tarball "$tarball" "$source_dir"
     fi
-else
-    tarball=$(fetch_from_debian)
-    source_key="ring-$(sha256sum "$tarball" | cut -c1-16)"
-    source_dir="$cache/src/$source_key"
-    [ -d "$source_dir" ] || extract_from_ring_tarball "$tarball" "$source_dir"
-fi
-log "source: $source_dir ($(grep -E '^export PJ_VERSION_(MAJOR|MINOR|REV) ' "$source_dir/version.mak" | awk '{print $4}' | paste -sd.))"
+    log "source: $source_dir ($(grep -E '^export PJ_VERSION_(MAJOR|MINOR|REV) ' "$source_dir/version.mak" | awk '{print $4}' | paste -sd.))"
+}
 
 # --- build ------------------------------------------------------------------
 
-build_key=$( {
-    echo "$source_key"
-    cat "$here/config_site.h"
-    printf '%s\n' "${configure_flags[@]}" "$build_cflags"
-    cat "$here/build.sh"
-    gcc --version | head -n1
-} | sha256sum | cut -c1-16)
-build_dir="$cache/build/$build_key"
-prefix="$build_dir/prefix"
+# Sets build_key, build_dir and prefix. Needs locate_source.
+set_build_key() {
+    build_key=$( {
+        echo "$source_key"
+        cat "$here/config_site.h"
+        printf '%s\n' "${configure_flags[@]}" "$build_cflags"
+        cat "$here/build.sh"
+        gcc --version | head -n1
+    } | sha256sum | cut -c1-16)
+    build_dir="$cache/build/$build_key"
+    prefix="$build_dir/prefix"
+}
 
-if [ -f "$build_dir/.complete" ]; then
-    log "cached build $build_key"
+# Sets build_key, build_dir and prefix, building the libraries into prefix
+# unless a complete build of the same key is there. Needs locate_source.
+build_prefix() {
+    set_build_key
+    if [ -f "$build_dir/.complete" ]; then
+        log "cached build $build_key"
+        return 0
+    fi
+
+    # One build at a time per cache: two concurrent runs (say pip wheel and the
+    # tests) would otherwise remove each other's half-built tree.
+    exec 9>"$cache/build.lock"
+    flock 9
+    if [ ! -f "$build_dir/.complete" ]; then
+        log "building pjproject (key $build_key); this takes a minute or two once"
+        rm -rf "$build_dir"
+        mkdir -p "$build_dir"
+        cp -a "$source_dir" "$build_dir/tree"
+        cp "$here/config_site.h" "$build_dir/tree/pjlib/include/pj/config_site.h"
+        (
+            cd "$build_dir/tree"
+            chmod +x configure aconfigure 2>/dev/null || true
+            ./configure --prefix="$prefix" "${configure_flags[@]}" \
+                CFLAGS="$build_cflags" CXXFLAGS="$build_cflags" > "$build_dir/configure.log" 2>&1 \
+                || { tail -n 40 "$build_dir/configure.log" >&2; exit 1; }
+            jobs=$(nproc 2>/dev/null || echo 2)
+            { make dep && make -j"$jobs" lib && make install; } > "$build_dir/make.log" 2>&1 \
+                || { tail -n 60 "$build_dir/make.log" >&2; exit 1; }
+        )
+        # The installed prefix (headers, static libraries, libpjproject.pc) is
+        # all the extension build needs; the build tree is most of the size.
+        rm -rf "$build_dir/tree"
+        touch "$build_dir/.complete"
+        # Keep the cache small, but leave the two newest other builds: another
+        # checkout may be using one (see the top). Half-built trees of
+        # interrupted runs go; none is being built, this run holds the lock.
+        local other
+        for other in "$cache"/build/*/; do
+            [ -f "$other.complete" ] || rm -rf "$other"
+        done
+        ls -1t "$cache"/build/*/.complete | tail -n +4 | xargs -r dirname | xargs -r rm -rf
+        log "built into $prefix"
+    fi
+    exec 9>&-
+}
+
+main() {
+    locate_source
+    build_prefix
     echo "$prefix"
-    exit 0
-fi
+}
 
-# One build at a time per cache: two concurrent runs (say pip wheel and the
-# tests) would otherwise remove each other's half-built tree.
-exec 9>"$cache/build.lock"
-flock 9
-if [ ! -f "$build_dir/.complete" ]; then
-    log "building pjproject (key $build_key); this takes a minute or two once"
-    rm -rf "$build_dir"
-    mkdir -p "$build_dir"
-    cp -a "$source_dir" "$build_dir/tree"
-    cp "$here/config_site.h" "$build_dir/tree/pjlib/include/pj/config_site.h"
-    (
-        cd "$build_dir/tree"
-        chmod +x configure aconfigure 2>/dev/null || true
-        ./configure --prefix="$prefix" "${configure_flags[@]}" \
-            CFLAGS="$build_cflags" CXXFLAGS="$build_cflags" > "$build_dir/configure.log" 2>&1 \
-            || { tail -n 40 "$build_dir/configure.log" >&2; exit 1; }
-        jobs=$(nproc 2>/dev/null || echo 2)
-        { make dep && make -j"$jobs" lib && make install; } > "$build_dir/make.log" 2>&1 \
-            || { tail -n 60 "$build_dir/make.log" >&2; exit 1; }
-    )
-    # The installed prefix (headers, static libraries, libpjproject.pc) is
-    # all the extension build needs; the build tree is most of the size.
-    rm -rf "$build_dir/tree"
-    touch "$build_dir/.complete"
-    # Keep the cache small: drop other builds of this cache.
-    find "$cache/build" -mindepth 1 -maxdepth 1 -type d ! -name "$build_key" -exec rm -rf {} + 2>/dev/null || true
-    log "built into $prefix"
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
 fi
-echo "$prefix"
