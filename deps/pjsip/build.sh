@@ -111,6 +111,22 @@ locate_source() {
 
 # --- build ------------------------------------------------------------------
 
+# Apply deps/pjsip/patches/*.patch (ours, each saying why at its top) to a
+# copy of the source tree. A patch whose code is not in this tree (upstream
+# pjproject instead of Debian's ring tree, say) is skipped, and said so.
+apply_patches() {
+    local tree=$1 patch
+    for patch in "$here"/patches/*.patch; do
+        [ -f "$patch" ] || continue
+        if patch -p1 -s -f --dry-run -d "$tree" < "$patch" > /dev/null 2>&1; then
+            patch -p1 -s -f -d "$tree" < "$patch" >&2
+            log "applied $(basename "$patch")"
+        else
+            log "skipped $(basename "$patch"): it does not apply to this tree"
+        fi
+    done
+}
+
 # Sets build_key, build_dir and prefix. Needs locate_source.
 set_build_key() {
     build_key=$( {
@@ -118,6 +134,7 @@ set_build_key() {
         cat "$here/config_site.h"
         printf '%s\n' "${configure_flags[@]}" "$build_cflags"
         cat "$here/build.sh"
+        cat "$here"/patches/*.patch 2>/dev/null || true
         gcc --version | head -n1
     } | sha256sum | cut -c1-16)
     build_dir="$cache/build/$build_key"
@@ -142,6 +159,7 @@ build_prefix() {
         rm -rf "$build_dir"
         mkdir -p "$build_dir"
         cp -a "$source_dir" "$build_dir/tree"
+        apply_patches "$build_dir/tree"
         cp "$here/config_site.h" "$build_dir/tree/pjlib/include/pj/config_site.h"
         (
             cd "$build_dir/tree"

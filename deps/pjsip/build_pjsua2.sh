@@ -95,6 +95,7 @@ if [ ! -f "$out/.complete" ]; then
     mkdir -p "$work"
     tree="$work/tree"
     cp -a "$source_dir" "$tree"
+    apply_patches "$tree"
     cp "$here/config_site.h" "$tree/pjlib/include/pj/config_site.h"
     flags=()
     for flag in "${configure_flags[@]}"; do
