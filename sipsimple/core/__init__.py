@@ -8,6 +8,7 @@ from sipsimple.core._core import (
     DEFAULT_EVENTS,
     PJSIP_VERSION,
     SIPURI,
+    AudioTransport,
     ContactHeader,
     ContentDispositionHeader,
     ContentTypeHeader,
@@ -43,6 +44,7 @@ from sipsimple.core._core import (
     FrozenViaHeader,
     FrozenWarningHeader,
     Header,
+    ICECandidate,
     IncomingReferral,
     IncomingRequest,
     IncomingSubscription,
@@ -58,6 +60,7 @@ from sipsimple.core._core import (
     Request,
     RetryAfterHeader,
     RouteHeader,
+    RTPTransport,
     SDPAttribute,
     SDPAttributeList,
     SDPBandwidthInfo,
@@ -72,6 +75,7 @@ from sipsimple.core._core import (
     ToHeader,
     ViaHeader,
     WarningHeader,
+    available_srtp_suites,
     frozendict,
 )
 from sipsimple.core._engine import DEFAULT_CODECS, Engine
@@ -80,6 +84,10 @@ from sipsimple.core._publication import Publication
 from sipsimple.core._registration import Registration
 
 __all__ = [
+    "AudioTransport",
+    "ICECandidate",
+    "RTPTransport",
+    "available_srtp_suites",
     "ContactHeader",
     "ContentDispositionHeader",
     "ContentTypeHeader",

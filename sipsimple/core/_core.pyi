@@ -868,3 +868,86 @@ class Invitation:
     def reject_transfer(self, code: int = 603) -> None: ...
     def notify_transfer_progress(self, code: int, reason: str | None = None) -> None: ...
     def end(self, extra_headers: list[Any] | None = None, timeout: float | None = None) -> None: ...
+
+# --- media transports (mediatransport.pxi) ---
+
+class ICECandidate(NamedTuple):
+    type: str
+    address: str | None
+    port: int
+
+def available_srtp_suites() -> list[str]: ...
+
+class RTPTransport:
+    state: str
+    ice_state: str
+    encryption: str | None
+    use_ice: bool
+    ice_stun_address: str | None
+    ice_stun_port: int
+    ice_turn_address: str | None
+    ice_turn_port: int
+    ice_turn_username: str | None
+    ice_turn_transport: str
+    srtp_suites: tuple[str, ...]
+    def __init__(
+        self,
+        encryption: str | None = None,
+        use_ice: bool = False,
+        ice_stun_address: str | None = None,
+        ice_stun_port: int = 3478,
+        ice_turn_address: str | None = None,
+        ice_turn_port: int = 3478,
+        ice_turn_username: str | None = None,
+        ice_turn_password: str | None = None,
+        ice_turn_transport: str = "udp",
+        srtp_suites: list[str] | None = None,
+    ) -> None: ...
+    def set_INIT(self) -> None: ...
+    def close(self) -> None: ...
+    @property
+    def local_rtp_address(self) -> str | None: ...
+    @property
+    def local_rtp_port(self) -> int | None: ...
+    @property
+    def remote_rtp_address(self) -> str | None: ...
+    @property
+    def remote_rtp_port(self) -> int | None: ...
+    @property
+    def srtp_active(self) -> bool: ...
+    @property
+    def srtp_cipher(self) -> str | None: ...
+    @property
+    def ice_active(self) -> bool: ...
+    @property
+    def local_rtp_candidate(self) -> ICECandidate | None: ...
+    @property
+    def remote_rtp_candidate(self) -> ICECandidate | None: ...
+
+class AudioTransport:
+    transport: RTPTransport
+    state: str
+    slot: int | None
+    codec: str | None
+    sample_rate: int | None
+    direction: str | None
+    enable_silence_detection: bool
+    def __init__(
+        self,
+        mixer: Any,
+        transport: RTPTransport,
+        remote_sdp: Any = None,
+        sdp_index: int = 0,
+        enable_silence_detection: bool = False,
+        codecs: list[str] | None = None,
+    ) -> None: ...
+    @property
+    def mixer(self) -> Any: ...
+    def get_local_media(self, remote_sdp: Any = None, index: int = 0, direction: str = "sendrecv") -> Any: ...
+    def start(self, local_sdp: Any, remote_sdp: Any, sdp_index: int, hold_timeout: float | None = None,
+              timeout: float | None = 30) -> None: ...
+    def update_direction(self, direction: str) -> None: ...
+    def send_dtmf(self, digit: str) -> None: ...
+    @property
+    def statistics(self) -> dict[str, Any] | None: ...
+    def stop(self) -> None: ...

@@ -830,3 +830,242 @@ cdef extern from "pjsip_ua.h" nogil:
     pj_status_t pjsip_inv_set_sdp_answer(pjsip_inv_session *inv, const pjmedia_sdp_session *sdp)
     pj_status_t pjsip_endpt_send_response2(pjsip_endpoint *endpt, pjsip_rx_data *rdata, pjsip_tx_data *tdata,
                                            void *token, void *cb)
+
+
+# --- media transports (mediatransport.pxi) ---
+#
+# RTP/RTCP over UDP, ICE (PJNATH) and SRTP media transports, and the PJMEDIA
+# audio stream that runs over them. Nested anonymous structs of the C headers
+# (the STUN credential union, the per-component ICE info) are declared under
+# names of our own; Cython only ever emits member accesses for them, never
+# their type names.
+
+cdef extern from "pjlib.h" nogil:
+    pj_bool_t pj_sockaddr_has_addr(const pj_sockaddr *addr)
+
+cdef extern from "pjsip.h" nogil:
+    pj_timer_heap_t *pjsip_endpt_get_timer_heap(pjsip_endpoint *endpt)
+
+cdef extern from "pjnath.h" nogil:
+    enum:
+        PJ_STUN_PORT
+    ctypedef enum pj_ice_cand_type:
+        PJ_ICE_CAND_TYPE_HOST
+        PJ_ICE_CAND_TYPE_SRFLX
+        PJ_ICE_CAND_TYPE_PRFLX
+        PJ_ICE_CAND_TYPE_RELAYED
+    ctypedef enum pj_ice_strans_op:
+        PJ_ICE_STRANS_OP_INIT
+        PJ_ICE_STRANS_OP_NEGOTIATION
+        PJ_ICE_STRANS_OP_KEEP_ALIVE
+        PJ_ICE_STRANS_OP_ADDR_CHANGE
+    ctypedef enum pj_ice_strans_state:
+        PJ_ICE_STRANS_STATE_NULL
+        PJ_ICE_STRANS_STATE_INIT
+        PJ_ICE_STRANS_STATE_READY
+        PJ_ICE_STRANS_STATE_SESS_READY
+        PJ_ICE_STRANS_STATE_NEGO
+        PJ_ICE_STRANS_STATE_RUNNING
+        PJ_ICE_STRANS_STATE_FAILED
+    ctypedef enum pj_turn_tp_type:
+        PJ_TURN_TP_UDP
+        PJ_TURN_TP_TCP
+        PJ_TURN_TP_TLS
+    ctypedef enum pj_stun_auth_cred_type:
+        PJ_STUN_AUTH_CRED_STATIC
+    ctypedef enum pj_stun_passwd_type:
+        PJ_STUN_PASSWD_PLAIN
+
+    ctypedef struct pj_stun_config:
+        pass
+    void pj_stun_config_init(pj_stun_config *cfg, pj_pool_factory *factory, unsigned options,
+                             pj_ioqueue_t *ioqueue, pj_timer_heap_t *timer_heap)
+
+    ctypedef struct pj_stun_sock_cfg:
+        pj_sockaddr bound_addr
+        uint16_t port_range
+    ctypedef struct pj_turn_sock_cfg:
+        pj_sockaddr bound_addr
+        uint16_t port_range
+
+    ctypedef struct _mt_stun_static_cred:      # pj_stun_auth_cred.data.static_cred
+        pj_str_t realm
+        pj_str_t username
+        pj_stun_passwd_type data_type
+        pj_str_t data
+    ctypedef union _mt_stun_cred_data:         # pj_stun_auth_cred.data
+        _mt_stun_static_cred static_cred
+    ctypedef struct pj_stun_auth_cred:
+        pj_stun_auth_cred_type type
+        _mt_stun_cred_data data
+
+    ctypedef struct pj_ice_strans_stun_cfg:
+        int af
+        pj_stun_sock_cfg cfg
+        unsigned max_host_cands
+        pj_bool_t loop_addr
+        pj_str_t server
+        uint16_t port
+        pj_bool_t ignore_stun_error
+    ctypedef struct pj_ice_strans_turn_cfg:
+        int af
+        pj_turn_sock_cfg cfg
+        pj_str_t server
+        uint16_t port
+        pj_turn_tp_type conn_type
+        pj_stun_auth_cred auth_cred
+    ctypedef struct pj_ice_strans_cfg:
+        int af
+        pj_stun_config stun_cfg
+        unsigned stun_tp_cnt
+        pj_ice_strans_stun_cfg stun_tp[1]      # PJ_ICE_MAX_STUN in C; we use the first
+        unsigned turn_tp_cnt
+        pj_ice_strans_turn_cfg turn_tp[1]      # PJ_ICE_MAX_TURN in C; we use the first
+    void pj_ice_strans_cfg_default(pj_ice_strans_cfg *cfg)
+    void pj_ice_strans_stun_cfg_default(pj_ice_strans_stun_cfg *cfg)
+    void pj_ice_strans_turn_cfg_default(pj_ice_strans_turn_cfg *cfg)
+    const char *pj_ice_get_cand_type_name(pj_ice_cand_type type)
+    const char *pj_ice_strans_state_name(pj_ice_strans_state state)
+
+cdef extern from "pjmedia.h" nogil:
+    ctypedef enum pjmedia_dir:
+        PJMEDIA_DIR_NONE
+        PJMEDIA_DIR_ENCODING
+        PJMEDIA_DIR_DECODING
+        PJMEDIA_DIR_ENCODING_DECODING
+    ctypedef enum pjmedia_transport_type:
+        PJMEDIA_TRANSPORT_TYPE_UDP
+        PJMEDIA_TRANSPORT_TYPE_ICE
+        PJMEDIA_TRANSPORT_TYPE_SRTP
+
+    ctypedef struct pjmedia_port:
+        pass
+    ctypedef struct pjmedia_transport:
+        void *user_data
+    ctypedef struct pjmedia_sock_info:
+        pj_sockaddr rtp_addr_name
+        pj_sockaddr rtcp_addr_name
+    ctypedef struct pjmedia_transport_info:
+        pjmedia_sock_info sock_info
+        pj_sockaddr src_rtp_name
+    void pjmedia_transport_info_init(pjmedia_transport_info *info)
+    pj_status_t pjmedia_transport_get_info(pjmedia_transport *tp, pjmedia_transport_info *info)
+    void *pjmedia_transport_info_get_spc_info(pjmedia_transport_info *info, pjmedia_transport_type type)
+    pj_status_t pjmedia_transport_media_create(pjmedia_transport *tp, pj_pool_t *sdp_pool, unsigned options,
+                                               const pjmedia_sdp_session *rem_sdp, unsigned media_index)
+    pj_status_t pjmedia_transport_encode_sdp(pjmedia_transport *tp, pj_pool_t *sdp_pool,
+                                             pjmedia_sdp_session *sdp_local, const pjmedia_sdp_session *rem_sdp,
+                                             unsigned media_index)
+    pj_status_t pjmedia_transport_media_start(pjmedia_transport *tp, pj_pool_t *tmp_pool,
+                                              const pjmedia_sdp_session *sdp_local,
+                                              const pjmedia_sdp_session *sdp_remote, unsigned media_index)
+    pj_status_t pjmedia_transport_media_stop(pjmedia_transport *tp)
+    pj_status_t pjmedia_transport_close(pjmedia_transport *tp)
+    pj_status_t pjmedia_transport_udp_create3(pjmedia_endpt *endpt, int af, const char *name, const pj_str_t *addr,
+                                              int port, unsigned options, pjmedia_transport **p_tp)
+
+    pj_pool_t *pjmedia_endpt_create_pool(pjmedia_endpt *endpt, const char *name, pj_size_t initial,
+                                         pj_size_t increment)
+    pj_status_t pjmedia_endpt_create_sdp(pjmedia_endpt *endpt, pj_pool_t *pool, unsigned stream_cnt,
+                                         const pjmedia_sock_info *sock_info, pjmedia_sdp_session **p_sdp)
+
+    # SRTP (SDES keying only)
+    enum:
+        PJMEDIA_SRTP_MAX_CRYPTOS
+    ctypedef enum pjmedia_srtp_use:
+        PJMEDIA_SRTP_DISABLED
+        PJMEDIA_SRTP_OPTIONAL
+        PJMEDIA_SRTP_MANDATORY
+    ctypedef enum pjmedia_srtp_keying_method:
+        PJMEDIA_SRTP_KEYING_SDES
+    ctypedef struct pjmedia_srtp_crypto:
+        pj_str_t key
+        pj_str_t name
+        unsigned flags
+    ctypedef struct pjmedia_srtp_setting:
+        pjmedia_srtp_use use
+        pj_bool_t close_member_tp
+        unsigned crypto_count
+        pjmedia_srtp_crypto crypto[8]          # PJMEDIA_SRTP_MAX_CRYPTOS
+        unsigned keying_count
+        pjmedia_srtp_keying_method keying[2]   # PJMEDIA_SRTP_KEYINGS_COUNT
+    ctypedef struct pjmedia_srtp_info:
+        pj_bool_t active
+        pjmedia_srtp_crypto rx_policy
+        pjmedia_srtp_crypto tx_policy
+        pjmedia_srtp_use use
+        pjmedia_srtp_use peer_use
+    void pjmedia_srtp_setting_default(pjmedia_srtp_setting *opt)
+    pj_status_t pjmedia_srtp_enum_crypto(unsigned *count, pjmedia_srtp_crypto *crypto)
+    pj_status_t pjmedia_transport_srtp_create(pjmedia_endpt *endpt, pjmedia_transport *tp,
+                                              const pjmedia_srtp_setting *opt, pjmedia_transport **p_tp)
+
+    # ICE
+    ctypedef struct pjmedia_ice_cb:
+        # Called with the transport, whose user_data is the one given to pjmedia_ice_create3
+        # (on_ice_complete2 only serves listeners added by pjmedia_ice_add_ice_cb).
+        void (*on_ice_complete)(pjmedia_transport *tp, pj_ice_strans_op op, pj_status_t status) noexcept
+    ctypedef struct _mt_ice_comp_info:        # pjmedia_ice_transport_info.comp[i]
+        pj_ice_cand_type lcand_type
+        pj_sockaddr lcand_addr
+        pj_ice_cand_type rcand_type
+        pj_sockaddr rcand_addr
+    ctypedef struct pjmedia_ice_transport_info:
+        pj_bool_t active
+        pj_ice_strans_state sess_state
+        unsigned comp_cnt
+        _mt_ice_comp_info comp[2]
+    pj_status_t pjmedia_ice_create3(pjmedia_endpt *endpt, const char *name, unsigned comp_cnt,
+                                    const pj_ice_strans_cfg *cfg, const pjmedia_ice_cb *cb, unsigned options,
+                                    void *user_data, pjmedia_transport **p_tp)
+
+    # audio streams
+    ctypedef struct pjmedia_stream:
+        pass
+    ctypedef struct _mt_codec_setting:        # pjmedia_codec_param.setting
+        unsigned vad
+    ctypedef struct pjmedia_codec_param:
+        _mt_codec_setting setting
+    ctypedef struct pjmedia_stream_info:
+        pjmedia_dir dir
+        pjmedia_codec_param *param
+        pj_sockaddr rem_addr
+        pjmedia_codec_info fmt
+        unsigned tx_pt
+        int tx_event_pt
+        int rx_event_pt
+    ctypedef struct pj_math_stat:
+        int n
+        int max
+        int min
+        int last
+        int mean
+    ctypedef struct pjmedia_rtcp_stream_stat:
+        uint32_t pkt
+        uint32_t bytes
+        unsigned discard
+        unsigned loss
+        unsigned reorder
+        unsigned dup
+        pj_math_stat jitter
+    ctypedef struct pjmedia_rtcp_stat:
+        pjmedia_rtcp_stream_stat tx
+        pjmedia_rtcp_stream_stat rx
+        pj_math_stat rtt
+    pj_status_t pjmedia_stream_info_from_sdp(pjmedia_stream_info *si, pj_pool_t *pool, pjmedia_endpt *endpt,
+                                             const pjmedia_sdp_session *local, const pjmedia_sdp_session *remote,
+                                             unsigned stream_idx)
+    pj_status_t pjmedia_stream_create(pjmedia_endpt *endpt, pj_pool_t *pool, const pjmedia_stream_info *info,
+                                      pjmedia_transport *tp, void *user_data, pjmedia_stream **p_stream)
+    pj_status_t pjmedia_stream_destroy(pjmedia_stream *stream)
+    pj_status_t pjmedia_stream_start(pjmedia_stream *stream)
+    pj_status_t pjmedia_stream_get_port(pjmedia_stream *stream, pjmedia_port **p_port)
+    pj_status_t pjmedia_stream_get_stat(const pjmedia_stream *stream, pjmedia_rtcp_stat *stat)
+    pj_status_t pjmedia_stream_pause(pjmedia_stream *stream, pjmedia_dir dir)
+    pj_status_t pjmedia_stream_resume(pjmedia_stream *stream, pjmedia_dir dir)
+    pj_status_t pjmedia_stream_dial_dtmf(pjmedia_stream *stream, const pj_str_t *ascii_digit)
+    pj_status_t pjmedia_stream_set_dtmf_callback(pjmedia_stream *stream,
+                                                 void (*cb)(pjmedia_stream *stream, void *user_data,
+                                                            int digit) noexcept,
+                                                 void *user_data)
+    pj_status_t pjmedia_stream_send_rtcp_bye(pjmedia_stream *stream)

@@ -269,6 +269,10 @@ cdef class PJSIPUA:
         if self._pj_initialized:
             _check_thread()
         self._shutting_down = 1
+        # Media first, while the mixer, the media endpoint and the I/O queue
+        # still exist: audio streams leave the mixer, RTP sockets close.
+        _media_transports_engine_stopping(self)
+        _sound_stub_engine_stopping(self)  # TEMPORARY: replaced by sound.pxi's teardown
         # Requests in progress end with the endpoint; their timers must not
         # fire into a destroyed timer heap.
         for obj in list(self._live_objects):

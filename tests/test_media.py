@@ -1,0 +1,194 @@
+"""Audio calls between two Engines (this process and tests/peers/sipsimple_agent.py):
+Invitation for the offer/answer, RTPTransport + AudioTransport for the media.
+
+What is checked on the wire: the negotiated codec and SRTP suite, RTP both
+ways, DTMF (RFC 4733) in order, hold and unhold by re-INVITE stopping and
+restarting the audio, RTCP statistics (RTT). The checks of the audio itself
+(a tone played on one side, recorded and analysed on the other) need
+WaveFile/RecordingWaveFile from sound.pxi and tests/audio_analysis.py (the
+media-sound branch) and are added when it is merged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from sipsimple.core import SIPURI, ContactHeader, Engine, FromHeader, Invitation, SDPConnection, SDPSession, ToHeader
+from sipsimple.core._core import AudioMixer, AudioTransport, RTPTransport
+from tests.media_calls import AudioCall
+from tests.peers.sipsimple_agent import SipsimpleAgent
+from tests.support import observe
+
+pytestmark = pytest.mark.timeout(120)
+
+CODECS = [("opus", "opus", 48000), ("G722", "G722", 16000), ("speex/8000", "speex", 8000),
+          ("speex/16000", "speex", 16000), ("speex/32000", "speex", 32000), ("GSM", "GSM", 8000),
+          ("PCMU", "PCMU", 8000), ("PCMA", "PCMA", 8000)]
+SRTP = [None, "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"]
+
+
+@pytest.fixture(scope="module")
+def agent() -> Iterator[SipsimpleAgent]:
+    peer = SipsimpleAgent()
+    yield peer
+    peer.close()
+
+
+@pytest.fixture
+def mixer(engine: Engine) -> AudioMixer:
+    return AudioMixer(None, None, 32000, 0)
+
+
+def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def agent_stats(agent: SipsimpleAgent) -> dict:
+    agent.command("audio_stats")
+    return agent.wait_for("audio_stats")["statistics"]
+
+
+def call_agent(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, *, codec: str | None = None,
+               srtp_suite: str | None = None, use_ice: bool = False) -> AudioCall:
+    encryption = "sdes_mandatory" if srtp_suite else None
+    suites = [srtp_suite] if srtp_suite else None
+    codecs = [codec] if codec else None
+    agent.command("audio_answer", encryption=encryption, srtp_suites=suites, use_ice=use_ice, codecs=codecs)
+    call = AudioCall(mixer, encryption=encryption, srtp_suites=suites, use_ice=use_ice, codecs=codecs)
+    offer = call.offer()
+    call.invitation = Invitation()
+    call.invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+                                ToHeader(SIPURI(user="bob", host="127.0.0.1", port=agent.udp_port)), None,
+                                ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+                                sdp=offer, timeout=10)
+    assert call.started.wait(10), "our stream did not start"
+    return call
+
+
+def hang_up(call: AudioCall, agent: SipsimpleAgent) -> None:
+    call.invitation.end()
+    agent.wait_for("call", where=lambda event: event["state"] == "disconnected")
+    wait_until(lambda: call.audio.state == "STOPPED", what="our stream to stop")
+
+
+@pytest.mark.parametrize("srtp_suite", SRTP, ids=lambda value: value or "rtp")
+@pytest.mark.parametrize(("codec", "name", "rate"), CODECS, ids=[entry[0] for entry in CODECS])
+def test_audio_call(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, codec: str, name: str, rate: int,
+                    srtp_suite: str | None) -> None:
+    call = call_agent(engine, agent, mixer, codec=codec, srtp_suite=srtp_suite)
+    started = agent.wait_for("audio_started")
+    assert (call.audio.codec, call.audio.sample_rate) == (name, rate)
+    assert (started["codec"], started["sample_rate"]) == (name, rate)
+    assert call.transport.srtp_active is bool(srtp_suite)
+    assert call.transport.srtp_cipher == srtp_suite
+    assert started["srtp_cipher"] == srtp_suite
+    assert call.transport.remote_rtp_address == "127.0.0.1"
+    assert call.audio.slot is not None
+    # RTP both ways (the mixer clocks both streams even with nothing connected).
+    wait_until(lambda: call.audio.statistics["rx"]["packets"] >= 10, what="RTP from the peer")
+    wait_until(lambda: agent_stats(agent)["rx"]["packets"] >= 10, what="RTP at the peer")
+    # DTMF, in order.
+    for digit in "1#9":
+        call.audio.send_dtmf(digit)
+    assert [agent.wait_for("dtmf")["digit"] for _ in range(3)] == ["1", "#", "9"]
+    hang_up(call, agent)
+    assert call.transport.state == "INVALID"
+
+
+def test_dtmf_from_the_peer(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer) -> None:
+    call = call_agent(engine, agent, mixer, codec="opus")
+    agent.wait_for("audio_started")
+    agent.command("audio_dtmf", digits="0123456789*#ABCD")
+    wait_until(lambda: len(call.digits) == 16, what="16 digits")
+    assert "".join(call.digits) == "0123456789*#ABCD"
+    hang_up(call, agent)
+
+
+def test_hold_and_unhold(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer) -> None:
+    """Our re-INVITE sendonly: the peer stops sending (its answer is recvonly); sendrecv brings it back."""
+    call = call_agent(engine, agent, mixer, codec="PCMU")
+    agent.wait_for("audio_started")
+    wait_until(lambda: call.audio.statistics["rx"]["packets"] >= 10, what="RTP from the peer")
+
+    def reinvite(direction: str) -> None:
+        count = len(call.directions)
+        sdp = SDPSession.new(call.invitation.local_sdp)
+        sdp.version += 1
+        sdp.media[0].direction = direction
+        call.invitation.send_reinvite(sdp=sdp)
+        wait_until(lambda: len(call.directions) > count, what=f"the answer to {direction}")
+        agent.wait_for("audio_direction", where=lambda event: event["direction"] == MIRROR[direction])
+
+    reinvite("sendonly")
+    assert call.audio.direction == "sendonly"
+    held_at = call.audio.statistics["rx"]["packets"]
+    peer_rx = agent_stats(agent)["rx"]["packets"]
+    # While the peer goes on receiving 50 more of our packets (one second of
+    # audio), it sends us nothing (a packet or two in flight at most).
+    wait_until(lambda: agent_stats(agent)["rx"]["packets"] >= peer_rx + 50, what="the peer to receive our audio")
+    assert call.audio.statistics["rx"]["packets"] - held_at <= 2
+
+    reinvite("sendrecv")
+    assert call.audio.direction == "sendrecv"
+    resumed_at = call.audio.statistics["rx"]["packets"]
+    wait_until(lambda: call.audio.statistics["rx"]["packets"] >= resumed_at + 25, what="the peer's audio again")
+    hang_up(call, agent)
+
+
+MIRROR = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive", "sendrecv": "sendrecv"}
+
+
+def test_rtcp_statistics(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer) -> None:
+    call = call_agent(engine, agent, mixer, codec="G722")
+    agent.wait_for("audio_started")
+    # The first RTCP report goes out about 5 s into the call (PJMEDIA_RTCP_INTERVAL).
+    statistics = wait_until(lambda: (s := call.audio.statistics)["rtt"]["count"] > 0 and s, timeout=20,
+                            what="an RTT from RTCP")
+    assert statistics["rx"]["packets"] > 0 and statistics["rx"]["bytes"] > 0
+    assert statistics["tx"]["packets"] > 0 and statistics["tx"]["bytes"] > 0
+    assert statistics["rtt"]["last"] >= 0 and statistics["rx"]["packets_lost"] == 0
+    hang_up(call, agent)
+
+
+def test_no_rtp_is_reported(engine: Engine, mixer: AudioMixer) -> None:
+    """A stream whose peer never sends: RTPAudioTransportDidNotGetRTP after `timeout` seconds."""
+    recorder = observe("RTPAudioTransportDidNotGetRTP", "RTPTransportDidInitialize")
+    ours, silent = RTPTransport(), RTPTransport()
+    ours.set_INIT()
+    silent.set_INIT()
+    audio = AudioTransport(mixer, ours, codecs=["PCMU"])
+    local = SDPSession("127.0.0.1", connection=SDPConnection("127.0.0.1"), media=[audio.get_local_media()])
+    remote = SDPSession.new(local)
+    remote.media[0].port = silent.local_rtp_port
+    audio.start(local, remote, 0, timeout=1)
+    notification = recorder.wait_for(lambda n: n.name == "RTPAudioTransportDidNotGetRTP" and n.sender is audio)
+    assert notification.data.got_any is False
+    audio.stop()
+    silent.close()
+    assert (ours.state, silent.state, audio.state) == ("INVALID", "INVALID", "STOPPED")
+
+
+def test_rtp_ports_from_the_range(engine: Engine) -> None:
+    engine.rtp_port_range = (43000, 43004)
+    first, second, third = RTPTransport(), RTPTransport(), RTPTransport()
+    first.set_INIT()
+    second.set_INIT()
+    assert sorted([first.local_rtp_port, second.local_rtp_port]) == [43000, 43002]
+    with pytest.raises(Exception, match="No free RTP/RTCP port pair"):
+        third.set_INIT()
+    first.close()
+    third = RTPTransport()
+    third.set_INIT()
+    assert third.local_rtp_port == 43000
+    second.close()
+    third.close()
+    engine.rtp_port_range = (50000, 50500)
