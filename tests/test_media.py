@@ -18,6 +18,7 @@ import pytest
 
 from sipsimple.core import SIPURI, ContactHeader, Engine, FromHeader, Invitation, SDPConnection, SDPSession, ToHeader
 from sipsimple.core._core import AudioMixer, AudioTransport, RTPTransport
+from sipsimple.notification import NotificationCenter
 from tests.media_calls import AudioCall
 from tests.peers.sipsimple_agent import SipsimpleAgent
 from tests.support import observe
@@ -192,3 +193,30 @@ def test_rtp_ports_from_the_range(engine: Engine) -> None:
     second.close()
     third.close()
     engine.rtp_port_range = (50000, 50500)
+
+
+@pytest.mark.parametrize("srtp_suite", [None, "AES_CM_128_HMAC_SHA1_80"], ids=["rtp", "srtp"])
+def test_audio_call_with_ice(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, srtp_suite: str | None) -> None:
+    """ICE with host candidates on both sides: the check list completes and RTP flows on the pair it chose."""
+    ice_results: list = []
+
+    class ICEObserver:
+        def handle_notification(self, notification) -> None:
+            ice_results.append(notification)
+
+    observer = ICEObserver()
+    center = NotificationCenter()
+    center.add_observer(observer, name="RTPTransportICENegotiationDidSucceed")
+    center.add_observer(observer, name="RTPTransportICENegotiationDidFail")
+    call = call_agent(engine, agent, mixer, codec="PCMU", srtp_suite=srtp_suite, use_ice=True)
+    started = agent.wait_for("audio_started")
+    assert started["ice_active"] or agent.wait_for("ice")["succeeded"]
+    wait_until(lambda: any(n.sender is call.transport for n in ice_results), what="ICE to end")
+    ours = next(n for n in ice_results if n.sender is call.transport)
+    assert ours.name == "RTPTransportICENegotiationDidSucceed", ours.data
+    assert ours.data.chosen_local_candidate.type == "host" and ours.data.chosen_remote_candidate.type == "host"
+    assert call.transport.ice_active
+    wait_until(lambda: call.audio.statistics["rx"]["packets"] >= 10, what="RTP from the peer")
+    wait_until(lambda: agent_stats(agent)["rx"]["packets"] >= 10, what="RTP at the peer")
+    assert call.transport.srtp_active is bool(srtp_suite)
+    hang_up(call, agent)
