@@ -14,7 +14,7 @@ include "util.pxi"
 include "headers.pxi"
 include "sdp.pxi"
 include "ua.pxi"
-include "_sound_stub.pxi"  # TEMPORARY: replaced by sound.pxi from media-sound
+include "sound.pxi"
 include "request.pxi"
 include "subscription.pxi"
 include "referral.pxi"

@@ -938,8 +938,6 @@ cdef extern from "pjmedia.h" nogil:
         PJMEDIA_TRANSPORT_TYPE_ICE
         PJMEDIA_TRANSPORT_TYPE_SRTP
 
-    ctypedef struct pjmedia_port:
-        pass
     ctypedef struct pjmedia_transport:
         void *user_data
     ctypedef struct pjmedia_sock_info:
@@ -1069,3 +1067,245 @@ cdef extern from "pjmedia.h" nogil:
                                                             int digit) noexcept,
                                                  void *user_data)
     pj_status_t pjmedia_stream_send_rtcp_bye(pjmedia_stream *stream)
+
+# --- sound (sound.pxi) ----------------------------------------------------------
+#
+# The conference bridge, sound devices, the clock that drives the bridge with
+# no sound card, file players/recorders, the tone generator and the ports the
+# core writes itself (MixerPort, the wrappers that watch players and tone
+# generators). Also what ua.pxi needs to let other threads wake the Engine
+# thread (a socket pair in the I/O queue) and to report pool usage.
+#
+# mediatransport.pxi uses pjmedia_port, pjmedia_frame and pjmedia_conf from
+# here (AudioMixer._add_port), so they are declared once, in this section.
+
+from libc.stdint cimport int16_t, uint64_t
+
+
+cdef extern from "pthread.h" nogil:
+    ctypedef struct pthread_mutex_t:
+        pass
+    ctypedef struct pthread_cond_t:
+        pass
+    ctypedef struct pthread_condattr_t:
+        pass
+    int pthread_mutex_init(pthread_mutex_t *mutex, const void *attr)
+    int pthread_mutex_destroy(pthread_mutex_t *mutex)
+    int pthread_mutex_lock(pthread_mutex_t *mutex)
+    int pthread_mutex_unlock(pthread_mutex_t *mutex)
+    int pthread_condattr_init(pthread_condattr_t *attr)
+    int pthread_condattr_destroy(pthread_condattr_t *attr)
+    int pthread_condattr_setclock(pthread_condattr_t *attr, int clock_id)
+    int pthread_cond_init(pthread_cond_t *cond, const pthread_condattr_t *attr)
+    int pthread_cond_destroy(pthread_cond_t *cond)
+    int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
+    int pthread_cond_broadcast(pthread_cond_t *cond)
+
+
+cdef extern from "time.h" nogil:
+    struct timespec:
+        long tv_sec
+        long tv_nsec
+    enum:
+        CLOCK_MONOTONIC
+    int clock_gettime(int clock_id, timespec *tp)
+
+
+cdef extern from "pthread.h" nogil:
+    int pthread_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mutex, const timespec *abstime)
+
+
+cdef extern from "sys/socket.h" nogil:
+    enum:
+        AF_UNIX
+        SOCK_DGRAM
+        SOCK_CLOEXEC
+        SOCK_NONBLOCK
+    int socketpair(int domain, int type, int protocol, int sv[2])
+
+
+cdef extern from "pjlib.h" nogil:
+    enum:
+        PJ_EPENDING
+        PJ_EEOF
+        PJ_ETOOMANY
+
+    union pj_timestamp:
+        uint64_t u64
+
+    ctypedef long pj_sock_t
+    struct pj_ioqueue_key_t
+    struct pj_ioqueue_op_key_t:
+        void *user_data
+    struct pj_ioqueue_callback:
+        void (*on_read_complete)(pj_ioqueue_key_t *key, pj_ioqueue_op_key_t *op_key,
+                                 pj_ssize_t bytes_read) noexcept
+        void *on_write_complete
+        void *on_accept_complete
+        void *on_connect_complete
+    pj_status_t pj_ioqueue_register_sock(pj_pool_t *pool, pj_ioqueue_t *ioque, pj_sock_t sock, void *user_data,
+                                         const pj_ioqueue_callback *cb, pj_ioqueue_key_t **key)
+    pj_status_t pj_ioqueue_unregister(pj_ioqueue_key_t *key)
+    void pj_ioqueue_op_key_init(pj_ioqueue_op_key_t *op_key, pj_size_t size)
+    pj_status_t pj_ioqueue_recv(pj_ioqueue_key_t *key, pj_ioqueue_op_key_t *op_key, void *buffer,
+                                pj_ssize_t *length, unsigned flags)
+
+    void *pj_pool_zalloc(pj_pool_t *pool, pj_size_t size)
+
+
+cdef extern from *:
+    """
+    /* The caching pool's counters of pools and bytes in use (diagnostics:
+     * PJSIPUA.pool_usage). */
+    static size_t sipsimple_pools_in_use(pj_caching_pool *cp) { return cp->used_count; }
+    static size_t sipsimple_pool_bytes_in_use(pj_caching_pool *cp) { return cp->used_size; }
+    """
+    size_t sipsimple_pools_in_use(pj_caching_pool *cp) nogil
+    size_t sipsimple_pool_bytes_in_use(pj_caching_pool *cp) nogil
+
+
+cdef extern from "pjmedia.h" nogil:
+    ctypedef enum pjmedia_frame_type:
+        PJMEDIA_FRAME_TYPE_NONE
+        PJMEDIA_FRAME_TYPE_AUDIO
+
+    struct pjmedia_frame:
+        pjmedia_frame_type type
+        void *buf
+        pj_size_t size
+        pj_timestamp timestamp
+        uint32_t bit_info
+
+    struct pjmedia_port_info:
+        pj_str_t name
+        uint32_t signature
+
+    ctypedef struct pjmedia_port_data "struct port_data":
+        void *pdata
+        long ldata
+
+    struct pjmedia_port:
+        pjmedia_port_info info
+        pjmedia_port_data port_data
+        pj_status_t (*put_frame)(pjmedia_port *this_port, pjmedia_frame *frame) noexcept nogil
+        pj_status_t (*get_frame)(pjmedia_port *this_port, pjmedia_frame *frame) noexcept nogil
+        pj_status_t (*on_destroy)(pjmedia_port *this_port) noexcept nogil
+
+    unsigned PJMEDIA_PIA_SRATE(const pjmedia_port_info *pia)
+    unsigned PJMEDIA_PIA_CCNT(const pjmedia_port_info *pia)
+    unsigned PJMEDIA_PIA_SPF(const pjmedia_port_info *pia)
+    pj_status_t pjmedia_port_info_init(pjmedia_port_info *info, const pj_str_t *name, unsigned signature,
+                                       unsigned clock_rate, unsigned channel_count, unsigned bits_per_sample,
+                                       unsigned samples_per_frame)
+    pj_status_t pjmedia_port_get_frame(pjmedia_port *port, pjmedia_frame *frame)
+    pj_status_t pjmedia_port_put_frame(pjmedia_port *port, pjmedia_frame *frame)
+    pj_status_t pjmedia_port_destroy(pjmedia_port *port)
+
+    # The conference bridge (pjmedia/conference.h).
+    struct pjmedia_conf
+    ctypedef enum pjmedia_port_op:
+        PJMEDIA_PORT_NO_CHANGE
+        PJMEDIA_PORT_DISABLE
+        PJMEDIA_PORT_MUTE
+        PJMEDIA_PORT_ENABLE
+    enum:
+        PJMEDIA_CONF_NO_DEVICE
+        PJMEDIA_CONF_MAX_PORTS
+    pj_status_t pjmedia_conf_create(pj_pool_t *pool, unsigned max_slots, unsigned sampling_rate,
+                                    unsigned channel_count, unsigned samples_per_frame, unsigned bits_per_sample,
+                                    unsigned options, pjmedia_conf **p_conf)
+    pj_status_t pjmedia_conf_destroy(pjmedia_conf *conf)
+    pjmedia_port *pjmedia_conf_get_master_port(pjmedia_conf *conf)
+    pj_status_t pjmedia_conf_add_port(pjmedia_conf *conf, pj_pool_t *pool, pjmedia_port *strm_port,
+                                      const pj_str_t *name, unsigned *p_slot)
+    pj_status_t pjmedia_conf_remove_port(pjmedia_conf *conf, unsigned slot)
+    pj_status_t pjmedia_conf_configure_port(pjmedia_conf *conf, unsigned slot, pjmedia_port_op tx,
+                                            pjmedia_port_op rx)
+    pj_status_t pjmedia_conf_connect_port(pjmedia_conf *conf, unsigned src_slot, unsigned sink_slot,
+                                          int adj_level)
+    pj_status_t pjmedia_conf_disconnect_port(pjmedia_conf *conf, unsigned src_slot, unsigned sink_slot)
+    unsigned pjmedia_conf_get_port_count(pjmedia_conf *conf)
+    pj_status_t pjmedia_conf_adjust_rx_level(pjmedia_conf *conf, unsigned slot, int adj_level)
+    pj_status_t pjmedia_conf_adjust_tx_level(pjmedia_conf *conf, unsigned slot, int adj_level)
+
+    # A clock thread (pjmedia/clock.h): drives the bridge when there is no
+    # playback device.
+    struct pjmedia_clock
+    pj_status_t pjmedia_clock_create(pj_pool_t *pool, unsigned clock_rate, unsigned channel_count,
+                                     unsigned samples_per_frame, unsigned options,
+                                     void (*cb)(const pj_timestamp *ts, void *user_data) noexcept nogil,
+                                     void *user_data, pjmedia_clock **p_clock)
+    pj_status_t pjmedia_clock_start(pjmedia_clock *clock)
+    pj_status_t pjmedia_clock_destroy(pjmedia_clock *clock)
+
+    # WAV files (pjmedia/wav_port.h).
+    enum:
+        PJMEDIA_FILE_NO_LOOP
+        PJMEDIA_FILE_WRITE_PCM
+    pj_status_t pjmedia_wav_player_port_create(pj_pool_t *pool, const char *filename, unsigned ptime,
+                                               unsigned flags, pj_ssize_t buff_size, pjmedia_port **p_port)
+    pj_status_t pjmedia_wav_writer_port_create(pj_pool_t *pool, const char *filename, unsigned clock_rate,
+                                               unsigned channel_count, unsigned samples_per_frame,
+                                               unsigned bits_per_sample, unsigned flags, pj_ssize_t buff_size,
+                                               pjmedia_port **p_port)
+
+    # The tone generator (pjmedia/tonegen.h).
+    enum:
+        PJMEDIA_TONEGEN_MAX_DIGITS
+    struct pjmedia_tone_desc:
+        short freq1
+        short freq2
+        short on_msec
+        short off_msec
+        short volume
+        short flags
+    pj_status_t pjmedia_tonegen_create2(pj_pool_t *pool, const pj_str_t *name, unsigned clock_rate,
+                                        unsigned channel_count, unsigned samples_per_frame,
+                                        unsigned bits_per_sample, unsigned options, pjmedia_port **p_port)
+    pj_bool_t pjmedia_tonegen_is_busy(pjmedia_port *tonegen)
+    pj_status_t pjmedia_tonegen_stop(pjmedia_port *tonegen)
+    pj_status_t pjmedia_tonegen_play(pjmedia_port *tonegen, unsigned count, const pjmedia_tone_desc tones[],
+                                     unsigned options)
+
+    # Sound devices (pjmedia/audiodev.h, pjmedia/sound_port.h).
+    ctypedef int pjmedia_aud_dev_index
+    ctypedef enum pjmedia_dir:
+        PJMEDIA_DIR_CAPTURE
+        PJMEDIA_DIR_PLAYBACK
+        PJMEDIA_DIR_CAPTURE_PLAYBACK
+    enum:
+        PJMEDIA_AUD_DEFAULT_CAPTURE_DEV
+        PJMEDIA_AUD_DEFAULT_PLAYBACK_DEV
+    struct pjmedia_aud_dev_info:
+        char *name
+        unsigned input_count
+        unsigned output_count
+        char *driver
+    struct pjmedia_aud_param:
+        pjmedia_dir dir
+        pjmedia_aud_dev_index rec_id
+        pjmedia_aud_dev_index play_id
+        unsigned clock_rate
+        unsigned channel_count
+        unsigned samples_per_frame
+        unsigned bits_per_sample
+    unsigned pjmedia_aud_dev_count()
+    pj_status_t pjmedia_aud_dev_get_info(pjmedia_aud_dev_index id, pjmedia_aud_dev_info *info)
+    pj_status_t pjmedia_aud_dev_refresh()
+    pj_status_t pjmedia_aud_dev_default_param(pjmedia_aud_dev_index id, pjmedia_aud_param *param)
+
+    struct pjmedia_snd_port
+    struct pjmedia_snd_port_param:
+        pjmedia_aud_param base
+    void pjmedia_snd_port_param_default(pjmedia_snd_port_param *prm)
+    pj_status_t pjmedia_snd_port_create2(pj_pool_t *pool, const pjmedia_snd_port_param *prm,
+                                         pjmedia_snd_port **p_port)
+    pj_status_t pjmedia_snd_port_connect(pjmedia_snd_port *snd_port, pjmedia_port *port)
+    pj_status_t pjmedia_snd_port_set_ec(pjmedia_snd_port *snd_port, pj_pool_t *pool, unsigned tail_ms,
+                                        unsigned options)
+    pj_status_t pjmedia_snd_port_destroy(pjmedia_snd_port *snd_port)
+
+
+cdef extern from "pjmedia_audiodev.h" nogil:
+    pj_status_t pjmedia_aud_subsys_init(pj_pool_factory *pf)
+    pj_status_t pjmedia_aud_subsys_shutdown()
