@@ -24,7 +24,9 @@ Asynchronous events: "ready" (udp/tcp ports), "registration" (succeeded/failed/e
 body), "subscription" (started/ended/failed, code). With audio (tests/media_calls.py):
 audio_answer arms an RTPTransport (encryption, srtp_suites, use_ice, codecs) and answers the
 next incoming call with audio; then "call" (state), "audio_started" (codec, sample_rate,
-srtp_cipher, ice_active), "audio_direction", "dtmf" (digit), "ice", "audio_stats" (statistics).
+srtp_cipher, ice_active), "audio_direction", "dtmf" (digit), "ice", "audio_stats" (statistics);
+audio_record (path) records what the call brings in until audio_record_stop ("audio_recording",
+"audio_recorded").
 
 Imported, it gives SipsimpleAgent, which runs the script and waits for its
 events (the process side imports sipsimple; the test side only starts it).
@@ -251,6 +253,18 @@ def _main(argv: list[str]) -> int:
                 state["audio_call"].audio.send_dtmf(digit)
         elif cmd == "audio_stats":
             emit("audio_stats", statistics=state["audio_call"].statistics())
+        elif cmd == "audio_record":
+            # What the call brings in, into a WAV file at the mixer's rate.
+            from sipsimple.core._core import RecordingWaveFile
+
+            recorder = RecordingWaveFile(state["mixer"], command["path"])
+            recorder.start()
+            state["mixer"].connect_slots(state["audio_call"].audio.slot, recorder.slot)
+            state["recorder"] = recorder
+            emit("audio_recording", path=command["path"])
+        elif cmd == "audio_record_stop":
+            state.pop("recorder").stop()
+            emit("audio_recorded", path=command.get("path"))
         else:
             raise ValueError(f"unknown command {cmd!r}")
 
