@@ -317,3 +317,32 @@ def test_hold_silences_the_recording(engine: Engine, agent: SipsimpleAgent, mixe
     resumed = samples[second_start + rate // 10: second_end - rate // 20]
     assert abs(dominant_frequency(resumed, rate) - 1000) <= 10
     hang_up(call, agent)
+
+
+def test_rtp_from_sipp_reaches_our_recording(engine: Engine, mixer: AudioMixer, tmp_path: Path) -> None:
+    """SIPp answers and streams a mu-law 1 kHz tone (rtp_stream); our AudioTransport's slot, recorded, has it."""
+    from sipsimple.core._core import RecordingWaveFile
+    from tests.g711 import tone_samples, write_pcmu_wav
+    from tests.support import SCENARIOS, SippServer
+
+    played = write_pcmu_wav(tmp_path / "tone.pcmu.wav", tone_samples(1000, 1.0, level=0.5))
+    sipp = SippServer(SCENARIOS / "calls" / "call_rtp_stream_uas.xml", timeout=20, files={"tone.pcmu.wav": played},
+                      extra=["-set", "play_ms", "2000"])
+    call = AudioCall(mixer, codecs=["PCMU"])
+    recorder = RecordingWaveFile(mixer, str(tmp_path / "received.wav"))
+    call.invitation = Invitation()
+    call.invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+                                ToHeader(SIPURI(user="bob", host=sipp.host, port=sipp.port)), None,
+                                ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+                                sdp=call.offer(), timeout=10)
+    assert call.started.wait(10), "our stream did not start"
+    recorder.start()
+    mixer.connect_slots(call.audio.slot, recorder.slot)
+    wait_until(lambda: call.audio.state == "STOPPED", what="SIPp's BYE", timeout=15)
+    recorder.stop()
+    run = sipp.finish()
+    assert run.succeeded, run.explain()
+    samples, rate = read_wav(tmp_path / "received.wav")
+    steady = samples[int(rate * 0.5): int(rate * 1.5)]
+    assert abs(dominant_frequency(steady, rate) - 1000) <= 10
+    assert abs(rms_dbfs(steady) - -9.0) <= 3  # a sine peaking at -6 dBFS: RMS -9 dBFS
