@@ -25,12 +25,14 @@ class AudioCall:
 
     def __init__(self, mixer: Any, *, encryption: str | None = None, srtp_suites: list[str] | None = None,
                  use_ice: bool = False, codecs: list[str] | None = None, address: str = "127.0.0.1",
-                 emit: Callable[..., None] | None = None) -> None:
+                 emit: Callable[..., None] | None = None, transport_options: dict[str, Any] | None = None) -> None:
         self.mixer = mixer
         self.address = address
         self.codecs = codecs
         self.emit = emit or (lambda name, **fields: None)
-        self.transport = RTPTransport(encryption=encryption, use_ice=use_ice, srtp_suites=srtp_suites)
+        # transport_options: the rest of RTPTransport's arguments (STUN/TURN servers, ice_relay_only).
+        self.transport = RTPTransport(encryption=encryption, use_ice=use_ice, srtp_suites=srtp_suites,
+                                      **(transport_options or {}))
         self.audio: AudioTransport | None = None
         self.invitation: Any = None
         self.initialized = threading.Event()

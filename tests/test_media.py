@@ -213,6 +213,9 @@ def test_audio_call_with_ice(engine: Engine, agent: SipsimpleAgent, mixer: Audio
     center.add_observer(observer, name="RTPTransportICENegotiationDidSucceed")
     center.add_observer(observer, name="RTPTransportICENegotiationDidFail")
     call = call_agent(engine, agent, mixer, codec="PCMU", srtp_suite=srtp_suite, use_ice=True)
+    # Candidates on loopback only: the tests send nothing anywhere else.
+    candidates = [a.value.split() for a in call.invitation.local_sdp.media[0].attributes if a.name == "candidate"]
+    assert candidates and all(c[4] == "127.0.0.1" for c in candidates), candidates
     started = agent.wait_for("audio_started")
     assert started["ice_active"] or agent.wait_for("ice")["succeeded"]
     wait_until(lambda: any(n.sender is call.transport for n in ice_results), what="ICE to end")
@@ -346,3 +349,56 @@ def test_rtp_from_sipp_reaches_our_recording(engine: Engine, mixer: AudioMixer, 
     steady = samples[int(rate * 0.5): int(rate * 1.5)]
     assert abs(dominant_frequency(steady, rate) - 1000) <= 10
     assert abs(rms_dbfs(steady) - -9.0) <= 3  # a sine peaking at -6 dBFS: RMS -9 dBFS
+
+
+# --- ICE through a TURN relay (coturn) ---------------------------------------------------
+
+
+def test_media_through_the_turn_relay(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, tone_file: Path,
+                                      tmp_path: Path) -> None:
+    """Both sides offer only relayed candidates (coturn on loopback): ICE picks relay/relay; the tone gets through."""
+    from tests.peers.coturn import Coturn, check_installation
+
+    if check_installation() is not None:
+        pytest.fail(check_installation())
+    with Coturn(tmp_path / "coturn", users={"alice": "alice-secret", "bob": "bob-secret"}) as turn:
+        def options(user: str) -> dict:
+            return {"ice_turn_address": turn.host, "ice_turn_port": turn.port, "ice_turn_username": user,
+                    "ice_turn_password": f"{user}-secret", "ice_relay_only": True}
+
+        results: list = []
+
+        class ICEObserver:
+            def handle_notification(self, notification) -> None:
+                results.append(notification)
+
+        observer = ICEObserver()
+        NotificationCenter().add_observer(observer, name="RTPTransportICENegotiationDidSucceed")
+        NotificationCenter().add_observer(observer, name="RTPTransportICENegotiationDidFail")
+        agent.command("audio_answer", use_ice=True, codecs=["PCMU"], transport_options=options("bob"))
+        call = AudioCall(mixer, use_ice=True, codecs=["PCMU"], transport_options=options("alice"))
+        offer = call.offer()
+        candidates = [a.value.split() for a in offer.media[0].attributes if a.name == "candidate"]
+        assert candidates and all(c[7] == "relay" and c[4] == "127.0.0.1" for c in candidates), candidates
+        call.invitation = Invitation()
+        call.invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+                                    ToHeader(SIPURI(user="bob", host="127.0.0.1", port=agent.udp_port)), None,
+                                    ContactHeader(SIPURI(user="alice", host="127.0.0.1",
+                                                         port=engine.local_udp_port)),
+                                    sdp=offer, timeout=10)
+        assert call.started.wait(10), "our stream did not start"
+        agent.wait_for("audio_started")
+        wait_until(lambda: any(n.sender is call.transport for n in results), what="ICE to end")
+        ours = next(n for n in results if n.sender is call.transport)
+        assert ours.name == "RTPTransportICENegotiationDidSucceed", ours.data
+        assert ours.data.chosen_local_candidate.type == "relay"
+        assert ours.data.chosen_remote_candidate.type == "relay"
+        # (The agent lives for the whole module: skip what earlier ICE calls reported.)
+        peer_ice = agent.wait_for("ice", where=lambda event: event.get("local", [None])[0] == "relay")
+        assert peer_ice["succeeded"] and peer_ice["remote"][0] == "relay"
+        player = play_into(mixer, call, tone_file)
+        samples, rate = record_at_peer(agent, tmp_path / "received.wav", 1.6)
+        player.stop()
+        assert_tone(samples, rate)
+        hang_up(call, agent)
+        assert turn.allocations_seen() >= 2

@@ -903,6 +903,7 @@ class RTPTransport:
     ice_turn_username: str | None
     ice_turn_transport: str
     srtp_suites: tuple[str, ...]
+    ice_relay_only: bool
     def __init__(
         self,
         encryption: str | None = None,
@@ -915,6 +916,7 @@ class RTPTransport:
         ice_turn_password: str | None = None,
         ice_turn_transport: str = "udp",
         srtp_suites: list[str] | None = None,
+        ice_relay_only: bool = False,
     ) -> None: ...
     def set_INIT(self) -> None: ...
     def close(self) -> None: ...

@@ -918,6 +918,7 @@ cdef extern from "pjnath.h" nogil:
         int af
         pj_stun_config stun_cfg
         unsigned stun_tp_cnt
+        pj_ice_strans_stun_cfg stun              # deprecated single STUN setting (see _create_ice)
         pj_ice_strans_stun_cfg stun_tp[1]      # PJ_ICE_MAX_STUN in C; we use the first
         unsigned turn_tp_cnt
         pj_ice_strans_turn_cfg turn_tp[1]      # PJ_ICE_MAX_TURN in C; we use the first

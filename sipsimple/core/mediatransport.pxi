@@ -117,6 +117,7 @@ cdef class RTPTransport:
     cdef object _ice_turn_password
     cdef readonly str ice_turn_transport
     cdef readonly tuple srtp_suites
+    cdef readonly bint ice_relay_only
 
     def __cinit__(self):
         self.state = "NULL"
@@ -125,7 +126,7 @@ cdef class RTPTransport:
 
     def __init__(self, encryption=None, use_ice=False, ice_stun_address=None, ice_stun_port=3478,
                  ice_turn_address=None, ice_turn_port=3478, ice_turn_username=None, ice_turn_password=None,
-                 ice_turn_transport="udp", srtp_suites=None):
+                 ice_turn_transport="udp", srtp_suites=None, ice_relay_only=False):
         if encryption not in _RTP_ENCRYPTIONS:
             raise ValueError("encryption must be one of %r, not %r" % (_RTP_ENCRYPTIONS, encryption))
         if ice_stun_address is not None and not isinstance(ice_stun_address, str):
@@ -138,6 +139,8 @@ cdef class RTPTransport:
             raise ValueError("ice_turn_transport must be one of udp, tcp, tls")
         if (ice_stun_address or ice_turn_address) and not use_ice:
             raise ValueError("STUN and TURN servers are used by ICE only (use_ice=True)")
+        if ice_relay_only and ice_turn_address is None:
+            raise ValueError("ice_relay_only needs a TURN server (ice_turn_address)")
         if srtp_suites is None:
             known = available_srtp_suites()
             srtp_suites = tuple(name for name in _DEFAULT_SRTP_SUITES if name in known)
@@ -161,6 +164,7 @@ cdef class RTPTransport:
         self._ice_turn_password = ice_turn_password
         self.ice_turn_transport = ice_turn_transport
         self.srtp_suites = srtp_suites
+        self.ice_relay_only = bool(ice_relay_only)
 
     def __repr__(self):
         return "<RTPTransport state=%s encryption=%r use_ice=%r>" % (self.state, self.encryption, self.use_ice)
@@ -245,7 +249,14 @@ cdef class RTPTransport:
         # One STUN socket per component gives the host candidate (the
         # Engine's address, loopback included when that is what it is bound
         # to) and, with a STUN server, the server-reflexive one.
-        cfg.stun_tp_cnt = 1
+        # With ice_relay_only there is none: the TURN allocation's relayed
+        # address is the only candidate (a policy like WebRTC's "relay", for
+        # privacy or for networks where only the relay gets through).
+        cfg.stun_tp_cnt = 0 if self.ice_relay_only else 1
+        # (PJNATH falls back to the deprecated single cfg.stun, with host
+        # candidates from every interface, when stun_tp_cnt is 0 and it still
+        # asks for host candidates: it must not.)
+        cfg.stun.max_host_cands = 0
         pj_ice_strans_stun_cfg_default(&cfg.stun_tp[0])
         cfg.stun_tp[0].af = ua._af
         bound = ua.ip_address if ua.ip_address not in ("0.0.0.0", "::") else ""

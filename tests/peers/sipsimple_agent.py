@@ -245,7 +245,8 @@ def _main(argv: list[str]) -> int:
                 state["mixer"] = AudioMixer(None, None, 32000, 0)
             call = AudioCall(state["mixer"], encryption=command.get("encryption"),
                              srtp_suites=command.get("srtp_suites"), use_ice=command.get("use_ice", False),
-                             codecs=command.get("codecs"), address=host, emit=emit)
+                             codecs=command.get("codecs"), address=host, emit=emit,
+                             transport_options=command.get("transport_options"))
             call.wait_initialized()
             state["audio_call"] = call
         elif cmd == "audio_dtmf":
