@@ -246,7 +246,9 @@ class SippServer:
     """SIPp running a UAS scenario on host:port until it ends or times out."""
 
     def __init__(self, scenario: Path, *, host: str = "127.0.0.1", transport: str = "udp", calls: int = 1,
-                 timeout: float = 30.0, extra: list[str] | None = None) -> None:
+                 timeout: float = 30.0, extra: list[str] | None = None, files: dict[str, Path] | None = None) -> None:
+        """files: copied into SIPp's working directory first (name there: source), for
+        scenarios that read files by a relative name (rtp_stream, play_pcap_audio)."""
         self.host = host
         self.transport = transport
         self.timeout = timeout
@@ -257,6 +259,8 @@ class SippServer:
         for attempt in range(5):
             self.port = free_port(kind, host)
             self.workdir = Path(tempfile.mkdtemp(prefix="sipp-uas-"))
+            for name, source in (files or {}).items():
+                shutil.copyfile(source, self.workdir / name)
             command = [
                 sipp_binary(), "-sf", str(scenario), "-i", host, "-p", str(self.port),
                 "-t", {"udp": "u1", "tcp": "t1"}[transport], "-m", str(calls),

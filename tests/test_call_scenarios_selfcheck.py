@@ -380,6 +380,47 @@ def test_auth_407_uas_fails_on_a_wrong_password() -> None:
     assert outcome["last_code"] == 403 and outcome["requests_sent"] == ["INVITE", "ACK", "INVITE", "ACK"], outcome
 
 
+# --- media: SIPp plays RTP ---------------------------------------------------------
+
+
+@needs_pjsua2
+def test_rtp_stream_uas_plays_the_tone(tmp_path: Path) -> None:
+    """call_rtp_stream_uas.xml: the 1 kHz tone SIPp streams is what pjsua2 records."""
+    from tests.audio_analysis import dominant_frequency, read_wav, rms_dbfs
+
+    played = write_tone_file(tmp_path)
+    sipp = SippServer(CALLS / "call_rtp_stream_uas.xml", timeout=20, files={"tone.pcmu.wav": played},
+                      extra=[*sipp_ports("udp"), "-set", "play_ms", "1500"])
+    recording = tmp_path / "received.wav"
+    outcome = caller(sipp, "--record", recording)
+    run = sipp.finish()
+    assert run.succeeded, run.explain()
+    assert outcome["confirmed"] and outcome["disconnected"], outcome
+    samples, rate = read_wav(recording)
+    middle = samples[len(samples) // 4: len(samples) // 4 + rate // 2]
+    assert abs(dominant_frequency(middle, rate) - 1000) <= 5
+    assert -12 < rms_dbfs(middle) < -6  # a sine peaking at -6 dBFS has an RMS of -9 dBFS
+
+
+@needs_pjsua2
+def test_rtp_stream_uas_refuses_an_offer_without_pcmu(tmp_path: Path) -> None:
+    """The scenario's own check: no PCMU in the offer, no call (pjsua2 offers PCMA only)."""
+    played = write_tone_file(tmp_path)
+    sipp = SippServer(CALLS / "call_rtp_stream_uas.xml", timeout=8, files={"tone.pcmu.wav": played},
+                      extra=[*sipp_ports("udp")])
+    caller(sipp, "--codecs", "PCMA", "--seconds", 3, timeout=30)
+    run = sipp.finish()
+    assert not run.succeeded
+    assert "the offer has no PCMU" in run.errors + run.stderr + run.log
+
+
+def write_tone_file(directory: Path) -> Path:
+    """1 s of 1 kHz peaking at half scale, mu-law encoded, as SIPp's rtp_stream sends it."""
+    from tests.g711 import tone_samples, write_pcmu_wav
+
+    return write_pcmu_wav(directory / "tone.pcmu.wav", tone_samples(1000, 1.0, level=0.5))
+
+
 # --- baresip -----------------------------------------------------------------------
 
 @needs_baresip

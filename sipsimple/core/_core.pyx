@@ -14,10 +14,12 @@ include "util.pxi"
 include "headers.pxi"
 include "sdp.pxi"
 include "ua.pxi"
+include "sound.pxi"
 include "request.pxi"
 include "subscription.pxi"
 include "referral.pxi"
 include "invitation.pxi"
 include "transfer.pxi"
+include "mediatransport.pxi"
 
 PJSIP_VERSION = PJ_VERSION.decode()

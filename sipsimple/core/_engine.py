@@ -57,8 +57,9 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
 # Methods the core answers itself; the application cannot take them over.
 _CORE_METHODS = frozenset(["INVITE", "ACK", "CANCEL", "BYE", "PRACK", "UPDATE", "OPTIONS", "MESSAGE"])
 
-# How long one poll of the stack may block. It bounds how late stop() and
-# events queued by other threads are noticed.
+# How long one poll of the stack may block. Other threads wake the Engine
+# thread when they queue events or call stop() (PJSIPUA.wake), so this only
+# bounds how late anything that does not wake it is noticed.
 _POLL_TIMEOUT_MS = 10
 
 
@@ -273,6 +274,9 @@ class Engine(metaclass=Singleton):
                 return
             self._post("SIPEngineWillEnd")
             self._stop_requested.set()
+            ua = self._ua
+            if ua is not None:
+                ua.wake()
         if thread is not threading.current_thread():
             thread.join()
 
@@ -463,6 +467,37 @@ class Engine(metaclass=Singleton):
         # Read by media transports when they allocate ports, so a change
         # applies to the next call.
         self._options["rtp_port_range"] = _check_rtp_port_range(value)
+
+    # --- sound devices (the null device left out; see docs/api/sound.md) -------
+
+    @property
+    def input_devices(self) -> list[str]:
+        """Names of the sound devices that can capture; [] with no sound card."""
+        return self._running_ua().input_devices
+
+    @property
+    def output_devices(self) -> list[str]:
+        """Names of the sound devices that can play; [] with no sound card."""
+        return self._running_ua().output_devices
+
+    @property
+    def default_input_device(self) -> str | None:
+        """The input device AudioMixer's "system_default" stands for, or None."""
+        return self._running_ua().default_input_device
+
+    @property
+    def default_output_device(self) -> str | None:
+        """The output device AudioMixer's "system_default" stands for, or None."""
+        return self._running_ua().default_output_device
+
+    def refresh_sound_devices(self) -> None:
+        """Enumerate the sound devices again (after one was plugged in or out).
+
+        Posts AudioDevicesDidChange (old_input_devices, old_output_devices,
+        input_devices, output_devices) when the lists changed.
+        """
+        with self._lock:
+            self._running_ua().refresh_sound_devices()
 
     @property
     def incoming_requests(self) -> frozenset[str]:

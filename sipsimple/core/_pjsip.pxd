@@ -830,3 +830,483 @@ cdef extern from "pjsip_ua.h" nogil:
     pj_status_t pjsip_inv_set_sdp_answer(pjsip_inv_session *inv, const pjmedia_sdp_session *sdp)
     pj_status_t pjsip_endpt_send_response2(pjsip_endpoint *endpt, pjsip_rx_data *rdata, pjsip_tx_data *tdata,
                                            void *token, void *cb)
+
+
+# --- media transports (mediatransport.pxi) ---
+#
+# RTP/RTCP over UDP, ICE (PJNATH) and SRTP media transports, and the PJMEDIA
+# audio stream that runs over them. Nested anonymous structs of the C headers
+# (the STUN credential union, the per-component ICE info) are declared under
+# names of our own; Cython only ever emits member accesses for them, never
+# their type names.
+
+cdef extern from "pjlib.h" nogil:
+    pj_bool_t pj_sockaddr_has_addr(const pj_sockaddr *addr)
+
+cdef extern from "pjsip.h" nogil:
+    pj_timer_heap_t *pjsip_endpt_get_timer_heap(pjsip_endpoint *endpt)
+
+cdef extern from "pjnath.h" nogil:
+    enum:
+        PJ_STUN_PORT
+    ctypedef enum pj_ice_cand_type:
+        PJ_ICE_CAND_TYPE_HOST
+        PJ_ICE_CAND_TYPE_SRFLX
+        PJ_ICE_CAND_TYPE_PRFLX
+        PJ_ICE_CAND_TYPE_RELAYED
+    ctypedef enum pj_ice_strans_op:
+        PJ_ICE_STRANS_OP_INIT
+        PJ_ICE_STRANS_OP_NEGOTIATION
+        PJ_ICE_STRANS_OP_KEEP_ALIVE
+        PJ_ICE_STRANS_OP_ADDR_CHANGE
+    ctypedef enum pj_ice_strans_state:
+        PJ_ICE_STRANS_STATE_NULL
+        PJ_ICE_STRANS_STATE_INIT
+        PJ_ICE_STRANS_STATE_READY
+        PJ_ICE_STRANS_STATE_SESS_READY
+        PJ_ICE_STRANS_STATE_NEGO
+        PJ_ICE_STRANS_STATE_RUNNING
+        PJ_ICE_STRANS_STATE_FAILED
+    ctypedef enum pj_turn_tp_type:
+        PJ_TURN_TP_UDP
+        PJ_TURN_TP_TCP
+        PJ_TURN_TP_TLS
+    ctypedef enum pj_stun_auth_cred_type:
+        PJ_STUN_AUTH_CRED_STATIC
+    ctypedef enum pj_stun_passwd_type:
+        PJ_STUN_PASSWD_PLAIN
+
+    ctypedef struct pj_stun_config:
+        pass
+    void pj_stun_config_init(pj_stun_config *cfg, pj_pool_factory *factory, unsigned options,
+                             pj_ioqueue_t *ioqueue, pj_timer_heap_t *timer_heap)
+
+    ctypedef struct pj_stun_sock_cfg:
+        pj_sockaddr bound_addr
+        uint16_t port_range
+    ctypedef struct pj_turn_sock_cfg:
+        pj_sockaddr bound_addr
+        uint16_t port_range
+
+    ctypedef struct _mt_stun_static_cred:      # pj_stun_auth_cred.data.static_cred
+        pj_str_t realm
+        pj_str_t username
+        pj_stun_passwd_type data_type
+        pj_str_t data
+    ctypedef union _mt_stun_cred_data:         # pj_stun_auth_cred.data
+        _mt_stun_static_cred static_cred
+    ctypedef struct pj_stun_auth_cred:
+        pj_stun_auth_cred_type type
+        _mt_stun_cred_data data
+
+    ctypedef struct pj_ice_strans_stun_cfg:
+        int af
+        pj_stun_sock_cfg cfg
+        unsigned max_host_cands
+        pj_bool_t loop_addr
+        pj_str_t server
+        uint16_t port
+        pj_bool_t ignore_stun_error
+    ctypedef struct pj_ice_strans_turn_cfg:
+        int af
+        pj_turn_sock_cfg cfg
+        pj_str_t server
+        uint16_t port
+        pj_turn_tp_type conn_type
+        pj_stun_auth_cred auth_cred
+    ctypedef struct pj_ice_strans_cfg:
+        int af
+        pj_stun_config stun_cfg
+        unsigned stun_tp_cnt
+        pj_ice_strans_stun_cfg stun              # deprecated single STUN setting (see _create_ice)
+        pj_ice_strans_stun_cfg stun_tp[1]      # PJ_ICE_MAX_STUN in C; we use the first
+        unsigned turn_tp_cnt
+        pj_ice_strans_turn_cfg turn_tp[1]      # PJ_ICE_MAX_TURN in C; we use the first
+    void pj_ice_strans_cfg_default(pj_ice_strans_cfg *cfg)
+    void pj_ice_strans_stun_cfg_default(pj_ice_strans_stun_cfg *cfg)
+    void pj_ice_strans_turn_cfg_default(pj_ice_strans_turn_cfg *cfg)
+    const char *pj_ice_get_cand_type_name(pj_ice_cand_type type)
+    const char *pj_ice_strans_state_name(pj_ice_strans_state state)
+
+cdef extern from "pjmedia.h" nogil:
+    ctypedef enum pjmedia_dir:
+        PJMEDIA_DIR_NONE
+        PJMEDIA_DIR_ENCODING
+        PJMEDIA_DIR_DECODING
+        PJMEDIA_DIR_ENCODING_DECODING
+    ctypedef enum pjmedia_transport_type:
+        PJMEDIA_TRANSPORT_TYPE_UDP
+        PJMEDIA_TRANSPORT_TYPE_ICE
+        PJMEDIA_TRANSPORT_TYPE_SRTP
+
+    ctypedef struct pjmedia_transport:
+        void *user_data
+    ctypedef struct pjmedia_sock_info:
+        pj_sockaddr rtp_addr_name
+        pj_sockaddr rtcp_addr_name
+    ctypedef struct pjmedia_transport_info:
+        pjmedia_sock_info sock_info
+        pj_sockaddr src_rtp_name
+    void pjmedia_transport_info_init(pjmedia_transport_info *info)
+    pj_status_t pjmedia_transport_get_info(pjmedia_transport *tp, pjmedia_transport_info *info)
+    void *pjmedia_transport_info_get_spc_info(pjmedia_transport_info *info, pjmedia_transport_type type)
+    pj_status_t pjmedia_transport_media_create(pjmedia_transport *tp, pj_pool_t *sdp_pool, unsigned options,
+                                               const pjmedia_sdp_session *rem_sdp, unsigned media_index)
+    pj_status_t pjmedia_transport_encode_sdp(pjmedia_transport *tp, pj_pool_t *sdp_pool,
+                                             pjmedia_sdp_session *sdp_local, const pjmedia_sdp_session *rem_sdp,
+                                             unsigned media_index)
+    pj_status_t pjmedia_transport_media_start(pjmedia_transport *tp, pj_pool_t *tmp_pool,
+                                              const pjmedia_sdp_session *sdp_local,
+                                              const pjmedia_sdp_session *sdp_remote, unsigned media_index)
+    pj_status_t pjmedia_transport_media_stop(pjmedia_transport *tp)
+    pj_status_t pjmedia_transport_close(pjmedia_transport *tp)
+    pj_status_t pjmedia_transport_udp_create3(pjmedia_endpt *endpt, int af, const char *name, const pj_str_t *addr,
+                                              int port, unsigned options, pjmedia_transport **p_tp)
+
+    pj_pool_t *pjmedia_endpt_create_pool(pjmedia_endpt *endpt, const char *name, pj_size_t initial,
+                                         pj_size_t increment)
+    pj_status_t pjmedia_endpt_create_sdp(pjmedia_endpt *endpt, pj_pool_t *pool, unsigned stream_cnt,
+                                         const pjmedia_sock_info *sock_info, pjmedia_sdp_session **p_sdp)
+
+    # SRTP (SDES keying only)
+    enum:
+        PJMEDIA_SRTP_MAX_CRYPTOS
+    ctypedef enum pjmedia_srtp_use:
+        PJMEDIA_SRTP_DISABLED
+        PJMEDIA_SRTP_OPTIONAL
+        PJMEDIA_SRTP_MANDATORY
+    ctypedef enum pjmedia_srtp_keying_method:
+        PJMEDIA_SRTP_KEYING_SDES
+    ctypedef struct pjmedia_srtp_crypto:
+        pj_str_t key
+        pj_str_t name
+        unsigned flags
+    ctypedef struct pjmedia_srtp_setting:
+        pjmedia_srtp_use use
+        pj_bool_t close_member_tp
+        unsigned crypto_count
+        pjmedia_srtp_crypto crypto[8]          # PJMEDIA_SRTP_MAX_CRYPTOS
+        unsigned keying_count
+        pjmedia_srtp_keying_method keying[2]   # PJMEDIA_SRTP_KEYINGS_COUNT
+    ctypedef struct pjmedia_srtp_info:
+        pj_bool_t active
+        pjmedia_srtp_crypto rx_policy
+        pjmedia_srtp_crypto tx_policy
+        pjmedia_srtp_use use
+        pjmedia_srtp_use peer_use
+    void pjmedia_srtp_setting_default(pjmedia_srtp_setting *opt)
+    pj_status_t pjmedia_srtp_enum_crypto(unsigned *count, pjmedia_srtp_crypto *crypto)
+    pj_status_t pjmedia_transport_srtp_create(pjmedia_endpt *endpt, pjmedia_transport *tp,
+                                              const pjmedia_srtp_setting *opt, pjmedia_transport **p_tp)
+
+    # ICE
+    ctypedef struct pjmedia_ice_cb:
+        # Called with the transport, whose user_data is the one given to pjmedia_ice_create3
+        # (on_ice_complete2 only serves listeners added by pjmedia_ice_add_ice_cb).
+        void (*on_ice_complete)(pjmedia_transport *tp, pj_ice_strans_op op, pj_status_t status) noexcept
+    ctypedef struct _mt_ice_comp_info:        # pjmedia_ice_transport_info.comp[i]
+        pj_ice_cand_type lcand_type
+        pj_sockaddr lcand_addr
+        pj_ice_cand_type rcand_type
+        pj_sockaddr rcand_addr
+    ctypedef struct pjmedia_ice_transport_info:
+        pj_bool_t active
+        pj_ice_strans_state sess_state
+        unsigned comp_cnt
+        _mt_ice_comp_info comp[2]
+    pj_status_t pjmedia_ice_create3(pjmedia_endpt *endpt, const char *name, unsigned comp_cnt,
+                                    const pj_ice_strans_cfg *cfg, const pjmedia_ice_cb *cb, unsigned options,
+                                    void *user_data, pjmedia_transport **p_tp)
+
+    # audio streams
+    ctypedef struct pjmedia_stream:
+        pass
+    ctypedef struct _mt_codec_setting:        # pjmedia_codec_param.setting
+        unsigned vad
+    ctypedef struct pjmedia_codec_param:
+        _mt_codec_setting setting
+    ctypedef struct pjmedia_stream_info:
+        pjmedia_dir dir
+        pjmedia_codec_param *param
+        pj_sockaddr rem_addr
+        pjmedia_codec_info fmt
+        unsigned tx_pt
+        int tx_event_pt
+        int rx_event_pt
+    ctypedef struct pj_math_stat:
+        int n
+        int max
+        int min
+        int last
+        int mean
+    ctypedef struct pjmedia_rtcp_stream_stat:
+        uint32_t pkt
+        uint32_t bytes
+        unsigned discard
+        unsigned loss
+        unsigned reorder
+        unsigned dup
+        pj_math_stat jitter
+    ctypedef struct pjmedia_rtcp_stat:
+        pjmedia_rtcp_stream_stat tx
+        pjmedia_rtcp_stream_stat rx
+        pj_math_stat rtt
+    pj_status_t pjmedia_stream_info_from_sdp(pjmedia_stream_info *si, pj_pool_t *pool, pjmedia_endpt *endpt,
+                                             const pjmedia_sdp_session *local, const pjmedia_sdp_session *remote,
+                                             unsigned stream_idx)
+    pj_status_t pjmedia_stream_create(pjmedia_endpt *endpt, pj_pool_t *pool, const pjmedia_stream_info *info,
+                                      pjmedia_transport *tp, void *user_data, pjmedia_stream **p_stream)
+    pj_status_t pjmedia_stream_destroy(pjmedia_stream *stream)
+    pj_status_t pjmedia_stream_start(pjmedia_stream *stream)
+    pj_status_t pjmedia_stream_get_port(pjmedia_stream *stream, pjmedia_port **p_port)
+    pj_status_t pjmedia_stream_get_stat(const pjmedia_stream *stream, pjmedia_rtcp_stat *stat)
+    pj_status_t pjmedia_stream_pause(pjmedia_stream *stream, pjmedia_dir dir)
+    pj_status_t pjmedia_stream_resume(pjmedia_stream *stream, pjmedia_dir dir)
+    pj_status_t pjmedia_stream_dial_dtmf(pjmedia_stream *stream, const pj_str_t *ascii_digit)
+    pj_status_t pjmedia_stream_set_dtmf_callback(pjmedia_stream *stream,
+                                                 void (*cb)(pjmedia_stream *stream, void *user_data,
+                                                            int digit) noexcept,
+                                                 void *user_data)
+    pj_status_t pjmedia_stream_send_rtcp_bye(pjmedia_stream *stream)
+
+# --- sound (sound.pxi) ----------------------------------------------------------
+#
+# The conference bridge, sound devices, the clock that drives the bridge with
+# no sound card, file players/recorders, the tone generator and the ports the
+# core writes itself (MixerPort, the wrappers that watch players and tone
+# generators). Also what ua.pxi needs to let other threads wake the Engine
+# thread (a socket pair in the I/O queue) and to report pool usage.
+#
+# mediatransport.pxi uses pjmedia_port, pjmedia_frame and pjmedia_conf from
+# here (AudioMixer._add_port), so they are declared once, in this section.
+
+from libc.stdint cimport int16_t, uint64_t
+
+
+cdef extern from "pthread.h" nogil:
+    ctypedef struct pthread_mutex_t:
+        pass
+    ctypedef struct pthread_cond_t:
+        pass
+    ctypedef struct pthread_condattr_t:
+        pass
+    int pthread_mutex_init(pthread_mutex_t *mutex, const void *attr)
+    int pthread_mutex_destroy(pthread_mutex_t *mutex)
+    int pthread_mutex_lock(pthread_mutex_t *mutex)
+    int pthread_mutex_unlock(pthread_mutex_t *mutex)
+    int pthread_condattr_init(pthread_condattr_t *attr)
+    int pthread_condattr_destroy(pthread_condattr_t *attr)
+    int pthread_condattr_setclock(pthread_condattr_t *attr, int clock_id)
+    int pthread_cond_init(pthread_cond_t *cond, const pthread_condattr_t *attr)
+    int pthread_cond_destroy(pthread_cond_t *cond)
+    int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
+    int pthread_cond_broadcast(pthread_cond_t *cond)
+
+
+cdef extern from "time.h" nogil:
+    struct timespec:
+        long tv_sec
+        long tv_nsec
+    enum:
+        CLOCK_MONOTONIC
+    int clock_gettime(int clock_id, timespec *tp)
+
+
+cdef extern from "pthread.h" nogil:
+    int pthread_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mutex, const timespec *abstime)
+
+
+cdef extern from "sys/socket.h" nogil:
+    enum:
+        AF_UNIX
+        SOCK_DGRAM
+        SOCK_CLOEXEC
+        SOCK_NONBLOCK
+    int socketpair(int domain, int type, int protocol, int sv[2])
+
+
+cdef extern from "pjlib.h" nogil:
+    enum:
+        PJ_EPENDING
+        PJ_EEOF
+        PJ_ETOOMANY
+
+    union pj_timestamp:
+        uint64_t u64
+
+    ctypedef long pj_sock_t
+    struct pj_ioqueue_key_t
+    struct pj_ioqueue_op_key_t:
+        void *user_data
+    struct pj_ioqueue_callback:
+        void (*on_read_complete)(pj_ioqueue_key_t *key, pj_ioqueue_op_key_t *op_key,
+                                 pj_ssize_t bytes_read) noexcept
+        void *on_write_complete
+        void *on_accept_complete
+        void *on_connect_complete
+    pj_status_t pj_ioqueue_register_sock(pj_pool_t *pool, pj_ioqueue_t *ioque, pj_sock_t sock, void *user_data,
+                                         const pj_ioqueue_callback *cb, pj_ioqueue_key_t **key)
+    pj_status_t pj_ioqueue_unregister(pj_ioqueue_key_t *key)
+    void pj_ioqueue_op_key_init(pj_ioqueue_op_key_t *op_key, pj_size_t size)
+    pj_status_t pj_ioqueue_recv(pj_ioqueue_key_t *key, pj_ioqueue_op_key_t *op_key, void *buffer,
+                                pj_ssize_t *length, unsigned flags)
+
+    void *pj_pool_zalloc(pj_pool_t *pool, pj_size_t size)
+
+
+cdef extern from *:
+    """
+    /* The caching pool's counters of pools and bytes in use (diagnostics:
+     * PJSIPUA.pool_usage). */
+    static size_t sipsimple_pools_in_use(pj_caching_pool *cp) { return cp->used_count; }
+    static size_t sipsimple_pool_bytes_in_use(pj_caching_pool *cp) { return cp->used_size; }
+    """
+    size_t sipsimple_pools_in_use(pj_caching_pool *cp) nogil
+    size_t sipsimple_pool_bytes_in_use(pj_caching_pool *cp) nogil
+
+
+cdef extern from "pjmedia.h" nogil:
+    ctypedef enum pjmedia_frame_type:
+        PJMEDIA_FRAME_TYPE_NONE
+        PJMEDIA_FRAME_TYPE_AUDIO
+
+    struct pjmedia_frame:
+        pjmedia_frame_type type
+        void *buf
+        pj_size_t size
+        pj_timestamp timestamp
+        uint32_t bit_info
+
+    struct pjmedia_port_info:
+        pj_str_t name
+        uint32_t signature
+
+    ctypedef struct pjmedia_port_data "struct port_data":
+        void *pdata
+        long ldata
+
+    struct pjmedia_port:
+        pjmedia_port_info info
+        pjmedia_port_data port_data
+        pj_status_t (*put_frame)(pjmedia_port *this_port, pjmedia_frame *frame) noexcept nogil
+        pj_status_t (*get_frame)(pjmedia_port *this_port, pjmedia_frame *frame) noexcept nogil
+        pj_status_t (*on_destroy)(pjmedia_port *this_port) noexcept nogil
+
+    unsigned PJMEDIA_PIA_SRATE(const pjmedia_port_info *pia)
+    unsigned PJMEDIA_PIA_CCNT(const pjmedia_port_info *pia)
+    unsigned PJMEDIA_PIA_SPF(const pjmedia_port_info *pia)
+    pj_status_t pjmedia_port_info_init(pjmedia_port_info *info, const pj_str_t *name, unsigned signature,
+                                       unsigned clock_rate, unsigned channel_count, unsigned bits_per_sample,
+                                       unsigned samples_per_frame)
+    pj_status_t pjmedia_port_get_frame(pjmedia_port *port, pjmedia_frame *frame)
+    pj_status_t pjmedia_port_put_frame(pjmedia_port *port, pjmedia_frame *frame)
+    pj_status_t pjmedia_port_destroy(pjmedia_port *port)
+
+    # The conference bridge (pjmedia/conference.h).
+    struct pjmedia_conf
+    ctypedef enum pjmedia_port_op:
+        PJMEDIA_PORT_NO_CHANGE
+        PJMEDIA_PORT_DISABLE
+        PJMEDIA_PORT_MUTE
+        PJMEDIA_PORT_ENABLE
+    enum:
+        PJMEDIA_CONF_NO_DEVICE
+        PJMEDIA_CONF_MAX_PORTS
+    pj_status_t pjmedia_conf_create(pj_pool_t *pool, unsigned max_slots, unsigned sampling_rate,
+                                    unsigned channel_count, unsigned samples_per_frame, unsigned bits_per_sample,
+                                    unsigned options, pjmedia_conf **p_conf)
+    pj_status_t pjmedia_conf_destroy(pjmedia_conf *conf)
+    pjmedia_port *pjmedia_conf_get_master_port(pjmedia_conf *conf)
+    pj_status_t pjmedia_conf_add_port(pjmedia_conf *conf, pj_pool_t *pool, pjmedia_port *strm_port,
+                                      const pj_str_t *name, unsigned *p_slot)
+    pj_status_t pjmedia_conf_remove_port(pjmedia_conf *conf, unsigned slot)
+    pj_status_t pjmedia_conf_configure_port(pjmedia_conf *conf, unsigned slot, pjmedia_port_op tx,
+                                            pjmedia_port_op rx)
+    pj_status_t pjmedia_conf_connect_port(pjmedia_conf *conf, unsigned src_slot, unsigned sink_slot,
+                                          int adj_level)
+    pj_status_t pjmedia_conf_disconnect_port(pjmedia_conf *conf, unsigned src_slot, unsigned sink_slot)
+    unsigned pjmedia_conf_get_port_count(pjmedia_conf *conf)
+    pj_status_t pjmedia_conf_adjust_rx_level(pjmedia_conf *conf, unsigned slot, int adj_level)
+    pj_status_t pjmedia_conf_adjust_tx_level(pjmedia_conf *conf, unsigned slot, int adj_level)
+
+    # A clock thread (pjmedia/clock.h): drives the bridge when there is no
+    # playback device.
+    struct pjmedia_clock
+    pj_status_t pjmedia_clock_create(pj_pool_t *pool, unsigned clock_rate, unsigned channel_count,
+                                     unsigned samples_per_frame, unsigned options,
+                                     void (*cb)(const pj_timestamp *ts, void *user_data) noexcept nogil,
+                                     void *user_data, pjmedia_clock **p_clock)
+    pj_status_t pjmedia_clock_start(pjmedia_clock *clock)
+    pj_status_t pjmedia_clock_destroy(pjmedia_clock *clock)
+
+    # WAV files (pjmedia/wav_port.h).
+    enum:
+        PJMEDIA_FILE_NO_LOOP
+        PJMEDIA_FILE_WRITE_PCM
+    pj_status_t pjmedia_wav_player_port_create(pj_pool_t *pool, const char *filename, unsigned ptime,
+                                               unsigned flags, pj_ssize_t buff_size, pjmedia_port **p_port)
+    pj_status_t pjmedia_wav_writer_port_create(pj_pool_t *pool, const char *filename, unsigned clock_rate,
+                                               unsigned channel_count, unsigned samples_per_frame,
+                                               unsigned bits_per_sample, unsigned flags, pj_ssize_t buff_size,
+                                               pjmedia_port **p_port)
+
+    # The tone generator (pjmedia/tonegen.h).
+    enum:
+        PJMEDIA_TONEGEN_MAX_DIGITS
+    struct pjmedia_tone_desc:
+        short freq1
+        short freq2
+        short on_msec
+        short off_msec
+        short volume
+        short flags
+    pj_status_t pjmedia_tonegen_create2(pj_pool_t *pool, const pj_str_t *name, unsigned clock_rate,
+                                        unsigned channel_count, unsigned samples_per_frame,
+                                        unsigned bits_per_sample, unsigned options, pjmedia_port **p_port)
+    pj_bool_t pjmedia_tonegen_is_busy(pjmedia_port *tonegen)
+    pj_status_t pjmedia_tonegen_stop(pjmedia_port *tonegen)
+    pj_status_t pjmedia_tonegen_play(pjmedia_port *tonegen, unsigned count, const pjmedia_tone_desc tones[],
+                                     unsigned options)
+
+    # Sound devices (pjmedia/audiodev.h, pjmedia/sound_port.h).
+    ctypedef int pjmedia_aud_dev_index
+    ctypedef enum pjmedia_dir:
+        PJMEDIA_DIR_CAPTURE
+        PJMEDIA_DIR_PLAYBACK
+        PJMEDIA_DIR_CAPTURE_PLAYBACK
+    enum:
+        PJMEDIA_AUD_DEFAULT_CAPTURE_DEV
+        PJMEDIA_AUD_DEFAULT_PLAYBACK_DEV
+    struct pjmedia_aud_dev_info:
+        char *name
+        unsigned input_count
+        unsigned output_count
+        char *driver
+    struct pjmedia_aud_param:
+        pjmedia_dir dir
+        pjmedia_aud_dev_index rec_id
+        pjmedia_aud_dev_index play_id
+        unsigned clock_rate
+        unsigned channel_count
+        unsigned samples_per_frame
+        unsigned bits_per_sample
+    unsigned pjmedia_aud_dev_count()
+    pj_status_t pjmedia_aud_dev_get_info(pjmedia_aud_dev_index id, pjmedia_aud_dev_info *info)
+    pj_status_t pjmedia_aud_dev_refresh()
+    pj_status_t pjmedia_aud_dev_default_param(pjmedia_aud_dev_index id, pjmedia_aud_param *param)
+
+    struct pjmedia_snd_port
+    struct pjmedia_snd_port_param:
+        pjmedia_aud_param base
+    void pjmedia_snd_port_param_default(pjmedia_snd_port_param *prm)
+    pj_status_t pjmedia_snd_port_create2(pj_pool_t *pool, const pjmedia_snd_port_param *prm,
+                                         pjmedia_snd_port **p_port)
+    pj_status_t pjmedia_snd_port_connect(pjmedia_snd_port *snd_port, pjmedia_port *port)
+    pj_status_t pjmedia_snd_port_set_ec(pjmedia_snd_port *snd_port, pj_pool_t *pool, unsigned tail_ms,
+                                        unsigned options)
+    pj_status_t pjmedia_snd_port_destroy(pjmedia_snd_port *snd_port)
+
+
+cdef extern from "pjmedia_audiodev.h" nogil:
+    pj_status_t pjmedia_aud_subsys_init(pj_pool_factory *pf)
+    pj_status_t pjmedia_aud_subsys_shutdown()

@@ -14,6 +14,10 @@
 #     run with no PJSIP lock held and may call back into the core freely.
 #   * Every callback catches every Python exception and turns it into a
 #     SIPEngineGotException event.
+#   * Other threads (the application's, the sound clock's) wake the Engine
+#     thread out of its poll through a socket pair registered in PJSIP's I/O
+#     queue (_wake_engine): events they queue are posted at once, not after
+#     the poll's timeout.
 
 import collections
 import datetime
@@ -21,9 +25,34 @@ import sys
 import traceback
 import uuid
 
+from cpython.pythread cimport PyThread_get_thread_ident
+from libc.string cimport memset
+from posix.fcntl cimport F_GETFL, F_SETFL, O_NONBLOCK, fcntl
+from posix.unistd cimport close as close_fd, write as write_fd
+
 
 cdef PJSIPUA _ua = None          # the live user agent, or None
 cdef int _trace_sip = 0           # read by the trace callbacks without the GIL
+
+# Waking the Engine thread from any thread, with or without the GIL: one byte
+# into the socket pair whose other end the I/O queue watches. At most one
+# byte is in flight (_wake_pending); the Engine thread clears it before it
+# collects what woke it. Guarded by _wake_lock, so that the descriptor is not
+# closed under a writer.
+cdef pthread_mutex_t _wake_lock
+pthread_mutex_init(&_wake_lock, NULL)
+cdef int _wake_fd = -1
+cdef int _wake_pending = 0
+
+
+cdef void _wake_engine() noexcept nogil:
+    global _wake_pending
+    pthread_mutex_lock(&_wake_lock)
+    if _wake_fd >= 0 and not _wake_pending:
+        _wake_pending = 1
+        if write_fd(_wake_fd, b"w", 1) != 1:
+            _wake_pending = 0   # the socket is full: a wake-up is pending anyway
+    pthread_mutex_unlock(&_wake_lock)
 
 # Methods for which a request outside a dialog is answered 405 rather than
 # 501 when the application has not said it handles them: they are standard
@@ -80,6 +109,14 @@ cdef class PJSIPUA:
     cdef readonly dict event_packages
     # Event packages for which SUBSCRIBEs reach the application.
     cdef readonly frozenset incoming_events
+    # pjmedia_aud_subsys_init was called (sound.pxi lists devices only then).
+    cdef int _audio_initialized
+    # The read end of the wake-up socket pair in the I/O queue.
+    cdef pj_ioqueue_key_t *_wake_key
+    cdef pj_ioqueue_op_key_t _wake_op
+    cdef char _wake_buffer[16]
+    # The thread polling the stack (events queued by others wake it).
+    cdef unsigned long _poll_thread
 
     def __cinit__(self):
         self.events = collections.deque()
@@ -214,7 +251,77 @@ cdef class PJSIPUA:
         status = pjmedia_codec_register_audio_codecs(self._media_endpt, &codec_config)
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not register the audio codecs", status)
+        # Sound devices (ALSA; sound.pxi). No device at all is no error: an
+        # AudioMixer then runs without one.
+        with nogil:
+            status = pjmedia_aud_subsys_init(&self._caching_pool.factory)
+        self._audio_initialized = 1
+        if status != PJ_SUCCESS:
+            self._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender="sipsimple", level=2,
+                                                 message="No sound devices: %s" % _pj_status_to_str(status)))
+        self._init_wake()
         return 0
+
+    cdef int _init_wake(self) except -1:
+        global _wake_fd
+        cdef int fds[2]
+        cdef pj_ioqueue_callback callback
+        cdef int status
+        if socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fds) != 0:
+            raise OSError("Could not create the Engine's wake-up sockets")
+        fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
+        memset(&callback, 0, sizeof(callback))
+        callback.on_read_complete = _cb_wake_read
+        status = pj_ioqueue_register_sock(self._pool, pjsip_endpt_get_ioqueue(self._endpt), fds[0], NULL, &callback,
+                                          &self._wake_key)
+        if status != PJ_SUCCESS:
+            close_fd(fds[0])
+            close_fd(fds[1])
+            raise PJSIPError("Could not register the Engine's wake-up socket", status)
+        pj_ioqueue_op_key_init(&self._wake_op, sizeof(self._wake_op))
+        pthread_mutex_lock(&_wake_lock)
+        _wake_fd = fds[1]
+        pthread_mutex_unlock(&_wake_lock)
+        self._read_wake()
+        return 0
+
+    cdef int _read_wake(self) except -1:
+        # Keep one read pending on the wake-up socket, consuming what is there.
+        cdef pj_ssize_t size
+        cdef int status
+        while self._wake_key != NULL:
+            size = sizeof(self._wake_buffer)
+            status = pj_ioqueue_recv(self._wake_key, &self._wake_op, self._wake_buffer, &size, 0)
+            if status == PJ_EPENDING:
+                return 0
+            if status != PJ_SUCCESS:
+                # Without a pending read the Engine thread still sees every
+                # event after its poll timeout.
+                self._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender="sipsimple",
+                                                     level=1, message="The Engine's wake-up socket failed: %s" %
+                                                     _pj_status_to_str(status)))
+                return 0
+        return 0
+
+    cdef int _close_wake(self) except -1:
+        global _wake_fd, _wake_pending
+        cdef int fd
+        pthread_mutex_lock(&_wake_lock)
+        fd = _wake_fd
+        _wake_fd = -1
+        _wake_pending = 0
+        pthread_mutex_unlock(&_wake_lock)
+        if fd >= 0:
+            close_fd(fd)
+        if self._wake_key != NULL:
+            pj_ioqueue_unregister(self._wake_key)   # closes the read end
+            self._wake_key = NULL
+        return 0
+
+    def wake(self):
+        """Make the Engine thread return from its poll now. Any thread."""
+        with nogil:
+            _wake_engine()
 
     # --- lifetime ------------------------------------------------------------
 
@@ -234,6 +341,7 @@ cdef class PJSIPUA:
         cdef object events = self.events
         if self._endpt == NULL:
             raise SIPCoreInvalidStateError("The PJSIP endpoint was destroyed")
+        self._poll_thread = PyThread_get_thread_ident()
         timeout.sec = timeout_ms // 1000
         timeout.msec = timeout_ms % 1000
         no_wait.sec = 0
@@ -250,6 +358,8 @@ cdef class PJSIPUA:
                 pjsip_endpt_handle_events2(self._endpt, &no_wait, &count)
             total += count
             rounds += 1
+        if _media_events_pending():
+            _deliver_media_events(self)
         return total
 
     def pop_events(self):
@@ -269,6 +379,17 @@ cdef class PJSIPUA:
         if self._pj_initialized:
             _check_thread()
         self._shutting_down = 1
+        # Media first, while the mixer, the media endpoint and the I/O queue
+        # still exist: audio streams leave the mixer, RTP sockets close.
+        _media_transports_engine_stopping(self)
+        # Then sound: no clock or device thread may call into PJMEDIA while
+        # the rest goes (sound.pxi); then nothing else writes the wake-up socket.
+        _shutdown_sound(self)
+        self._close_wake()
+        if self._audio_initialized:
+            with nogil:
+                pjmedia_aud_subsys_shutdown()
+            self._audio_initialized = 0
         # Requests in progress end with the endpoint; their timers must not
         # fire into a destroyed timer heap.
         for obj in list(self._live_objects):
@@ -371,6 +492,43 @@ cdef class PJSIPUA:
     @property
     def is_alive(self):
         return self._endpt != NULL
+
+    @property
+    def pool_usage(self):
+        """(pools, bytes) currently taken from the stack's pool factory (diagnostics)."""
+        if not self._caching_pool_initialized:
+            return (0, 0)
+        return (sipsimple_pools_in_use(&self._caching_pool), sipsimple_pool_bytes_in_use(&self._caching_pool))
+
+    # --- sound devices (sound.pxi) ---------------------------------------------
+
+    @property
+    def input_devices(self):
+        """Names of the sound devices that can capture (PJMEDIA's null device left out)."""
+        self._require_alive()
+        return _sound_device_names(True)
+
+    @property
+    def output_devices(self):
+        self._require_alive()
+        return _sound_device_names(False)
+
+    @property
+    def default_input_device(self):
+        """The input device "system_default" stands for, or None."""
+        self._require_alive()
+        return _default_sound_device_name(True)
+
+    @property
+    def default_output_device(self):
+        self._require_alive()
+        return _default_sound_device_name(False)
+
+    def refresh_sound_devices(self):
+        """Enumerate the sound devices again; AudioDevicesDidChange if the lists changed."""
+        self._require_alive()
+        _check_thread()
+        _refresh_sound_devices(self)
 
     # --- transports ----------------------------------------------------------
 
@@ -653,14 +811,17 @@ cdef class PJSIPUA:
         return 0
 
     cdef void _add_event(self, str name, dict data, object sender=None):
-        # sender None: the Engine.
+        # sender None: the Engine. From another thread than the Engine's, the
+        # Engine thread is woken to post it at once.
         self.events.append((name, sender, data))
+        if PyThread_get_thread_ident() != self._poll_thread:
+            _wake_engine()
 
     cdef void _add_exception(self):
         exc_type, exc_value, exc_traceback = sys.exc_info()
-        self.events.append(("SIPEngineGotException", None, dict(
+        self._add_event("SIPEngineGotException", dict(
             type=exc_type, value=exc_value,
-            traceback="".join(traceback.format_exception(exc_type, exc_value, exc_traceback)))))
+            traceback="".join(traceback.format_exception(exc_type, exc_value, exc_traceback))))
 
 
 cdef int _report_rejected_request(PJSIPUA ua, pjsip_rx_data *rdata, int code, str reason, str error) except -1:
@@ -681,6 +842,23 @@ cdef void _report_callback_exception():
 
 
 # --- callbacks from PJSIP ----------------------------------------------------
+
+cdef void _cb_wake_read(pj_ioqueue_key_t *key, pj_ioqueue_op_key_t *op_key, pj_ssize_t bytes_read) noexcept with gil:
+    # Engine thread, in its poll: another thread woke it. What it queued in C
+    # (sound.pxi) becomes events now; poll() returns as events are queued.
+    global _wake_pending
+    cdef PJSIPUA ua = _ua
+    if ua is None or ua._wake_key == NULL:
+        return
+    try:
+        pthread_mutex_lock(&_wake_lock)
+        _wake_pending = 0
+        pthread_mutex_unlock(&_wake_lock)
+        ua._read_wake()
+        _deliver_media_events(ua)
+    except BaseException:
+        ua._add_exception()
+
 
 cdef void _cb_log(int level, const char *data, int length) noexcept with gil:
     cdef PJSIPUA ua = _ua

@@ -12,13 +12,21 @@ stdout:
     {"id": 3, "cmd": "subscribe", "to": "sip:alice@example.test", "event": "presence"}
     {"id": 4, "cmd": "unsubscribe"}
     {"id": 5, "cmd": "unregister"}
-    {"id": 6, "cmd": "quit"}
+    {"id": 6, "cmd": "audio_answer", "encryption": null, "use_ice": false, "codecs": ["PCMU"]}
+    {"id": 7, "cmd": "audio_dtmf", "digits": "123"}
+    {"id": 8, "cmd": "audio_stats"}
+    {"id": 9, "cmd": "quit"}
 
 Every command is answered by {"event": "result", "id": N, "ok": true/false, "error": "..."}.
 Asynchronous events: "ready" (udp/tcp ports), "registration" (succeeded/failed/ended, code),
 "message" (a MESSAGE received: from, body as text, body_hex, content_type), "message_status"
 (code of the final answer to a MESSAGE sent), "notify" (subscription_state, content_type,
-body), "subscription" (started/ended/failed, code).
+body), "subscription" (started/ended/failed, code). With audio (tests/media_calls.py):
+audio_answer arms an RTPTransport (encryption, srtp_suites, use_ice, codecs) and answers the
+next incoming call with audio; then "call" (state), "audio_started" (codec, sample_rate,
+srtp_cipher, ice_active), "audio_direction", "dtmf" (digit), "ice", "audio_stats" (statistics);
+audio_record (path) records what the call brings in until audio_record_stop ("audio_recording",
+"audio_recorded").
 
 Imported, it gives SipsimpleAgent, which runs the script and waits for its
 events (the process side imports sipsimple; the test side only starts it).
@@ -143,7 +151,8 @@ def _main(argv: list[str]) -> int:
             sys.stdout.flush()
 
     engine = Engine()
-    engine.start(ip_address=host, udp_port=0, tcp_port=0, user_agent="sipsimple test agent")
+    engine.start(ip_address=host, udp_port=0, tcp_port=0, user_agent="sipsimple test agent",
+                 rtp_port_range=(40000, 40998))  # apart from the test process's default range
     state: dict[str, Any] = {}
 
     class Observer:
@@ -169,12 +178,20 @@ def _main(argv: list[str]) -> int:
                 emit("subscription", state="ended", code=data.code, reason=data.reason)
             elif name == "SIPSubscriptionDidFail":
                 emit("subscription", state="failed", code=data.code, reason=data.reason)
+            elif name == "SIPInvitationChangedState":
+                call = state.get("audio_call")
+                if data.state == "incoming" and data.prev_state == "NULL" and call is not None:
+                    call.invitation = notification.sender
+                    answer = call.answer(notification.sender.proposed_remote_sdp)
+                    notification.sender.send_response(200, sdp=answer)
+                emit("call", state=data.state, sub_state=data.sub_state)
 
     observer = Observer()
     center = NotificationCenter()
     for name in ("SIPEngineGotMessage", "SIPMessageDidSucceed", "SIPMessageDidFail", "SIPRegistrationDidSucceed",
                  "SIPRegistrationDidFail", "SIPRegistrationDidEnd", "SIPSubscriptionGotNotify",
-                 "SIPSubscriptionDidStart", "SIPSubscriptionDidEnd", "SIPSubscriptionDidFail"):
+                 "SIPSubscriptionDidStart", "SIPSubscriptionDidEnd", "SIPSubscriptionDidFail",
+                 "SIPInvitationChangedState"):
         center.add_observer(observer, name=name)
     emit("ready", udp_port=engine.local_udp_port, tcp_port=engine.local_tcp_port)
 
@@ -220,6 +237,35 @@ def _main(argv: list[str]) -> int:
             subscription.subscribe(timeout=10)
         elif cmd == "unsubscribe":
             state["subscription"].end(timeout=10)
+        elif cmd == "audio_answer":
+            from sipsimple.core._core import AudioMixer
+            from tests.media_calls import AudioCall
+
+            if "mixer" not in state:
+                state["mixer"] = AudioMixer(None, None, 32000, 0)
+            call = AudioCall(state["mixer"], encryption=command.get("encryption"),
+                             srtp_suites=command.get("srtp_suites"), use_ice=command.get("use_ice", False),
+                             codecs=command.get("codecs"), address=host, emit=emit,
+                             transport_options=command.get("transport_options"))
+            call.wait_initialized()
+            state["audio_call"] = call
+        elif cmd == "audio_dtmf":
+            for digit in command["digits"]:
+                state["audio_call"].audio.send_dtmf(digit)
+        elif cmd == "audio_stats":
+            emit("audio_stats", statistics=state["audio_call"].statistics())
+        elif cmd == "audio_record":
+            # What the call brings in, into a WAV file at the mixer's rate.
+            from sipsimple.core._core import RecordingWaveFile
+
+            recorder = RecordingWaveFile(state["mixer"], command["path"])
+            recorder.start()
+            state["mixer"].connect_slots(state["audio_call"].audio.slot, recorder.slot)
+            state["recorder"] = recorder
+            emit("audio_recording", path=command["path"])
+        elif cmd == "audio_record_stop":
+            state.pop("recorder").stop()
+            emit("audio_recorded", path=command.get("path"))
         else:
             raise ValueError(f"unknown command {cmd!r}")
 

@@ -41,7 +41,10 @@ Actions:
           --prack optional|mandatory (Require: 100rel; pjsua says 100rel in
           Supported whatever --prack is), --timer (Session-Expires: 90 and
           Min-SE: 90 in the INVITE), --user/--password/--realm for digest
-          (401 or 407).
+          (401 or 407). --record FILE writes the audio the call receives
+          into a WAV file (16-bit PCM at pjsua's clock rate), through the
+          conference bridge clocked by the null sound device. --codecs
+          PCMA,... offers only the codecs named.
 
 --hold, either side: three re-INVITEs, each sent --step-ms after the last
 one's 2xx, offering a=sendonly, a=inactive, then a=sendrecv. pjsua2 has no
@@ -102,6 +105,26 @@ class TrackedCall(pj.Call):
         self.disconnected = False
         self.created = time.monotonic()
         self.held = False
+        self.recorder: pj.AudioMediaRecorder | None = None
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
+        """With --record FILE: what the call's audio brings in goes into a WAV file (16-bit PCM)."""
+        if self.args is None or not self.args.record or self.recorder is not None:
+            return
+        info = self.getInfo()  # kept: the media list's items point into it
+        for index, media in enumerate(info.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                self.recorder = pj.AudioMediaRecorder()
+                self.recorder.createRecorder(self.args.record)
+                self.getAudioMedia(index).startTransmit(self.recorder)
+                return
+
+    def stop_recording(self) -> None:
+        # The WAV header gets its sizes when the recorder is destroyed, and
+        # the process ends with os._exit: destroy it first.
+        if self.recorder is not None:
+            recorder, self.recorder = self.recorder, None
+            del recorder
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
         info = self.getInfo()
@@ -381,7 +404,12 @@ def do_caller(peer: Peer, args: argparse.Namespace) -> None:
         acfg.sipConfig.authCreds.append(cred)
     acc = pj.Account()
     acc.create(acfg)
-    call = TrackedCall(acc)
+    if args.codecs:
+        # Only these codecs in the offer (names as in SDP: PCMU, PCMA, ...).
+        wanted = {name.upper() for name in args.codecs.split(",")}
+        for codec in peer.ep.codecEnum2():
+            peer.ep.codecSetPriority(codec.codecId, 255 if codec.codecId.split("/")[0].upper() in wanted else 0)
+    call = TrackedCall(acc, args=args)
     prm = op()
     if args.late_offer:
         prm.opt.flag |= pj.PJSUA_CALL_NO_SDP_OFFER
@@ -404,6 +432,7 @@ def do_caller(peer: Peer, args: argparse.Namespace) -> None:
                     hang_up(call)
             peer.run_until(lambda: call.disconnected, args.seconds)
     peer.run_for(args.linger_ms / 1000)
+    call.stop_recording()
     finish({**call.summary(), **result, **trace_summary(peer)}, peer)
 
 
@@ -435,6 +464,8 @@ def main() -> None:
     parser.add_argument("--realm", default="sipsimple.test")
     parser.add_argument("--seconds", type=float, default=20.0, help="bound on each wait")
     parser.add_argument("--trace", help="write pjsua's log (SIP messages included) here")
+    parser.add_argument("--record", default="", help="caller: record the call's incoming audio into this WAV file")
+    parser.add_argument("--codecs", default="", help="caller: offer only these codecs (comma-separated names)")
     args = parser.parse_args()
 
     peer = Peer(args.trace)
