@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sipsimple.notification import Notification, NotificationCenter
+from tests.peers.processes import stop_process
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -135,12 +136,7 @@ class TLSBridge:
         raise RuntimeError("socat TLS bridge did not start")
 
     def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def run_sipp(

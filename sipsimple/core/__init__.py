@@ -8,9 +8,9 @@ from sipsimple.core._core import (
     DEFAULT_EVENTS,
     PJSIP_VERSION,
     SIPURI,
-    AudioTransport,
     SYSTEM_DEFAULT_DEVICE,
     AudioMixer,
+    AudioTransport,
     ContactHeader,
     ContentDispositionHeader,
     ContentTypeHeader,
@@ -80,8 +80,8 @@ from sipsimple.core._core import (
     ToneGenerator,
     ViaHeader,
     WarningHeader,
-    available_srtp_suites,
     WaveFile,
+    available_srtp_suites,
     frozendict,
 )
 from sipsimple.core._engine import DEFAULT_CODECS, Engine

@@ -45,6 +45,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from tests.peers.processes import free_udp_tcp_port
+
 __all__ = ["DEBIAN_PACKAGES", "Baresip", "BaresipError", "check_installation"]
 
 DEBIAN_PACKAGES = ["baresip-core"]
@@ -65,21 +67,6 @@ def check_installation() -> str | None:
     if missing:
         return f"baresip modules missing in {MODULE_PATH}: {', '.join(missing)}"
     return None
-
-
-def _free_port(host: str) -> int:
-    """A port free for both UDP and TCP on host."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind((host, 0))
-            port = udp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind((host, port))
-                except OSError:
-                    continue
-                return port
-    raise BaresipError("no free port")
 
 
 def write_tone(path: Path, seconds: int = 300, frequency: int = 400, rate: int = 8000) -> Path:
@@ -111,8 +98,8 @@ class Baresip:
         self.recordings = self.directory / "recordings"
         self.recordings.mkdir(exist_ok=True)
         self.source = source or write_tone(self.directory / "source.wav")
-        self.port = _free_port(host)
-        self.ctrl_port = _free_port(host)
+        self.port = free_udp_tcp_port(host)
+        self.ctrl_port = free_udp_tcp_port(host)
         self.events: list[dict[str, Any]] = []
         self._responses: dict[str, dict[str, Any]] = {}
         self._condition = threading.Condition()

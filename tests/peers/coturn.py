@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
+from tests.peers.processes import free_udp_tcp_port, stop_process
+
 __all__ = ["DEBIAN_PACKAGES", "Coturn", "CoturnError", "check_installation"]
 
 DEBIAN_PACKAGES = ("coturn",)
@@ -41,21 +43,6 @@ def check_installation() -> str | None:
     if shutil.which("turnserver") is None:
         return "coturn is not installed (Debian package coturn; scripts/bootstrap installs it)"
     return None
-
-
-def _free_udp_and_tcp_port(host: str) -> int:
-    """A port free for both UDP and TCP (coturn listens on both)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind((host, 0))
-            port = udp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind((host, port))
-                except OSError:
-                    continue
-                return port
-    raise CoturnError("no port free for both UDP and TCP")
 
 
 def _free_relay_range(host: str, size: int = 40) -> tuple[int, int]:
@@ -103,7 +90,7 @@ class Coturn:
             raise CoturnError(missing)
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "empty.conf").write_text("")
-        self.port = _free_udp_and_tcp_port(self.host)
+        self.port = free_udp_tcp_port(self.host)
         self.relay_ports = _free_relay_range(self.host)
         command = [
             "turnserver", "-c", str(self.directory / "empty.conf"),
@@ -131,13 +118,7 @@ class Coturn:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         if self.process.stderr is not None:
             self.process.stderr.close()
         self.process = None

@@ -35,6 +35,8 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
+from tests.peers.processes import stop_process
+
 __all__ = ["DEBIAN_PACKAGES", "NSD", "DNSPeerError", "Router", "SilentServer", "check_installation", "free_port"]
 
 DEBIAN_PACKAGES = ("nsd",)
@@ -147,13 +149,7 @@ class NSD:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def log(self) -> str:
