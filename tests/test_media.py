@@ -402,3 +402,27 @@ def test_media_through_the_turn_relay(engine: Engine, agent: SipsimpleAgent, mix
         assert_tone(samples, rate)
         hang_up(call, agent)
         assert turn.allocations_seen() >= 2
+
+
+def test_dtmf_to_baresip(engine: Engine, mixer: AudioMixer, tmp_path: Path) -> None:
+    """Digits we send (RFC 4733) arrive at baresip, in order, as its CALL_DTMF_START events."""
+    from tests.peers.baresip import Baresip
+
+    with Baresip(tmp_path / "baresip") as bob:
+        call = AudioCall(mixer, codecs=["PCMU"])
+        call.invitation = Invitation()
+        call.invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")), ToHeader(SIPURI.parse(bob.uri)),
+                                    None, ContactHeader(SIPURI(user="alice", host="127.0.0.1",
+                                                               port=engine.local_udp_port)),
+                                    sdp=call.offer(), timeout=10)
+        assert call.started.wait(10), "our stream did not start"
+        assert bob.wait_established()
+        for digit in "147#":
+            call.audio.send_dtmf(digit)
+            time.sleep(0.3)  # one at a time: each event ends before the next starts
+        wait_until(lambda: len([e for e in bob.events if e.get("type") == "CALL_DTMF_START"]) >= 4,
+                   what="baresip to report the digits")
+        digits = [e.get("param") for e in bob.events if e.get("type") == "CALL_DTMF_START"]
+        assert digits == ["1", "4", "7", "#"], digits
+        call.invitation.end()
+        assert bob.wait_closed() is not None
