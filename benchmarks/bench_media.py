@@ -5,8 +5,10 @@ No SIPp here: each run starts two fresh peer processes of one side, a callee and
 UDP, no SRTP, no ICE. The caller places N calls to the callee, each with one PCMU stream
 (8 kHz, 20 ms packets, 50 packets/s each way), and connects one looping tone player (a
 1 kHz WAV at 16 kHz, the mixer's rate) to every call. The callee answers every call and
-connects the stream to nothing: the stream keeps running (RTP received, silence sent back,
-no silence detection on either stack) but nothing is recorded.
+records nothing (nothing listens to its streams), but connects its mixer's sound-device
+slot (the null device: silence) to every call, so that its streams send 50 packets/s too
+(no silence detection on either stack; a pjsua call port that nothing transmits to sends
+about one packet a second).
 
 * sipsimple: Invitation, RTPTransport, AudioTransport(codecs=["PCMU"]) on an
   AudioMixer(None, None, 16000, 0), WaveFile.start(loop=True) connected with connect_slots;
@@ -247,7 +249,8 @@ def run(settings: Settings) -> BenchmarkResult:
             ceilings, steps = {side: None for side in SIDES}, {}
     notes = [
         f"{NAME}: {calls} calls, {window_s:g} s window after all were up and {SETTLE_S:g} s more; PCMU over UDP on"
-        " 127.0.0.1, no SRTP, no ICE; callee streams connected to nothing; both processes summed"
+        " 127.0.0.1, no SRTP, no ICE; the callee records nothing and sends its null sound device's silence;"
+        f" both processes summed; best of {min(settings.repeats, MEDIA_REPEATS)} runs per side"
     ]
     for side in SIDES:
         short = [run for run in runs[side] if run["up"] < run["calls"]]

@@ -75,7 +75,7 @@ class Settings:
     # the media benchmark: calls held, the CPU window, and the ladder of call counts for its ceiling
     media_calls: int = 50
     media_window_s: float = 5.0
-    media_ladder: tuple[int, ...] = (25, 50, 100, 200)
+    media_ladder: tuple[int, ...] = (25, 50, 100, 200, 250)
 
     def log(self, message: str) -> None:
         if self.verbose:

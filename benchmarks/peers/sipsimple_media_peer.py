@@ -4,8 +4,9 @@ Every call has an RTPTransport (UDP, no SRTP, no ICE) and an AudioTransport offe
 only, on an AudioMixer without sound devices (``AudioMixer(None, None, 16000, 0)``). The
 caller connects one looping ``WaveFile`` to every call's mixer slot. The callee answers each
 INVITE with 200 from an observer of ``SIPInvitationChangedState`` and starts the stream on
-``SIPInvitationGotSDPUpdate``; it connects the stream's slot to nothing (the stream still
-receives RTP and sends silence: no silence detection). See media_common.py for the commands.
+``SIPInvitationGotSDPUpdate``; nothing listens to the stream's slot, and the mixer's slot 0
+(the sound devices', none here: silence) is connected to it, as the pjsua2 callee transmits
+its null device's capture to each call (no silence detection on either: 50 packets/s). See media_common.py for the commands.
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ class Calls:
             if name == "SIPInvitationGotSDPUpdate" and data.succeeded and not media.started.is_set():
                 assert media.audio is not None
                 media.audio.start(data.local_sdp, data.remote_sdp, 0)
+                if self.answer:
+                    # Slot 0, the sound devices' (none here: silence), into the call, as the
+                    # pjsua2 callee transmits its null device's capture.
+                    self.mixer.connect_slots(0, media.audio.slot)
                 media.started.set()
                 with self.lock:
                     self.started += 1
