@@ -6,7 +6,8 @@ caller connects one looping ``WaveFile`` to every call's mixer slot. The callee 
 INVITE with 200 from an observer of ``SIPInvitationChangedState`` and starts the stream on
 ``SIPInvitationGotSDPUpdate``; nothing listens to the stream's slot, and the mixer's slot 0
 (the sound devices', none here: silence) is connected to it, as the pjsua2 callee transmits
-its null device's capture to each call (no silence detection on either: 50 packets/s). See media_common.py for the commands.
+its null device's capture to each call (no silence detection on either: 50 packets/s).
+See media_common.py for the commands.
 """
 
 from __future__ import annotations
