@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import bench_calls, bench_message, bench_notifications, bench_options
+from benchmarks import bench_calls, bench_media, bench_message, bench_notifications, bench_options
 from benchmarks.harness import (
     PEER_MODULES,
     REPO,
@@ -33,7 +33,7 @@ from benchmarks.harness import (
 )
 
 # One module per benchmark, each with NAME, DESCRIPTION and run(settings) -> BenchmarkResult.
-BENCHMARKS: tuple[ModuleType, ...] = (bench_options, bench_notifications, bench_message, bench_calls)
+BENCHMARKS: tuple[ModuleType, ...] = (bench_options, bench_notifications, bench_message, bench_calls, bench_media)
 
 
 def importable(python: str, statement: str, env: dict[str, str] | None = None) -> str | None:
@@ -62,6 +62,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=Settings.call_limit,
         help="most calls outstanding in the calls rate runs (capped by pjsua2's PJSUA_MAX_CALLS)",
     )
+    parser.add_argument("--media-calls", type=int, default=Settings.media_calls, help="calls held in the media runs")
+    parser.add_argument(
+        "--media-window", type=float, default=Settings.media_window_s, help="seconds of CPU measured in the media runs"
+    )
+    parser.add_argument(
+        "--media-ladder",
+        default=",".join(str(calls) for calls in Settings.media_ladder),
+        help="call counts tried for the media ceiling, comma-separated, or 'none' to skip it",
+    )
     parser.add_argument(
         "--pjsua2-path",
         type=Path,
@@ -89,6 +98,11 @@ def main(argv: list[str]) -> int:
         verbose=args.verbose,
         cpus=pin_cpus() if args.pin else None,
         call_limit=args.call_limit,
+        media_calls=args.media_calls,
+        media_window_s=args.media_window,
+        media_ladder=()
+        if args.media_ladder.lower() == "none"
+        else tuple(int(calls) for calls in args.media_ladder.split(",") if calls.strip()),
     )
     try:
         sipp_binary()
@@ -166,6 +180,9 @@ def main(argv: list[str]) -> int:
             "repeats": settings.repeats,
             "sipp_timeout_s": settings.sipp_timeout_s,
             "call_limit": settings.call_limit,
+            "media_calls": settings.media_calls,
+            "media_window_s": settings.media_window_s,
+            "media_ladder": list(settings.media_ladder),
             "pjsua2_path": settings.pjsua2_path,
             "cpus_sipp_peer": settings.cpus,
             "transport": "udp",

@@ -72,6 +72,10 @@ class Settings:
     pjsua2: dict[str, Any] = field(default_factory=dict)
     # most calls outstanding in the calls benchmark's rate runs (capped by pjsua2_max_calls)
     call_limit: int = 64
+    # the media benchmark: calls held, the CPU window, and the ladder of call counts for its ceiling
+    media_calls: int = 50
+    media_window_s: float = 5.0
+    media_ladder: tuple[int, ...] = (25, 50, 100, 200, 250)
 
     def log(self, message: str) -> None:
         if self.verbose:
