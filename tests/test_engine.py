@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sipsimple.core import PJSIP_VERSION, Engine, SIPCoreError, SIPCoreInvalidStateError
+from sipsimple.core import PJSIP_VERSION, Engine, PJSIPError, SIPCoreError, SIPCoreInvalidStateError
 from sipsimple.notification import NotificationCenter
 from tests.support import SCENARIOS, free_port, observe, run_sipp, sip_target
 
@@ -110,6 +110,8 @@ def test_port_in_use_is_a_clear_error_naming_the_port(kind: int) -> None:
         ({"codecs": ["PCMU", "no-such-codec"]}, ValueError),
         ({"user_agent": b"bytes"}, TypeError),
         ({"tls_cert_file": "/no/such/file.pem"}, ValueError),
+        ({"tls_port": 0, "tls_cert_file": __file__, "tls_privkey_file": __file__}, ValueError),
+        ({"tls_port": 0, "tls_ca_file": __file__}, ValueError),
         ({"tls_timeout": 0}, ValueError),
         ({"no_such_option": 1}, TypeError),
     ],
@@ -192,6 +194,49 @@ def test_ports_can_be_changed_while_running(engine: Engine) -> None:
     assert _options_ok(engine.local_tcp_port, "tcp")
     with pytest.raises(TypeError):
         engine.set_udp_port("5060")
+
+
+@pytest.mark.parametrize("kind", [socket.SOCK_DGRAM, socket.SOCK_STREAM], ids=["udp", "tcp"])
+def test_a_port_change_that_fails_keeps_the_old_transport(engine: Engine, kind: int) -> None:
+    transport = "udp" if kind == socket.SOCK_DGRAM else "tcp"
+    set_port = engine.set_udp_port if transport == "udp" else engine.set_tcp_port
+
+    def bound() -> int | None:
+        return engine.local_udp_port if transport == "udp" else engine.local_tcp_port
+
+    old_port = bound()
+    with socket.socket(socket.AF_INET, kind) as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            blocker.listen()
+        with pytest.raises(PJSIPError, match="in use"):
+            set_port(blocker.getsockname()[1])
+    assert bound() == old_port
+    assert _options_ok(old_port, transport)
+    # The port already bound is no change at all.
+    set_port(old_port)
+    assert bound() == old_port
+    assert _options_ok(old_port, transport)
+
+
+def test_tls_settings_that_fail_keep_the_old_listener(engine: Engine, tls_files) -> None:
+    engine.set_tls_options(port=0, cert_file=str(tls_files.cert_file), privkey_file=str(tls_files.key_file),
+                           ca_file=str(tls_files.ca_file))
+    port = engine.local_tls_port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        with pytest.raises(PJSIPError, match="in use"):
+            engine.set_tls_options(port=blocker.getsockname()[1], cert_file=str(tls_files.cert_file),
+                                   privkey_file=str(tls_files.key_file))
+    assert engine.local_tls_port == port
+    # Files that are not a certificate are refused before anything changes.
+    with pytest.raises(ValueError, match="certificate"):
+        engine.set_tls_options(port=port, cert_file=__file__, privkey_file=__file__)
+    assert engine.local_tls_port == port
+    result = run_sipp(OPTIONS, sip_target("127.0.0.1", port), transport="tls", tls_cert=tls_files.cert_file,
+                      tls_key=tls_files.key_file, tls_ca=tls_files.ca_file)
+    assert result.returncode == 0, result.stderr
 
 
 def test_tls_can_be_enabled_while_running(engine: Engine, tls_files) -> None:

@@ -19,6 +19,7 @@ import atexit
 import ipaddress
 import logging
 import os
+import ssl
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -84,6 +85,27 @@ def _check_file(name: str, value: object) -> str | None:
     if not os.path.isfile(path):
         raise ValueError(f"{name}: no such file: {path}")
     return path
+
+
+def _check_tls_files(ca_file: str | None, cert_file: str | None, privkey_file: str | None) -> None:
+    """Refuse unusable TLS files now, not at the first handshake.
+
+    PJSIP opens the listener without reading them and only fails each
+    connection later; loading them once with OpenSSL (Python's ssl module)
+    catches files that are not PEM, a key that does not match its
+    certificate, or a CA file with no certificate.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if cert_file is not None:
+        try:
+            context.load_cert_chain(cert_file, privkey_file)
+        except (ssl.SSLError, OSError) as error:
+            raise ValueError(f"tls_cert_file/tls_privkey_file: not a usable certificate and key: {error}") from None
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (ssl.SSLError, OSError) as error:
+            raise ValueError(f"tls_ca_file: not a usable PEM CA list: {error}") from None
 
 
 def _check_ip_address(value: object) -> str:
@@ -184,6 +206,8 @@ def _validate(options: dict[str, Any]) -> dict[str, Any]:
         merged[name] = _check_file(name, merged[name])
     if merged["tls_port"] is not None and bool(merged["tls_cert_file"]) != bool(merged["tls_privkey_file"]):
         raise ValueError("tls_cert_file and tls_privkey_file must be given together")
+    if merged["tls_port"] is not None:
+        _check_tls_files(merged["tls_ca_file"], merged["tls_cert_file"], merged["tls_privkey_file"])
     timeout = merged["tls_timeout"]
     if isinstance(timeout, bool) or not isinstance(timeout, int):
         raise TypeError(f"tls_timeout must be an int (milliseconds), not {type(timeout).__name__}")

@@ -548,70 +548,108 @@ cdef class PJSIPUA:
         return "%s:%d" % (self.ip_address, port)
 
     def set_udp_port(self, port):
-        """Replace the UDP transport by one bound to `port` (0: any free port, None: none)."""
+        """Replace the UDP transport by one bound to `port` (0: any free port, None: none).
+
+        The new transport is started before the old one is shut down, so a
+        port that cannot be bound (in use) raises and leaves the Engine
+        listening where it was. Asking for the port already bound changes
+        nothing.
+        """
         cdef pjsip_udp_transport_cfg config
+        cdef pjsip_transport *old = self._udp_transport
         cdef pjsip_transport *transport = NULL
         cdef int status
         self._require_alive()
         _check_thread()
-        if self._udp_transport != NULL:
-            transport = self._udp_transport
-            self._udp_transport = NULL
-            with nogil:
-                pjsip_transport_shutdown(transport)
-        if port is None:
+        if port is not None and old != NULL and port == old.local_name.port:
             return
-        pjsip_udp_transport_cfg_default(&config, self._af)
-        self._make_bind_address(port, &config.bind_addr)
-        with nogil:
-            status = pjsip_udp_transport_start2(self._endpt, &config, &transport)
-        if status != PJ_SUCCESS:
-            raise PJSIPError("Could not start the UDP transport on %s" % self._describe(port), status)
+        if port is not None:
+            pjsip_udp_transport_cfg_default(&config, self._af)
+            self._make_bind_address(port, &config.bind_addr)
+            with nogil:
+                status = pjsip_udp_transport_start2(self._endpt, &config, &transport)
+            if status != PJ_SUCCESS:
+                raise PJSIPError("Could not start the UDP transport on %s" % self._describe(port), status)
         self._udp_transport = transport
+        if old != NULL:
+            with nogil:
+                pjsip_transport_shutdown(old)
 
     def set_tcp_port(self, port):
-        """Replace the TCP listener by one bound to `port` (0: any free port, None: none)."""
+        """Replace the TCP listener by one bound to `port` (0: any free port, None: none).
+
+        As set_udp_port: the new listener first, the old one closed after.
+        """
         cdef pjsip_tcp_transport_cfg config
+        cdef pjsip_tpfactory *old = self._tcp_factory
         cdef pjsip_tpfactory *factory = NULL
         cdef int status
         self._require_alive()
         _check_thread()
-        if self._tcp_factory != NULL:
-            factory = self._tcp_factory
-            self._tcp_factory = NULL
-            with nogil:
-                factory.destroy(factory)
-        if port is None:
+        if port is not None and old != NULL and port == old.addr_name.port:
             return
-        pjsip_tcp_transport_cfg_default(&config, self._af)
-        self._make_bind_address(port, &config.bind_addr)
-        with nogil:
-            status = pjsip_tcp_transport_start3(self._endpt, &config, &factory)
-        if status != PJ_SUCCESS:
-            raise PJSIPError("Could not start the TCP transport on %s" % self._describe(port), status)
+        if port is not None:
+            pjsip_tcp_transport_cfg_default(&config, self._af)
+            self._make_bind_address(port, &config.bind_addr)
+            with nogil:
+                status = pjsip_tcp_transport_start3(self._endpt, &config, &factory)
+            if status != PJ_SUCCESS:
+                raise PJSIPError("Could not start the TCP transport on %s" % self._describe(port), status)
         self._tcp_factory = factory
+        if old != NULL:
+            with nogil:
+                old.destroy(old)
 
     def set_tls_port(self, port, tls_options=None):
         """Replace the TLS listener by one bound to `port` (0: any free port, None: none).
 
         tls_options, when given, replaces the TLS settings (keys: verify_server,
-        ca_file, cert_file, privkey_file, timeout in milliseconds).
+        ca_file, cert_file, privkey_file, timeout in milliseconds). A listener
+        that cannot start raises and leaves the old one (and the old settings)
+        in place; on the port already bound the old listener has to close
+        first, and is started again with the old settings if the new ones fail.
         """
+        cdef pjsip_tpfactory *old = self._tls_factory
+        cdef pjsip_tpfactory *factory = NULL
+        cdef object error = None
+        self._require_alive()
+        _check_thread()
+        previous_options = self._tls_options
+        if tls_options is not None:
+            self._tls_options = dict(tls_options)
+        if port is None:
+            self._tls_factory = NULL
+            if old != NULL:
+                with nogil:
+                    old.destroy(old)
+            return
+        same_port = old != NULL and port == old.addr_name.port
+        if same_port:
+            old_port = old.addr_name.port
+            self._tls_factory = NULL
+            with nogil:
+                old.destroy(old)
+            old = NULL
+        try:
+            factory = self._start_tls_listener(port)
+        except PJSIPError:
+            self._tls_options = previous_options
+            if same_port:
+                try:
+                    self._tls_factory = self._start_tls_listener(old_port)
+                except PJSIPError:
+                    pass
+            raise
+        self._tls_factory = factory
+        if old != NULL:
+            with nogil:
+                old.destroy(old)
+
+    cdef pjsip_tpfactory *_start_tls_listener(self, object port) except NULL:
         cdef pjsip_tls_setting setting
         cdef pj_sockaddr address
         cdef pjsip_tpfactory *factory = NULL
         cdef int status
-        self._require_alive()
-        _check_thread()
-        if tls_options is not None:
-            self._tls_options = dict(tls_options)
-        if self._tls_factory != NULL:
-            factory = self._tls_factory
-            self._tls_factory = NULL
-            with nogil:
-                factory.destroy(factory)
-        if port is None:
-            return
         options = self._tls_options
         pjsip_tls_setting_default(&setting)
         # PJSIP copies these strings while starting the listener.
@@ -630,7 +668,7 @@ cdef class PJSIPUA:
             status = pjsip_tls_transport_start2(self._endpt, &setting, &address, NULL, 1, &factory)
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not start the TLS transport on %s" % self._describe(port), status)
-        self._tls_factory = factory
+        return factory
 
     @property
     def local_udp_port(self):
