@@ -37,6 +37,7 @@ from sipsimple.notification import Notification, NotificationCenter
 from sipsimple.threading import spawn
 
 _output_lock = threading.Lock()
+_messages: list[Message] = []  # kept alive until their final answer is reported
 
 
 def emit(**event: Any) -> None:
@@ -85,6 +86,7 @@ def send_message(account: BonjourAccount, to: str, body: str) -> None:
         body,
         credentials=account.credentials,
     )
+    _messages.append(message)
     message.send(timeout=10)
 
 
