@@ -354,6 +354,18 @@ def test_transport_list_limits_what_is_announced_and_browsed(nodes: Callable[...
     assert alice.command("neighbours")["neighbours"] == [f"{bob.service_name}.{SERVICE_TYPES['tcp']}"]
     assert bob.command("neighbours")["neighbours"] == [f"{alice.service_name}.{SERVICE_TYPES['tcp']}"]
 
+    # Narrowed at run time: Bob withdraws his UDP service and stops browsing for UDP ones.
+    bob.command("transports", value=["udp", "tcp"])
+    alice.command("transports", value=["udp", "tcp"])
+    _discover_each_other(alice, bob)
+    mark, bob_mark = alice.mark(), bob.mark()
+    bob.command("transports", value=["tcp"])
+    alice.neighbour_event("BonjourAccountDidRemoveNeighbour", bob, "udp", after=mark, timeout=10)
+    bob.neighbour_event("BonjourAccountDidRemoveNeighbour", alice, "udp", after=bob_mark, timeout=5)
+    assert alice.command("neighbours")["neighbours"] == [f"{bob.service_name}.{SERVICE_TYPES['tcp']}"]
+    assert not [e for e in alice.events[mark:] if e["event"] == "BonjourAccountDidRemoveNeighbour"
+                and e["neighbour"].endswith("_tcp.local.")]
+
 
 @needs_namespace
 def test_discovery_failure_is_reported() -> None:

@@ -327,6 +327,9 @@ class BonjourAccount(SettingsObject):
         engine = Engine()
         for name in ("SIPEngineDidStart", "SIPEngineWillEnd", "SIPEngineDidEnd", "SIPEngineDidFail"):
             center.discard_observer(self, name=name, sender=engine)
+        if threading.current_thread().name == _WORKER:  # from an observer of SIPAccountDidActivate, say
+            self._update()
+            return
         done = Future()
         self._schedule_update(done)
         try:

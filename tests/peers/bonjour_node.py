@@ -16,6 +16,7 @@ ports) and the BonjourAccount, and writes one JSON event a line on stdout:
 
 Commands, one JSON object a line on stdin, each answered by {"event": "result", "id": N, "ok": ..., ...}:
 ``message`` (to: a neighbour as written in the events, body), ``display_name`` (value), ``enabled`` (value),
+``transports`` (value: the account's sip.transport_list),
 ``stop_account`` (answered with the seconds stop() took), ``start_account``, ``udp_port`` (rebind UDP to a new
 free port), ``engine_stop``, ``engine_start``, ``neighbours``, ``quit``.
 """
@@ -129,6 +130,9 @@ def main() -> None:
                 send_message(account, command["to"], command["body"])
             elif cmd == "display_name":
                 account.display_name = command["value"]
+                account.save()
+            elif cmd == "transports":
+                account.sip.transport_list = command["value"]
                 account.save()
             elif cmd == "enabled":
                 account.enabled = command["value"]
