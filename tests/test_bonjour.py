@@ -32,6 +32,7 @@ from sipsimple.account.bonjour import SERVICE_TYPES, BonjourAccount, BonjourServ
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import MemoryBackend
 from sipsimple.core import Engine
+from sipsimple.notification import NotificationCenter
 from tests.peers.processes import stop_process
 from tests.support import observe
 
@@ -460,3 +461,34 @@ def test_service_description_from_a_service_name() -> None:
     assert description.transport == "tls"
     assert str(description) == "Bob's phone._sips._tcp.local."
     assert description == BonjourServiceDescription("Bob's phone", "_sips._tcp")
+
+
+def test_stop_from_an_observer_of_the_activation(configuration: ConfigurationManager) -> None:
+    # stop() from the worker thread (where SIPAccountDidActivate is posted) deactivates at once, before any
+    # mDNS socket is opened, instead of waiting for the worker it runs in.
+    account = BonjourAccount()
+    timings: list[float] = []
+
+    class StopOnActivate:
+        def handle_notification(self, notification: Any) -> None:
+            started = time.monotonic()
+            account.stop()
+            timings.append(time.monotonic() - started)
+
+    stopper = StopOnActivate()
+    recorder = observe("SIPAccountDidActivate", "SIPAccountDidDeactivate", "BonjourAccountDiscoveryDidFail")
+    NotificationCenter().add_observer(stopper, name="SIPAccountDidActivate", sender=account)
+    try:
+        Engine().start(ip_address="127.0.0.1", udp_port=0)
+        account.start()
+        recorder.wait_for(lambda n: n.name == "SIPAccountDidDeactivate" and n.sender is account, timeout=5)
+        assert [n.name for n in recorder.notifications if n.sender is account] == [
+            "SIPAccountDidActivate", "SIPAccountDidDeactivate"
+        ]
+        assert timings and timings[0] < 0.5
+        assert not account.is_active
+        time.sleep(0.5)
+        assert [n.name for n in recorder.notifications if n.sender is account][2:] == []
+    finally:
+        NotificationCenter().discard_observer(stopper)
+        Engine().stop()

@@ -374,6 +374,8 @@ class BonjourAccount(SettingsObject):
     def _activate(self) -> None:
         self._active = True
         self._notify("SIPAccountDidActivate")
+        if not self._active:  # an observer called stop(), which deactivated at once
+            return
         address = Engine().ip_address
         try:
             if _is_unspecified(address):
