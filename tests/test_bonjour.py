@@ -99,6 +99,7 @@ class Node:
         self.udp_port: int = ready["udp_port"]
         self.tcp_port: int = ready["tcp_port"]
         self.contact_user: str = ready["contact_user"]
+        self.contact_host: str = ready["contact_host"]
         self.service_name: str = ready["service_name"]
         self.instance_id: str = ready["instance_id"]
 
@@ -366,6 +367,20 @@ def test_transport_list_limits_what_is_announced_and_browsed(nodes: Callable[...
     assert alice.command("neighbours")["neighbours"] == [f"{bob.service_name}.{SERVICE_TYPES['tcp']}"]
     assert not [e for e in alice.events[mark:] if e["event"] == "BonjourAccountDidRemoveNeighbour"
                 and e["neighbour"].endswith("_tcp.local.")]
+
+
+@needs_namespace
+def test_an_engine_on_every_interface_announces_the_interface_addresses(nodes: Callable[..., Node]) -> None:
+    # Bound to 0.0.0.0, the account runs mDNS on every interface and announces their addresses: in the
+    # namespace, only the loopback, so the contact and the neighbour's host are 127.0.0.1.
+    alice = nodes("Alice", "--ip-address", "0.0.0.0")
+    bob = nodes("Bob", "--ip-address", "0.0.0.0")
+    assert alice.contact_host == "127.0.0.1"
+    found = alice.neighbour_event("BonjourAccountDidAddNeighbour", bob, "udp")
+    assert found["uri"] == f"sip:{bob.contact_user}@127.0.0.1:{bob.udp_port}"
+    bob.neighbour_event("BonjourAccountDidAddNeighbour", alice, "udp")
+    alice.command("message", to=found["neighbour"], body="over every interface")
+    assert bob.wait_for(lambda e: e["event"] == "message")["body"] == "over every interface"
 
 
 @needs_namespace

@@ -181,13 +181,16 @@ def _is_unspecified(address: str | None) -> bool:
 
 
 def _primary_ipv4_address() -> str:
-    """The address this host would send from to the mDNS group; 127.0.0.1 when it has no route there."""
+    """The address this host would send from to the mDNS group, else its first interface address."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("224.0.0.251", 5353))  # a UDP connect sends nothing
-            return probe.getsockname()[0]
+            address = probe.getsockname()[0]
         except OSError:
-            return "127.0.0.1"
+            address = None
+    if _is_unspecified(address):  # no route to the group, or one through an interface without an address
+        return _interface_ipv4_addresses()[0]
+    return str(address)
 
 
 def _interface_ipv4_addresses() -> list[str]:

@@ -2,10 +2,11 @@
 
 Run as ``python -m tests.peers.bonjour_node --display-name Alice [--disabled] [--transports udp,tcp]``
 (inside a network namespace: it announces itself with mDNS). It starts a
-ConfigurationManager on memory, the Engine on 127.0.0.1 (UDP and TCP on free
-ports) and the BonjourAccount, and writes one JSON event a line on stdout:
+ConfigurationManager on memory, the Engine on 127.0.0.1 (``--ip-address``; UDP
+and TCP on free ports) and the BonjourAccount, and writes one JSON event a line on stdout:
 
-    {"event": "ready", "udp_port": .., "tcp_port": .., "contact_user": .., "service_name": .., "instance_id": ..}
+    {"event": "ready", "udp_port": .., "tcp_port": .., "contact_user": .., "contact_host": .., "service_name": ..,
+     "instance_id": ..}
     {"event": "SIPAccountDidActivate"} / {"event": "SIPAccountDidDeactivate"}
     {"event": "BonjourAccountDidAddNeighbour", "neighbour": "<name>.<type>.<domain>", "name": .., "type": ..,
      "display_name": .., "host": .., "uri": .., "transport": .., "instance_id": ..}  (and DidUpdateNeighbour)
@@ -47,8 +48,11 @@ def emit(**event: Any) -> None:
         sys.stdout.flush()
 
 
+_ip_address: str | None = "127.0.0.1"
+
+
 def start_engine() -> None:
-    Engine().start(ip_address="127.0.0.1", udp_port=0, tcp_port=0)
+    Engine().start(ip_address=_ip_address, udp_port=0, tcp_port=0)
 
 
 class Observer:
@@ -96,7 +100,10 @@ def main() -> None:
     parser.add_argument("--display-name", default=None)
     parser.add_argument("--disabled", action="store_true")
     parser.add_argument("--transports", default="udp,tcp")
+    parser.add_argument("--ip-address", default="127.0.0.1", help="the Engine's; 0.0.0.0: every interface")
     options = parser.parse_args()
+    global _ip_address
+    _ip_address = None if options.ip_address == "0.0.0.0" else options.ip_address
 
     ConfigurationManager().start(MemoryBackend())
     account = BonjourAccount()
@@ -115,7 +122,8 @@ def main() -> None:
     start_engine()
     engine = Engine()
     emit(event="ready", udp_port=engine.local_udp_port, tcp_port=engine.local_tcp_port,
-         contact_user=account.contact.username, service_name=account.service_name, instance_id=account.instance_id)
+         contact_user=account.contact.username, contact_host=account.contact.domain,
+         service_name=account.service_name, instance_id=account.instance_id)
     account.start()
 
     for line in sys.stdin:
