@@ -448,7 +448,7 @@ def test_contact_follows_the_engine(configuration: ConfigurationManager) -> None
 def test_settings_are_stored_under_their_own_key(configuration: ConfigurationManager) -> None:
     account = BonjourAccount()
     assert account.enabled is True
-    assert list(account.sip.transport_list) == ["udp", "tcp", "tls"]
+    assert account.sip.transport_list == ("udp", "tcp", "tls")
     assert account.rtp.audio_codec_list is None
     account.display_name = "Alice"
     account.sip.transport_list = ["tcp"]

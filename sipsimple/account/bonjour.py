@@ -28,7 +28,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import ifaddr
 from zeroconf import (
@@ -333,7 +333,7 @@ class BonjourAccount(SettingsObject):
         if threading.current_thread().name == _WORKER:  # from an observer of SIPAccountDidActivate, say
             self._update()
             return
-        done = Future()
+        done: Future[None] = Future()
         self._schedule_update(done)
         try:
             done.wait(timeout=_STOP_TIMEOUT)
@@ -342,7 +342,7 @@ class BonjourAccount(SettingsObject):
 
     def handle_notification(self, notification: Notification) -> None:
         if notification.name == "CFGSettingsObjectDidChange":
-            modified = notification.data.modified
+            modified: dict[str, Any] = getattr(notification.data, "modified", {})
             if {"enabled", "display_name", "sip.transport_list"} & set(modified):
                 self._schedule_update()
         elif notification.name == "SIPEngineDidStart":
@@ -384,8 +384,8 @@ class BonjourAccount(SettingsObject):
             if _is_unspecified(address):
                 zeroconf = Zeroconf(interfaces=InterfaceChoice.All, ip_version=IPVersion.V4Only, use_asyncio=False)
             else:
-                version = IPVersion.V6Only if ipaddress.ip_address(address).version == 6 else IPVersion.V4Only
-                zeroconf = Zeroconf(interfaces=[address], ip_version=version, use_asyncio=False)
+                version = IPVersion.V6Only if ipaddress.ip_address(str(address)).version == 6 else IPVersion.V4Only
+                zeroconf = Zeroconf(interfaces=[str(address)], ip_version=version, use_asyncio=False)
         except Exception as error:
             log.warning("BonjourAccount: mDNS could not start: %s", error)
             self._notify("BonjourAccountDiscoveryDidFail", reason=f"mDNS could not start: {error}")
@@ -452,12 +452,13 @@ class BonjourAccount(SettingsObject):
         """The ServiceInfo to announce for each service type, from the Engine's transports now."""
         engine = Engine()
         address = engine.ip_address
-        addresses = [address] if not _is_unspecified(address) else _interface_ipv4_addresses()
+        addresses = [str(address)] if not _is_unspecified(address) else _interface_ipv4_addresses()
         contact = self.contact
         server = f"{self.service_name}.local."
         display_name = self.display_name or ""
         services = {}
-        for transport in self.sip.transport_list:
+        transports: SIPTransportList = cast(SIPTransportList, self.sip.transport_list)
+        for transport in transports:
             try:
                 uri = contact[transport]
             except KeyError:  # the Engine does not listen on it

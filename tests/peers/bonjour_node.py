@@ -57,7 +57,7 @@ def start_engine() -> None:
 
 class Observer:
     def handle_notification(self, notification: Notification) -> None:
-        data = notification.data
+        data: Any = notification.data
         name = notification.name
         if name in ("BonjourAccountDidAddNeighbour", "BonjourAccountDidUpdateNeighbour"):
             neighbour: BonjourServiceDescription = data.neighbour
