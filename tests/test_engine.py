@@ -179,16 +179,24 @@ def test_codecs_can_be_changed_while_running(engine: Engine) -> None:
 
 
 def test_ports_can_be_changed_while_running(engine: Engine) -> None:
+    recorder = observe("SIPEngineTransportsDidChange")
     old_port = engine.local_udp_port
     new_port = free_port()
     engine.set_udp_port(new_port)
     assert engine.local_udp_port == new_port
+    changed = recorder.wait_named("SIPEngineTransportsDidChange")
+    assert ("udp", "127.0.0.1", old_port) in changed.data.old_transports
+    assert ("udp", "127.0.0.1", new_port) in changed.data.transports
+    assert ("udp", "127.0.0.1", old_port) not in changed.data.transports
+    engine.set_udp_port(new_port)  # no change, no notification
     assert _options_ok(new_port)
     # Nothing listens on the old port any more: it can be bound again.
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", old_port))
+    assert len(recorder.named("SIPEngineTransportsDidChange")) == 1
     engine.set_tcp_port(None)
     assert engine.local_tcp_port is None
+    assert all(name != "tcp" for name, _, _ in recorder.named("SIPEngineTransportsDidChange")[-1].data.transports)
     assert all(name != "tcp" for name, _, _ in engine.transports)
     engine.set_tcp_port(0)
     assert _options_ok(engine.local_tcp_port, "tcp")

@@ -12,9 +12,9 @@ calls the browser's handlers in another. Everything that changes what is
 announced (activation, re-announcing, deactivation) runs in order in the named
 worker thread ``sipsimple-bonjour`` (``call_in_thread``), so no green thread
 ever waits for the network; the browser's thread resolves the services it
-hears of and posts the neighbour notifications itself. A green thread polls
-the Engine's address and ports once a second and asks for a re-announcement
-when they change (the Engine posts nothing when a port is rebound).
+hears of and posts the neighbour notifications itself. When the Engine's
+transports move (``SIPEngineTransportsDidChange``) or it restarts, the
+account re-announces.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from sipsimple.configuration.setting import Setting
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import SIPURI, Credentials, Engine, FrozenSIPURI
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
-from sipsimple.threading import Future, call_in_green_thread, call_in_thread, sleep
+from sipsimple.threading import Future, call_in_thread
 
 __all__ = ["BonjourAccount", "BonjourNeighbour", "BonjourServiceDescription", "SERVICE_TYPES"]
 
@@ -68,7 +68,14 @@ _WORKER: Final = "sipsimple-bonjour"
 _STOP_TIMEOUT: Final = 2.0  # seconds stop() waits for the goodbyes and the close
 _RESOLVE_TIMEOUT_MS: Final = 2000  # how long the browser's thread waits for a service's SRV/TXT/A records
 _CALL_TIMEOUT: Final = 2.0  # seconds a call into zeroconf's loop may take before it is given up
-_WATCH_INTERVAL: Final = 1.0  # seconds between two looks at the Engine's address and ports
+# What the account follows of the Engine: it announces the Engine's transports.
+_ENGINE_NOTIFICATIONS: Final = (
+    "SIPEngineDidStart",
+    "SIPEngineWillEnd",
+    "SIPEngineDidEnd",
+    "SIPEngineDidFail",
+    "SIPEngineTransportsDidChange",
+)
 _TXT_VERSION: Final = "1"
 _MAX_TXT_ENTRY: Final = 255  # bytes in one TXT string (RFC 6763 6.1)
 
@@ -316,7 +323,7 @@ class BonjourAccount(SettingsObject):
         center = NotificationCenter()
         center.add_observer(self, name="CFGSettingsObjectDidChange", sender=self)
         engine = Engine()
-        for name in ("SIPEngineDidStart", "SIPEngineWillEnd", "SIPEngineDidEnd", "SIPEngineDidFail"):
+        for name in _ENGINE_NOTIFICATIONS:
             center.add_observer(self, name=name, sender=engine)
         self._schedule_update()
 
@@ -328,7 +335,7 @@ class BonjourAccount(SettingsObject):
         center = NotificationCenter()
         center.discard_observer(self, name="CFGSettingsObjectDidChange", sender=self)
         engine = Engine()
-        for name in ("SIPEngineDidStart", "SIPEngineWillEnd", "SIPEngineDidEnd", "SIPEngineDidFail"):
+        for name in _ENGINE_NOTIFICATIONS:
             center.discard_observer(self, name=name, sender=engine)
         if threading.current_thread().name == _WORKER:  # from an observer of SIPAccountDidActivate, say
             self._update()
@@ -351,7 +358,7 @@ class BonjourAccount(SettingsObject):
         elif notification.name == "SIPEngineWillEnd":
             self._engine_ending = True
             self._schedule_update()
-        else:  # SIPEngineDidEnd, SIPEngineDidFail
+        else:  # SIPEngineTransportsDidChange, SIPEngineDidEnd, SIPEngineDidFail
             self._schedule_update()
 
     # -- the worker thread ---------------------------------------------------
@@ -392,7 +399,6 @@ class BonjourAccount(SettingsObject):
             return
         session = _Session(zeroconf)
         self._session = session
-        call_in_green_thread(self._watch_engine, session)
 
     def _deactivate(self) -> None:
         self._active = False
@@ -489,24 +495,6 @@ class BonjourAccount(SettingsObject):
         except Exception:  # no configuration to ask
             local_ip = None
         return str(local_ip) if local_ip else _primary_ipv4_address()
-
-    # -- the Engine's ports --------------------------------------------------
-
-    def _watch_engine(self, session: _Session) -> None:
-        """Green thread: ask for a re-announcement when the Engine's address or ports change."""
-        last = self._engine_signature()
-        while self._session is session:
-            sleep(_WATCH_INTERVAL)
-            signature = self._engine_signature()
-            if signature != last and self._session is session:
-                last = signature
-                self._schedule_update()
-
-    @staticmethod
-    def _engine_signature() -> tuple[Any, ...]:
-        engine = Engine()
-        return (engine.is_running, engine.ip_address, engine.local_udp_port, engine.local_tcp_port,
-                engine.local_tls_port)
 
     # -- neighbours (the browser's thread) -----------------------------------
 

@@ -392,14 +392,29 @@ class Engine(metaclass=Singleton):
     def set_udp_port(self, port: int | None) -> None:
         port = _check_port("udp_port", port)
         with self._lock:
-            self._running_ua().set_udp_port(port)
+            ua = self._running_ua()
+            before = ua.transports
+            ua.set_udp_port(port)
             self._options["udp_port"] = port
+            after = ua.transports
+        self._transports_changed(before, after)
 
     def set_tcp_port(self, port: int | None) -> None:
         port = _check_port("tcp_port", port)
         with self._lock:
-            self._running_ua().set_tcp_port(port)
+            ua = self._running_ua()
+            before = ua.transports
+            ua.set_tcp_port(port)
             self._options["tcp_port"] = port
+            after = ua.transports
+        self._transports_changed(before, after)
+
+    def _transports_changed(self, before: list[tuple[str, str, int]], after: list[tuple[str, str, int]]) -> None:
+        # Accounts re-register their contact and the Bonjour account
+        # re-announces it when a transport moves; posted in the caller's
+        # thread, after the Engine's lock is released.
+        if before != after:
+            self._post("SIPEngineTransportsDidChange", NotificationData(old_transports=before, transports=after))
 
     def set_tls_options(
         self,
@@ -422,10 +437,14 @@ class Engine(metaclass=Singleton):
             }
         )
         with self._lock:
-            self._running_ua().set_tls_port(settings["tls_port"], _tls_options(settings))
+            ua = self._running_ua()
+            before = ua.transports
+            ua.set_tls_port(settings["tls_port"], _tls_options(settings))
             for name in ("tls_port", "tls_verify_server", "tls_ca_file", "tls_cert_file", "tls_privkey_file",
                          "tls_timeout"):
                 self._options[name] = settings[name]
+            after = ua.transports
+        self._transports_changed(before, after)
 
     @property
     def available_codecs(self) -> list[str]:
