@@ -148,6 +148,37 @@ def test_contact_uri_list_lists_every_binding_of_the_address(engine: Engine, mak
     assert data.contact_uri.user == account.contact.username
 
 
+def test_outbound_proxy_is_used_instead_of_the_domain(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
+                                                      recorder: NotificationRecorder) -> None:
+    server = make_kamailio(domain=DOMAIN)
+    dns.serve([("_sip._udp", 10, dead_port(), "nowhere")])  # the domain's SRV record leads nowhere
+    started_manager()
+    account = make_account(transports=["udp", "tcp"])
+    account.sip.outbound_proxy = f"127.0.0.1:{server.port};transport=tcp"
+    account.save()
+    success = succeeded(recorder, account).data
+    assert success.route == Route("127.0.0.1", server.port, "tcp")
+    assert success.contact_uri.parameters["transport"] == "tcp"
+    assert ";transport=tcp" in server.contacts("alice")[0].contact
+
+
+def test_failed_dns_lookup_backs_off_and_retries(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
+                                                 recorder: NotificationRecorder) -> None:
+    server = make_kamailio(domain=DOMAIN)
+    dns.serve([("_sip._tcp", 10, server.port, "sip")])  # only TCP is offered, the account wants UDP
+    started_manager()
+    account = make_account(transports=["udp"])
+    first = recorder.wait_for(of(account, "SIPAccountRegistrationDidFail")).data
+    assert "DNS lookup failed" in first.reason
+    assert first.next_route is None and not hasattr(first, "code")
+    second = recorder.wait_for(
+        lambda n: n.name == "SIPAccountRegistrationDidFail" and n.sender is account and n.data is not first).data
+    assert second.delay > first.delay
+    # DNS now offers UDP: the next round registers.
+    dns.serve([("_sip._udp", 10, server.port, "sip")])
+    assert succeeded(recorder, account).data.route == Route("127.0.0.1", server.port, "udp")
+
+
 @pytest.mark.parametrize("dead_transport", ["udp", "tcp"])
 def test_a_dead_first_target_fails_over_to_the_second(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
                                                        recorder: NotificationRecorder, dead_transport: str) -> None:
