@@ -168,6 +168,7 @@ class AccountRegistrar:
         self._timer_action: str | None = None  # "lookup" or "route"
         self._lookup_generation = 0
         self._in_flight = False  # a REGISTER of the current Registration awaits its answer
+        self._queued = False  # register() was called while one was in flight: the core sends it after
         self._bound = False  # the current Registration has (or had, until it expires) a binding
         self._stop_command: Command | None = None
         self._stop_deadline: float | None = None
@@ -373,7 +374,17 @@ class AccountRegistrar:
         except Exception as error:  # the Engine stopped, its transport for this route went away
             self._fail(None, f"cannot send the REGISTER: {error}", retry_route=True)
             return
+        if self._in_flight:
+            self._queued = True
         self._in_flight = True
+
+    def _answered(self) -> bool:
+        """Account for an answer to a REGISTER; False when it is stale (a newer REGISTER was queued behind it)."""
+        if self._queued:
+            self._queued = False  # the core sends the queued REGISTER now
+            return False
+        self._in_flight = False
+        return True
 
     def _on_registration(self, notification: Notification) -> None:
         data = notification.data
@@ -382,13 +393,13 @@ class AccountRegistrar:
             self._in_flight = True  # the core sends the refresh
             return
         if name == "SIPRegistrationDidSucceed":
-            self._in_flight = False
+            current = self._answered()
             self._bound = True
             if self._state is RegistrationState.UNREGISTERING:
                 return  # the core now sends the pending removal
-            if self._state in (RegistrationState.REGISTERING, RegistrationState.REGISTERED):
+            if current and self._state in (RegistrationState.REGISTERING, RegistrationState.REGISTERED):
                 self._state = RegistrationState.REGISTERED
-            self._failures = 0
+                self._failures = 0
             self._post(
                 "SIPAccountRegistrationDidSucceed",
                 code=data.code,
@@ -400,12 +411,12 @@ class AccountRegistrar:
                 route=self.route,
             )
         elif name == "SIPRegistrationDidFail":
-            self._in_flight = False
+            current = self._answered()
             if self._state is RegistrationState.UNREGISTERING:
                 if not self._bound:
                     self._finish_stop(ended=False, code=None, reason=None)  # nothing to remove
                 return  # the removal failed, or the core removes the old binding next: SIPRegistrationDidEnd follows
-            if self._state in (RegistrationState.REGISTERING, RegistrationState.REGISTERED):
+            if current and self._state in (RegistrationState.REGISTERING, RegistrationState.REGISTERED):
                 code = _final_code(data)
                 self._fail(code, data.reason, retry_route=_tries_next_route(code))
         elif name == "SIPRegistrationDidEnd":
@@ -485,6 +496,7 @@ class AccountRegistrar:
         self._deadline = self._timer_action = None
         self._lookup_generation += 1  # a lookup still running is not waited for
         registration = self._registration
+        self._queued = False  # end() replaces a queued REGISTER with the removal
         if command.unregister and registration is not None and (self._bound or self._in_flight):
             self._state = RegistrationState.UNREGISTERING
             self._stop_deadline = time.monotonic() + command.timeout
