@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sipsimple.account import AccountManager
+from sipsimple.account import Account, AccountManager
 from sipsimple.account.registration import AccountRegistrar
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import MemoryBackend
@@ -27,7 +27,25 @@ def fresh_configuration(register_timeout: float = 1.5) -> ConfigurationManager:
     settings.local_ip = "127.0.0.1"
     settings.sip.register_timeout = register_timeout
     settings.save()
+    disable_bonjour()
     return manager
+
+
+def disable_bonjour() -> None:
+    """Keep the BonjourAccount (when its module exists) out of the way: disabled, it neither announces nor
+    becomes the default account."""
+    try:
+        from sipsimple.account.bonjour import BonjourAccount  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return
+    bonjour = BonjourAccount()
+    bonjour.enabled = False
+    bonjour.save()
+
+
+def sip_accounts(manager: AccountManager) -> list[Account]:
+    """The manager's accounts that are Accounts (the BonjourAccount left out)."""
+    return [account for account in manager.get_accounts() if isinstance(account, Account)]
 
 
 def tear_down() -> None:
