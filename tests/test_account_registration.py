@@ -326,6 +326,27 @@ def test_new_password_and_expiry_reregister_in_the_same_call(engine: Engine, mak
     assert bindings[0].expires <= 300
 
 
+def test_rename_moves_the_registration_to_the_new_address(engine: Engine, make_kamailio: MakeKamailio,
+                                                          dns: ZoneServer, recorder: NotificationRecorder) -> None:
+    server = make_kamailio(domain=DOMAIN)
+    dns.serve([("_sip._udp", 10, server.port, "sip")])
+    manager = started_manager()
+    account = make_account("alice")
+    first = succeeded(recorder, account)
+    assert len(server.contacts("alice")) == 1
+
+    account.__id__ = f"bob@{DOMAIN}"
+    account.auth.password = TEST_USERS["bob"]
+    account.save()
+    second = recorder.wait_for(
+        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n is not first)
+    assert second.data.registration is not first.data.registration
+    assert str(second.data.registration.from_header.uri) == f"sip:bob@{DOMAIN}"
+    assert len(server.contacts("bob")) == 1
+    server.wait_for_contacts("alice", lambda found: not found)  # the old address of record was unregistered
+    assert manager.get_account(f"bob@{DOMAIN}") is account
+
+
 @pytest.mark.parametrize("transport", [
     "tcp",
     pytest.param("udp", marks=pytest.mark.xfail(
