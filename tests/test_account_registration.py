@@ -19,9 +19,9 @@ import pytest
 from sipsimple.account import Account, AccountManager
 from sipsimple.account.registration import RegistrationState
 from sipsimple.configuration.settings import SIPSimpleSettings
-from sipsimple.core import SIPURI, Engine, Registration
+from sipsimple.core import Engine, Registration
 from sipsimple.lookup import Route
-from sipsimple.notification import Notification
+from sipsimple.notification import Notification, NotificationCenter
 from sipsimple.threading import spawn
 from tests.account_support import DOMAIN, ZoneServer, fresh_configuration, tear_down
 from tests.peers.kamailio import TEST_USERS, Kamailio
@@ -62,8 +62,6 @@ def dns(tmp_path: Path) -> Iterator[ZoneServer]:
 def recorder() -> Iterator[NotificationRecorder]:
     recorder = observe(*ACCOUNT_NOTIFICATIONS)
     yield recorder
-    from sipsimple.notification import NotificationCenter
-
     NotificationCenter().purge_observer(recorder)
 
 
@@ -444,13 +442,23 @@ def test_engine_stop_deactivates_and_start_reactivates(engine: Engine, make_kama
     server.wait_for_contacts("alice", lambda found: any(f":{engine.local_udp_port}" in b.contact for b in found))
 
 
-def test_find_account_by_the_request_uri_kamailio_delivers(engine: Engine, make_kamailio: MakeKamailio,
-                                                           dns: ZoneServer, recorder: NotificationRecorder) -> None:
+def test_requests_for_the_address_reach_the_account(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
+                                                    recorder: NotificationRecorder) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     manager = started_manager()
     account = make_account()
     succeeded(recorder, account)
-    binding = server.contacts("alice")[0]
-    # Kamailio sends requests for alice to the registered contact: that URI finds the account.
-    assert manager.find_account(SIPURI.parse(binding.contact.split(";")[0])) is account
+    messages = observe("SIPEngineGotMessage")
+    try:
+        # bob writes to alice's address; Kamailio relays it to the contact the account registered.
+        answer = server.request("MESSAGE", user="bob", password=TEST_USERS["bob"], uri=f"sip:alice@{DOMAIN}",
+                                headers={"Content-Type": "text/plain"}, body="hello alice")
+        assert answer.status == 200
+        got = messages.wait_named("SIPEngineGotMessage")
+        assert got.data.body == b"hello alice"
+        assert got.data.request_uri.user == account.contact.username
+        # The request URI is how an application finds the account a request is for.
+        assert manager.find_account(got.data.request_uri) is account
+    finally:
+        NotificationCenter().purge_observer(messages)
