@@ -161,11 +161,11 @@ class AccountManager(metaclass=Singleton):
         return self._accounts.get(str(identifier)) if identifier is not None else None
 
     @default_account.setter
-    def default_account(self, account: Any | None) -> None:
+    def default_account(self, account: Any) -> None:
         if account is not None:
             if self._accounts.get(str(getattr(account, "id", ""))) is not account:
                 raise ValueError(f"{account!r} is not an account of the AccountManager")
-            if not account.enabled:
+            if not getattr(account, "enabled", False):
                 raise ValueError(f"{account!r} is not enabled: it cannot be the default account")
         self._set_default(account)
 
@@ -196,9 +196,10 @@ class AccountManager(metaclass=Singleton):
     # --- configuration notifications ----------------------------------------------------------
 
     def handle_notification(self, notification: Notification) -> None:
-        account = notification.sender
-        if not isinstance(account, Account) and account is not self._bonjour_instance():
+        sender = notification.sender
+        if not isinstance(sender, Account) and (sender is None or sender is not self._bonjour_instance()):
             return
+        account: Any = sender
         name = notification.name
         if name == "CFGSettingsObjectWasCreated":
             with self._lock:

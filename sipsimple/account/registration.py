@@ -327,7 +327,7 @@ class AccountRegistrar:
             self._events.put(("lookup", generation, None, "the Engine listens on none of the account's transports"))
             return
         try:
-            future = self.lookup_factory().lookup_sip_proxy(self._lookup_uri(), transports)
+            future = AccountRegistrar.lookup_factory().lookup_sip_proxy(self._lookup_uri(), transports)
         except Exception as error:  # a URI the lookup refuses
             self._events.put(("lookup", generation, None, str(error)))
             return
@@ -497,11 +497,13 @@ class AccountRegistrar:
         self._lookup_generation += 1  # a lookup still running is not waited for
         registration = self._registration
         self._queued = False  # end() replaces a queued REGISTER with the removal
-        if command.unregister and registration is not None and (self._bound or self._in_flight):
+        unregister: bool = command.unregister  # type: ignore[attr-defined]
+        timeout: float = command.timeout  # type: ignore[attr-defined]
+        if unregister and registration is not None and (self._bound or self._in_flight):
             self._state = RegistrationState.UNREGISTERING
-            self._stop_deadline = time.monotonic() + command.timeout
+            self._stop_deadline = time.monotonic() + timeout
             try:
-                registration.end(timeout=min(UNREGISTER_TIMEOUT, command.timeout))
+                registration.end(timeout=min(UNREGISTER_TIMEOUT, timeout))
             except Exception as error:  # the Engine is gone
                 log.info("could not remove the binding of %s: %s", self.account.id, error)
                 self._finish_stop(ended=self._bound, code=None, reason=None)
