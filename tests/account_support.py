@@ -54,8 +54,8 @@ def tear_down() -> None:
     AccountRegistrar.lookup_factory = DNSLookup
 
 
-def zone(srv_records: list[tuple[str, int, int, str]]) -> str:
-    """The accounts.test zone: SRV records (service name, priority, port, target label), targets on 127.0.0.1."""
+def zone(srv_records: list[tuple[str, int, int, str]], address: str = "127.0.0.1") -> str:
+    """The accounts.test zone: SRV records (service name, priority, port, target label), targets at ``address``."""
     lines = [
         f"$ORIGIN {DOMAIN}.",
         "$TTL 1",
@@ -67,7 +67,8 @@ def zone(srv_records: list[tuple[str, int, int, str]]) -> str:
     for service, priority, port, target in srv_records:
         lines.append(f"{service} IN SRV {priority} 0 {port} {target}")
         targets.add(target)
-    lines += [f"{target} IN A 127.0.0.1" for target in sorted(targets)]
+    record = "AAAA" if ":" in address else "A"
+    lines += [f"{target} IN {record} {address}" for target in sorted(targets)]
     return "\n".join(lines) + "\n"
 
 
@@ -83,9 +84,9 @@ class ZoneServer:
     def lookup(self) -> DNSLookup:
         return DNSLookup(nameservers=[NAMESERVER], port=self.port)
 
-    def serve(self, srv_records: list[tuple[str, int, int, str]]) -> None:
+    def serve(self, srv_records: list[tuple[str, int, int, str]], address: str = "127.0.0.1") -> None:
         self.stop()
-        self.nsd = NSD(self.directory, NAMESERVER, self.port, {DOMAIN: zone(srv_records)})
+        self.nsd = NSD(self.directory, NAMESERVER, self.port, {DOMAIN: zone(srv_records, address)})
         self.nsd.start()
 
     def stop(self) -> None:

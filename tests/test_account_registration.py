@@ -131,6 +131,25 @@ def test_register_through_srv_with_digest(engine: Engine, make_kamailio: MakeKam
     assert not recorder.named("SIPAccountRegistrationDidFail")
 
 
+def test_register_over_ipv6(make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder) -> None:
+    fresh_configuration()
+    engine = Engine()
+    engine.start(ip_address="::1", udp_port=0)
+    try:
+        server = make_kamailio(domain=DOMAIN, ipv6=True)
+        dns.serve([("_sip._udp", 10, server.port, "sip")], address="::1")
+        started_manager()
+        account = make_account()
+        assert account.contact.domain == "[::1]"
+        data = succeeded(recorder, account).data
+        assert data.route == Route("::1", server.port, "udp")
+        assert (data.contact_uri.host, data.contact_uri.port) == ("::1", engine.local_udp_port)
+        assert server.contacts("alice")[0].contact.startswith(f"sip:{account.contact.username}@[::1]:")
+    finally:
+        tear_down()
+        engine.stop()
+
+
 def test_contact_uri_list_lists_every_binding_of_the_address(engine: Engine, make_kamailio: MakeKamailio,
                                                               dns: ZoneServer, recorder: NotificationRecorder) -> None:
     server = make_kamailio(domain=DOMAIN)
