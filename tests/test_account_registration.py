@@ -150,6 +150,30 @@ def test_register_over_ipv6(make_kamailio: MakeKamailio, dns: ZoneServer, record
         engine.stop()
 
 
+def test_engine_on_every_interface_registers_the_address_towards_the_route(
+        make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder) -> None:
+    fresh_configuration()
+    settings = SIPSimpleSettings()
+    settings.local_ip = "127.0.0.9"  # what the account's contact says when no route is known
+    settings.save()
+    engine = Engine()
+    engine.start(ip_address=None, udp_port=0)  # 0.0.0.0
+    try:
+        server = make_kamailio(domain=DOMAIN)
+        dns.serve([("_sip._udp", 10, server.port, "sip")])
+        started_manager()
+        account = make_account()
+        assert account.contact.domain == "127.0.0.9"
+        data = succeeded(recorder, account).data
+        # The REGISTER's contact is the address the system sends from towards Kamailio.
+        assert data.contact_uri.host == "127.0.0.1"
+        assert data.contact_uri.user == account.contact.username
+        assert server.contacts("alice")[0].contact.startswith(f"sip:{account.contact.username}@127.0.0.1:")
+    finally:
+        tear_down()
+        engine.stop()
+
+
 def test_contact_uri_list_lists_every_binding_of_the_address(engine: Engine, make_kamailio: MakeKamailio,
                                                               dns: ZoneServer, recorder: NotificationRecorder) -> None:
     server = make_kamailio(domain=DOMAIN)
