@@ -95,6 +95,7 @@ def test_register_refresh_unregister(engine: Engine, make_kamailio: MakeKamailio
     registration.end(timeout=10)
     ended = recorder.wait_named("SIPRegistrationDidEnd")
     assert ended.data.expired is False
+    assert (ended.data.code, ended.data.reason) == (200, "OK")
     assert not registration.is_registered
     server.wait_for_contacts("alice", lambda found: not found, timeout=5)
     assert not recorder.named("SIPRegistrationDidFail")
@@ -108,6 +109,7 @@ def test_wrong_password_fails(engine: Engine, make_kamailio: MakeKamailio, reply
     registration.register(_contact(engine, "alice"), _route(server), timeout=10)
     failed = recorder.wait_named("SIPRegistrationDidFail")
     assert failed.data.code == reply
+    assert any(header.name == "Via" for header in failed.data.headers)  # a response came
     assert not recorder.named("SIPRegistrationDidSucceed")
     assert not registration.is_registered
     assert server.contacts("alice") == []

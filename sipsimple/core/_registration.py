@@ -16,9 +16,11 @@ Registration share a Call-ID with increasing CSeq (RFC 3261 section 10.2.4).
 
 Notifications (sender: the Registration):
   SIPRegistrationDidSucceed (code, reason, contact_header, contact_header_list, expires_in)
-  SIPRegistrationDidFail (code, reason, min_expires)
+  SIPRegistrationDidFail (code, reason, min_expires, headers): headers are those of the response,
+      [] when no response came (a timeout, a transport error: code and reason are then PJSIP's)
   SIPRegistrationWillExpire (expires): a refresh is being sent
-  SIPRegistrationDidEnd (expired): the binding is gone (unregistered, or expired)
+  SIPRegistrationDidEnd (expired, code, reason): the binding is gone (unregistered, or expired);
+      code and reason are the answer to the unregistering REGISTER, None when there was none
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ class Registration(RequestUser):
             return
         self._in_flight = None
         if self._in_flight_unregisters:
-            self._end_binding(expired=False)
+            self._end_binding(expired=False, code=data.code, reason=data.reason)
             request.end()
         else:
             previous, self._registered = self._registered, request
@@ -159,10 +161,13 @@ class Registration(RequestUser):
                 self.duration = max(self.duration, min_expires)
                 self._send_register(self.duration)
                 return
-        self._post("SIPRegistrationDidFail", code=data.code, reason=data.reason, min_expires=min_expires)
+        self._post("SIPRegistrationDidFail", code=data.code, reason=data.reason, min_expires=min_expires,
+                   headers=data.headers)
         if self._in_flight_unregisters:
             # The registrar could not be told; locally the binding is over.
-            self._end_binding(expired=False)
+            answered = bool(data.headers)
+            self._end_binding(expired=False, code=data.code if answered else None,
+                              reason=data.reason if answered else None)
         self._after_in_flight()
 
     def _request_willexpire(self, request: Request, data: NotificationData) -> None:
@@ -174,10 +179,10 @@ class Registration(RequestUser):
     def _request_didend(self, request: Request, data: NotificationData) -> None:
         if request is self._registered and data.expired:
             self._registered = None
-            self._post("SIPRegistrationDidEnd", expired=True)
+            self._post("SIPRegistrationDidEnd", expired=True, code=None, reason=None)
 
-    def _end_binding(self, expired: bool) -> None:
+    def _end_binding(self, expired: bool, code: int | None = None, reason: str | None = None) -> None:
         registered, self._registered = self._registered, None
         if registered is not None:
             registered.end()
-        self._post("SIPRegistrationDidEnd", expired=expired)
+        self._post("SIPRegistrationDidEnd", expired=expired, code=code, reason=reason)
