@@ -227,6 +227,48 @@ def test_a_port_change_that_fails_keeps_the_old_transport(engine: Engine, kind: 
     assert _options_ok(old_port, transport)
 
 
+def _message_source_port(engine: Engine, body: str) -> int:
+    """Send a MESSAGE over UDP to a socket of the test's; the port it came from (the Engine's UDP port)."""
+    from sipsimple.core import SIPURI, FromHeader, Message, RouteHeader, ToHeader
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        sink.bind(("127.0.0.1", 0))
+        sink.settimeout(5)
+        port = sink.getsockname()[1]
+        message = Message(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+                          ToHeader(SIPURI(user="bob", host="127.0.0.1", port=port)),
+                          RouteHeader(SIPURI(host="127.0.0.1", port=port)), "text/plain", body)
+        message.send(timeout=1)
+        while True:
+            data, (_, source_port) = sink.recvfrom(65535)
+            if body.encode() in data:
+                message.end()
+                return source_port
+
+
+def test_requests_go_out_of_the_moved_udp_transport(engine: Engine) -> None:
+    # PJSIP keeps offering a UDP transport that was shut down while
+    # transactions hold it; the Engine moves its one UDP transport in place.
+    assert _message_source_port(engine, "first") == engine.local_udp_port
+    for round_ in range(3):
+        old_port = engine.local_udp_port
+        engine.set_udp_port(0)
+        assert engine.local_udp_port != old_port
+        assert _message_source_port(engine, f"moved {round_}") == engine.local_udp_port
+        assert _options_ok(engine.local_udp_port)
+    # Off: nothing listens, requests over UDP fail clearly; on again: it works.
+    port = engine.local_udp_port
+    engine.set_udp_port(None)
+    assert engine.local_udp_port is None and all(name != "udp" for name, _, _ in engine.transports)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", port))
+    with pytest.raises(PJSIPError):
+        _message_source_port(engine, "while off")
+    engine.set_udp_port(0)
+    assert _message_source_port(engine, "on again") == engine.local_udp_port
+    assert _options_ok(engine.local_udp_port)
+
+
 def test_tls_settings_that_fail_keep_the_old_listener(engine: Engine, tls_files) -> None:
     engine.set_tls_options(port=0, cert_file=str(tls_files.cert_file), privkey_file=str(tls_files.key_file),
                            ca_file=str(tls_files.ca_file))

@@ -1154,6 +1154,23 @@ cdef extern from "pjlib.h" nogil:
     void *pj_pool_zalloc(pj_pool_t *pool, pj_size_t size)
 
 
+# Moving the UDP transport to another port in place (ua.pxi set_udp_port):
+# the transport object stays the one PJSIP's transport manager selects.
+cdef extern from "pjlib.h" nogil:
+    int pj_SOCK_DGRAM()
+    pj_status_t pj_sock_socket(int family, int type, int protocol, pj_sock_t *sock)
+    pj_status_t pj_sock_bind(pj_sock_t sock, const void *my_addr, int addrlen)
+    pj_status_t pj_sock_close(pj_sock_t sock)
+    unsigned pj_sockaddr_get_len(const void *addr)
+
+cdef extern from "pjsip.h" nogil:
+    enum:
+        PJSIP_UDP_TRANSPORT_DESTROY_SOCKET
+    pj_status_t pjsip_udp_transport_restart2(pjsip_transport *transport, unsigned option, pj_sock_t sock,
+                                             const pj_sockaddr *local, const pjsip_host_port *a_name)
+    pj_status_t pjsip_udp_transport_pause(pjsip_transport *transport, unsigned option)
+
+
 cdef extern from *:
     """
     /* The caching pool's counters of pools and bytes in use (diagnostics:

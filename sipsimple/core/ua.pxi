@@ -85,6 +85,7 @@ cdef class PJSIPUA:
     cdef pjsip_module _trace_module
     cdef pjsip_module _app_module
     cdef pjsip_transport *_udp_transport
+    cdef int _udp_paused  # UDP turned off: the transport is kept, without a socket (see set_udp_port)
     cdef pjsip_tpfactory *_tcp_factory
     cdef pjsip_tpfactory *_tls_factory
     cdef int _pj_initialized
@@ -548,32 +549,65 @@ cdef class PJSIPUA:
         return "%s:%d" % (self.ip_address, port)
 
     def set_udp_port(self, port):
-        """Replace the UDP transport by one bound to `port` (0: any free port, None: none).
+        """Move the UDP transport to `port` (0: any free port, None: none).
 
-        The new transport is started before the old one is shut down, so a
-        port that cannot be bound (in use) raises and leaves the Engine
-        listening where it was. Asking for the port already bound changes
+        There is one UDP transport object for the Engine's life, because
+        PJSIP's transport manager goes on selecting a UDP transport that was
+        shut down for as long as transactions hold it, and then has none to
+        offer: a second one started beside it is never used. So the transport
+        is moved in place (a new socket, bound first, handed to
+        pjsip_udp_transport_restart2), and turning UDP off pauses it without
+        a socket (requests over UDP then fail with a clear error) until a
+        port is set again. A port that cannot be bound (in use) raises and
+        leaves the Engine where it was; the port already bound changes
         nothing.
         """
         cdef pjsip_udp_transport_cfg config
-        cdef pjsip_transport *old = self._udp_transport
-        cdef pjsip_transport *transport = NULL
+        cdef pjsip_transport *transport = self._udp_transport
+        cdef pj_sockaddr address
+        cdef pj_sock_t sock
         cdef int status
         self._require_alive()
         _check_thread()
-        if port is not None and old != NULL and port == old.local_name.port:
+        if port is None:
+            if transport != NULL and not self._udp_paused:
+                with nogil:
+                    status = pjsip_udp_transport_pause(transport, PJSIP_UDP_TRANSPORT_DESTROY_SOCKET)
+                if status != PJ_SUCCESS:
+                    raise PJSIPError("Could not stop the UDP transport", status)
+                self._udp_paused = 1
             return
-        if port is not None:
+        if transport == NULL:
             pjsip_udp_transport_cfg_default(&config, self._af)
             self._make_bind_address(port, &config.bind_addr)
             with nogil:
                 status = pjsip_udp_transport_start2(self._endpt, &config, &transport)
             if status != PJ_SUCCESS:
                 raise PJSIPError("Could not start the UDP transport on %s" % self._describe(port), status)
-        self._udp_transport = transport
-        if old != NULL:
-            with nogil:
-                pjsip_transport_shutdown(old)
+            self._udp_transport = transport
+            self._udp_paused = 0
+            return
+        if not self._udp_paused and port == transport.local_name.port:
+            return
+        self._make_bind_address(port, &address)
+        with nogil:
+            status = pj_sock_socket(self._af, pj_SOCK_DGRAM(), 0, &sock)
+        if status != PJ_SUCCESS:
+            raise PJSIPError("Could not create a UDP socket for %s" % self._describe(port), status)
+        with nogil:
+            status = pj_sock_bind(sock, &address, pj_sockaddr_get_len(&address))
+        if status != PJ_SUCCESS:
+            pj_sock_close(sock)
+            raise PJSIPError("Could not start the UDP transport on %s" % self._describe(port), status)
+        with nogil:
+            status = pjsip_udp_transport_restart2(transport, PJSIP_UDP_TRANSPORT_DESTROY_SOCKET, sock, &address,
+                                                  NULL)
+        if status != PJ_SUCCESS:
+            # The transport let go of its old socket before failing to take
+            # the new one: it is off now.
+            self._udp_paused = 1
+            raise PJSIPError("Could not move the UDP transport to %s" % self._describe(port), status)
+        self._udp_paused = 0
 
     def set_tcp_port(self, port):
         """Replace the TCP listener by one bound to `port` (0: any free port, None: none).
@@ -672,7 +706,7 @@ cdef class PJSIPUA:
 
     @property
     def local_udp_port(self):
-        if self._udp_transport == NULL:
+        if self._udp_transport == NULL or self._udp_paused:
             return None
         return self._udp_transport.local_name.port
 
@@ -692,7 +726,7 @@ cdef class PJSIPUA:
     def transports(self):
         """The listening transports as (name, host, port) tuples."""
         result = []
-        if self._udp_transport != NULL:
+        if self._udp_transport != NULL and not self._udp_paused:
             result.append(("udp", _pj_str_to_str(self._udp_transport.local_name.host),
                            self._udp_transport.local_name.port))
         if self._tcp_factory != NULL:
