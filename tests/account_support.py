@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sipsimple.account import Account, AccountManager
-from sipsimple.account.registration import AccountRegistrar
+from sipsimple.account.registration import AccountRegistrar, configured_lookup
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import MemoryBackend
 from sipsimple.configuration.settings import SIPSimpleSettings
@@ -51,7 +51,7 @@ def sip_accounts(manager: AccountManager) -> list[Account]:
 def tear_down() -> None:
     AccountManager().stop()
     ConfigurationManager().stop()
-    AccountRegistrar.lookup_factory = DNSLookup
+    AccountRegistrar.lookup_factory = staticmethod(configured_lookup)
 
 
 def zone(srv_records: list[tuple[str, int, int, str]], address: str = "127.0.0.1") -> str:

@@ -2,11 +2,14 @@
 
 ``Account`` (one per SIP address, its settings and its registration),
 ``AccountManager`` (loads them, tracks them and the default one),
-``ContactURI`` (the address an account puts in its Contact headers).
+``BonjourAccount`` (the peer-to-peer account, announced and discovered over
+mDNS, docs/api/bonjour.md), ``ContactURI`` (the address an account puts in
+its Contact headers).
 """
 
 from sipsimple.account.account import Account
+from sipsimple.account.bonjour import BonjourAccount
 from sipsimple.account.contact import ContactURI
 from sipsimple.account.manager import AccountManager
 
-__all__ = ["Account", "AccountManager", "ContactURI"]
+__all__ = ["Account", "AccountManager", "BonjourAccount", "ContactURI"]

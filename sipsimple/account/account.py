@@ -59,8 +59,6 @@ _REREGISTER_KEYS = frozenset({
     "sip.transport_list",
     "registration.expires",
 })
-# SIPSimpleSettings whose change moves the Engine's transports: the contact changes.
-_TRANSPORT_KEYS = frozenset({"local_ip", "sip.udp_port", "sip.tcp_port", "sip.tls_port", "sip.transport_list"})
 
 
 class Account(SettingsObject):
@@ -134,9 +132,12 @@ class Account(SettingsObject):
         center = NotificationCenter()
         engine = Engine()
         center.add_observer(self, name="CFGSettingsObjectDidChange", sender=self)
-        center.add_observer(self, name="CFGSettingsObjectDidChange", sender=SIPSimpleSettings())
         center.add_observer(self, name="SIPEngineDidStart", sender=engine)
         center.add_observer(self, name="SIPEngineWillEnd", sender=engine)
+        # A transport that moves (a port changed at run time, by SIPApplication
+        # applying SIPSimpleSettings or by the application itself) changes
+        # the contact: register it.
+        center.add_observer(self, name="SIPEngineTransportsDidChange", sender=engine)
         self._engine_running = engine.is_running
         self._queue(self._sync_activation)
 
@@ -175,12 +176,10 @@ class Account(SettingsObject):
         elif name == "SIPEngineWillEnd":
             self._engine_running = False
             self._queue(self._sync_activation, False)  # the Engine is going: no time to unregister
+        elif name == "SIPEngineTransportsDidChange":
+            self._queue(self._transports_changed)
         elif name == "CFGSettingsObjectDidChange":
-            modified = set(notification.data.modified)
-            if notification.sender is self:
-                self._queue(self._settings_changed, modified)
-            elif modified & _TRANSPORT_KEYS:
-                self._queue(self._transports_changed)
+            self._queue(self._settings_changed, set(notification.data.modified))
 
     # --- green threads ----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sipsimple.account.account import STOP_TIMEOUT, Account
 from sipsimple.configuration import ConfigurationError, ConfigurationManager
@@ -30,6 +30,9 @@ from sipsimple.core import SIPURI, FrozenSIPURI
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
 from sipsimple.singleton import Singleton
 from sipsimple.threading import Future, spawn
+
+if TYPE_CHECKING:
+    from sipsimple.account.bonjour import BonjourAccount
 
 __all__ = ["AccountManager"]
 
@@ -43,12 +46,10 @@ _OBSERVED = (
 )
 
 
-def _bonjour_account() -> Any | None:
-    """The BonjourAccount, when sipsimple.account.bonjour exists (None otherwise)."""
-    try:
-        from sipsimple.account.bonjour import BonjourAccount  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
+def _bonjour_account() -> BonjourAccount | None:
+    """The BonjourAccount (in its own module: it needs python-zeroconf, the server accounts do not)."""
+    from sipsimple.account.bonjour import BonjourAccount
+
     return BonjourAccount()
 
 
@@ -242,7 +243,7 @@ class AccountManager(metaclass=Singleton):
         user, at, domain = text.partition("@")
         return f"{user}@{domain.lower()}" if at else text
 
-    def _bonjour_instance(self) -> Any | None:
+    def _bonjour_instance(self) -> BonjourAccount | None:
         for account in self._accounts.values():
             if not isinstance(account, Account):
                 return account

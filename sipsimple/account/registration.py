@@ -146,11 +146,19 @@ def _tries_next_route(code: int | None) -> bool:
     return code is None or code == 408 or code >= 500
 
 
+def configured_lookup() -> DNSLookup:
+    """A DNSLookup on the nameservers and port of SIPSimpleSettings.dns."""
+    dns = SIPSimpleSettings().dns
+    nameservers = list(dns.nameservers) if dns.nameservers is not None else None
+    return DNSLookup(nameservers=nameservers, port=int(dns.port))
+
+
 class AccountRegistrar:
     """The registration of one account: a state machine in a green thread (see the module docstring)."""
 
-    # What makes the DNSLookup objects; tests point it at their own nameservers.
-    lookup_factory: ClassVar[Callable[[], DNSLookup]] = DNSLookup
+    # What makes the DNSLookup objects: by default one asking the nameservers
+    # SIPSimpleSettings.dns names (the system's when None).
+    lookup_factory: ClassVar[Callable[[], DNSLookup]] = staticmethod(configured_lookup)
     rng: ClassVar[random.Random] = random.Random()
 
     def __init__(self, account: Account) -> None:

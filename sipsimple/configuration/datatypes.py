@@ -29,6 +29,7 @@ __all__ = [
     "Duration",
     "Hostname",
     "IPAddress",
+    "IPAddressList",
     "MSRPTransport",
     "NonNegativeInteger",
     "PJSIPLogLevel",
@@ -584,6 +585,14 @@ class ContentTypeList(_NameList):
         if not _CONTENT_TYPE.match(item):
             raise ValueError(f"ContentTypeList: {item!r} is not a content type (type/subtype, type/* or */*)")
         return item.lower()
+
+
+class IPAddressList(_NameList):
+    """IP addresses (IPv4 or IPv6, canonical form) in order of preference, e.g. nameservers."""
+
+    @classmethod
+    def _canonical(cls, item: str) -> str:
+        return str(IPAddress(item))
 
 
 class STUNServerAddressList(Datatype, tuple[STUNServerAddress, ...]):

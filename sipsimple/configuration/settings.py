@@ -6,6 +6,7 @@ from sipsimple.configuration.datatypes import (
     AudioCodecList,
     ContentTypeList,
     IPAddress,
+    IPAddressList,
     MSRPTransport,
     NonNegativeInteger,
     Path,
@@ -23,6 +24,7 @@ from sipsimple.configuration.setting import Setting
 __all__ = [
     "AudioSettings",
     "ChatSettings",
+    "DNSSettings",
     "EchoCancellerSettings",
     "FileTransferSettings",
     "LogsSettings",
@@ -96,6 +98,16 @@ class ChatSettings(SettingsGroup):
     accept_types = Setting(type=ContentTypeList, default=ContentTypeList(["message/cpim", "text/*"]))
 
 
+class DNSSettings(SettingsGroup):
+    # The local nameservers DNS lookups (RFC 3263 for registration, STUN, MSRP
+    # relays) fall back to; None: the system's (/etc/resolv.conf), read at
+    # each lookup.
+    nameservers = Setting(type=IPAddressList, default=None, nullable=True)
+    # The port every nameserver is asked on: 53 but for local DNS proxies on
+    # unprivileged ports (and test setups).
+    port = Setting(type=Port, default=Port(53))
+
+
 class SIPSimpleSettings(SettingsObject):
     """The application's settings, one object: ``SIPSimpleSettings()``, stored under ``SIPSimpleSettings``."""
 
@@ -113,3 +125,4 @@ class SIPSimpleSettings(SettingsObject):
     logs = LogsSettings
     file_transfer = FileTransferSettings
     chat = ChatSettings
+    dns = DNSSettings
