@@ -7,7 +7,7 @@ restarting the audio, RTCP statistics (RTT). The audio itself: a 1 kHz tone
 played into our stream, recorded by the peer and analysed (dominant frequency
 and level, tests/audio_analysis.py) for every codec, SRTP off and on, ICE off
 and on; through a TURN relay; tone, silence, tone across hold and unhold;
-SIPp's RTP reaching our recording. DTMF from SIPp: tests/test_media_sipp.py.
+SIPp's RTP reaching our recording; DTMF from SIPp (RFC 4733 from pcaps) reaching us.
 """
 
 
@@ -436,3 +436,39 @@ def test_dtmf_to_baresip(engine: Engine, mixer: AudioMixer, tmp_path: Path) -> N
         assert digits == ["1", "4", "7", "#"], digits
         call.invitation.end()
         assert bob.wait_closed() is not None
+
+
+def test_dtmf_from_sipp(engine: Engine, mixer: AudioMixer) -> None:
+    """SIPp calls us and plays RFC 4733 events (payload type 101, Debian's pcaps): RTPAudioStreamGotDTMF, in order."""
+    from tests.support import SCENARIOS, free_port, run_sipp
+
+    call = AudioCall(mixer, codecs=["PCMU"])
+    answers: list = []
+    negotiated: list = []
+
+    class Answerer:
+        def handle_notification(self, notification) -> None:
+            data = notification.data
+            if notification.name == "SIPInvitationGotSDPUpdate":
+                negotiated.append(data.local_sdp)
+            elif data.state == "incoming" and data.prev_state == "NULL":
+                call.invitation = notification.sender
+                answers.append(call.answer(notification.sender.proposed_remote_sdp))
+                notification.sender.send_response(200, sdp=answers[0])
+
+    answerer = Answerer()
+    for name in ("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate"):
+        NotificationCenter().add_observer(answerer, name=name)
+    try:
+        result = run_sipp(SCENARIOS / "calls" / "call_dtmf_pcap_uac.xml", f"127.0.0.1:{engine.local_udp_port}",
+                          local_port=free_port(), timeout=20, extra=["-s", "bob", "-mp", str(free_port())])
+    finally:
+        for name in ("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate"):
+            NotificationCenter().remove_observer(answerer, name=name)
+    assert result.succeeded, result.stderr[-3000:] + result.log
+    assert "DTMF-SENT 1479*#" in result.log
+    # Our answer took telephone-event as the offer numbered it.
+    # The negotiated answer numbers telephone-event as the offer did (101).
+    assert negotiated and "a=rtpmap:101 telephone-event/8000" in str(negotiated[0]), negotiated
+    wait_until(lambda: call.audio is not None and call.audio.state == "STOPPED", what="SIPp's BYE")
+    assert "".join(call.digits) == "1479*#"
