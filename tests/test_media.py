@@ -10,7 +10,6 @@ and on; through a TURN relay; tone, silence, tone across hold and unhold;
 SIPp's RTP reaching our recording; DTMF from SIPp (RFC 4733 from pcaps) reaching us.
 """
 
-
 from __future__ import annotations
 
 import time
@@ -467,7 +466,6 @@ def test_dtmf_from_sipp(engine: Engine, mixer: AudioMixer) -> None:
             NotificationCenter().remove_observer(answerer, name=name)
     assert result.succeeded, result.stderr[-3000:] + result.log
     assert "DTMF-SENT 1479*#" in result.log
-    # Our answer took telephone-event as the offer numbered it.
     # The negotiated answer numbers telephone-event as the offer did (101).
     assert negotiated and "a=rtpmap:101 telephone-event/8000" in str(negotiated[0]), negotiated
     wait_until(lambda: call.audio is not None and call.audio.state == "STOPPED", what="SIPp's BYE")
