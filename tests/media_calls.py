@@ -86,10 +86,16 @@ class AudioCall:
             direction = data.local_sdp.media[0].direction
             if not self.started.is_set():
                 self.audio.start(data.local_sdp, data.remote_sdp, 0, timeout=None)
-                # As a softphone connects the microphone: slot 0 is the input
-                # device's (silence without one), so that codecs which send
-                # nothing without audio frames (opus) send too.
+                # As a softphone connects the microphone and the speaker: slot 0
+                # is the input device's (silence without one), so that codecs
+                # which send nothing without audio frames (opus) send too; and
+                # the output device's, so that the bridge decodes the stream
+                # from the first packet. (A slot nobody listens to is not read:
+                # its jitter buffer overflows and, once read, drops frames, and
+                # a decoder that misses frames of a steady tone (speex) drifts
+                # out of step with its encoder and comes out ~10 dB too loud.)
                 self.mixer.connect_slots(0, self.audio.slot)
+                self.mixer.connect_slots(self.audio.slot, 0)
                 self.started.set()
                 self.emit("audio_started", codec=self.audio.codec, sample_rate=self.audio.sample_rate,
                           srtp_cipher=self.transport.srtp_cipher, ice_active=self.transport.ice_active,

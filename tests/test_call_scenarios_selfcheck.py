@@ -154,6 +154,18 @@ def test_uac_scenario_against_pjsua2(scenario: str, options: list, extra: list, 
     check(result.log, logged, outcome, expected)
 
 
+
+@needs_pjsua2
+def test_dtmf_from_sipp_reaches_pjsua2() -> None:
+    """SIPp plays RFC 4733 events from Debian's pcaps; pjsua2 reports each digit (onDtmfDigit), in order."""
+    callee = Callee("--seconds", 20)
+    result = run_sipp(CALLS / "call_dtmf_pcap_uac.xml", callee.target, local_port=free_port(), timeout=20,
+                      extra=["-s", "bob", *sipp_ports("udp")])
+    outcome = callee.result()
+    assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
+    check(result.log, ["CALL-ANSWERED to-tag=", "DTMF-SENT 1479*#"], outcome, received("INVITE", "ACK", "BYE"))
+    assert outcome["calls"][0]["dtmf"] == "1479*#", outcome
+
 @needs_pjsua2
 @pytest.mark.parametrize(("scenario", "options", "extra"), [
     ("call_bye_uac.xml", [], ["-set", "talk_ms", "200"]),

@@ -3,10 +3,11 @@ Invitation for the offer/answer, RTPTransport + AudioTransport for the media.
 
 What is checked on the wire: the negotiated codec and SRTP suite, RTP both
 ways, DTMF (RFC 4733) in order, hold and unhold by re-INVITE stopping and
-restarting the audio, RTCP statistics (RTT). The checks of the audio itself
-(a tone played on one side, recorded and analysed on the other) need
-WaveFile/RecordingWaveFile from sound.pxi and tests/audio_analysis.py (the
-media-sound branch) and are added when it is merged.
+restarting the audio, RTCP statistics (RTT). The audio itself: a 1 kHz tone
+played into our stream, recorded by the peer and analysed (dominant frequency
+and level, tests/audio_analysis.py) for every codec, SRTP off and on, ICE off
+and on; through a TURN relay; tone, silence, tone across hold and unhold;
+SIPp's RTP reaching our recording; DTMF from SIPp (RFC 4733 from pcaps) reaching us.
 """
 
 from __future__ import annotations
@@ -263,31 +264,39 @@ def assert_tone(samples, rate: int, frequency: float = 1000, level_dbfs: float =
     assert abs(rms_dbfs(steady) - level_dbfs) <= tolerance_db, rms_dbfs(steady)
 
 
-@pytest.mark.parametrize("srtp_suite", [None, "AES_CM_128_HMAC_SHA1_80"], ids=["rtp", "srtp"])
-@pytest.mark.parametrize(("codec", "name", "rate"), CODECS, ids=[entry[0] for entry in CODECS])
+def wait_for_silence_at_peer(agent: SipsimpleAgent, packets: int = 25) -> None:
+    """Half a second of our silence decoded by the peer before the tone starts.
+
+    The first packets of a call can be lost (the peer's stream is not yet
+    there); a predictive codec's decoder that misses the start of what its
+    encoder saw is out of step with it, and speex, out of step on a steady
+    tone, drifts ~10-13 dB too loud and stays there (docs/api/media.md).
+    Silence on both sides brings them back in step.
+    """
+    wait_until(lambda: agent_stats(agent)["rx"]["packets"] >= packets, what="our silence at the peer")
+
+
+# Every codec, with SRTP off and on, with ICE off and on (host candidates):
+# AES_CM_128_HMAC_SHA1_80 without ICE, AES_CM_128_HMAC_SHA1_32 with it.
+TONE_MATRIX = [(codec, srtp, ice) for codec in CODECS for ice in (False, True) for srtp in (False, True)]
+
+
+@pytest.mark.parametrize(("codec", "srtp", "ice"), TONE_MATRIX,
+                         ids=[f"{c[0]}-{'srtp' if s else 'rtp'}-{'ice' if i else 'noice'}" for c, s, i in TONE_MATRIX])
 def test_tone_across_the_call(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, tone_file: Path,
-                              tmp_path: Path, codec: str, name: str, rate: int, srtp_suite: str | None) -> None:
+                              tmp_path: Path, codec: tuple, srtp: bool, ice: bool) -> None:
     """A 1 kHz tone played into our stream is what the peer records: frequency and level, every codec."""
-    call = call_agent(engine, agent, mixer, codec=codec, srtp_suite=srtp_suite)
-    agent.wait_for("audio_started")
-    player = play_into(mixer, call, tone_file)
-    samples, recorded_rate = record_at_peer(agent, tmp_path / "received.wav", 1.6)
-    player.stop()
-    assert call.audio.codec == name
-    # Known defect, open: through speex the tone often arrives 8-13 dB louder
-    # than it was sent (frequency right); until it is understood, speex is only
-    # held to "the tone is there, unclipped".
-    assert_tone(samples, recorded_rate, level_dbfs=-10 if name == "speex" else -15.2,
-                tolerance_db=8 if name == "speex" else 4)
-    hang_up(call, agent)
-
-
-@pytest.mark.parametrize("srtp_suite", [None, "AES_CM_128_HMAC_SHA1_32"], ids=["rtp", "srtp"])
-def test_tone_across_the_call_with_ice(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, tone_file: Path,
-                                       tmp_path: Path, srtp_suite: str | None) -> None:
-    call = call_agent(engine, agent, mixer, codec="PCMA", srtp_suite=srtp_suite, use_ice=True)
-    agent.wait_for("audio_started")
-    wait_until(lambda: call.transport.ice_active, what="ICE to complete")
+    codec_name, name, rate = codec
+    srtp_suite = ("AES_CM_128_HMAC_SHA1_32" if ice else "AES_CM_128_HMAC_SHA1_80") if srtp else None
+    call = call_agent(engine, agent, mixer, codec=codec_name, srtp_suite=srtp_suite, use_ice=ice)
+    started = agent.wait_for("audio_started")
+    assert (call.audio.codec, call.audio.sample_rate) == (name, rate)
+    assert started["srtp_cipher"] == srtp_suite and call.transport.srtp_cipher == srtp_suite
+    if ice:
+        wait_until(lambda: call.transport.ice_active, what="ICE to complete")
+    else:
+        assert not call.transport.ice_active
+    wait_for_silence_at_peer(agent)
     player = play_into(mixer, call, tone_file)
     samples, recorded_rate = record_at_peer(agent, tmp_path / "received.wav", 1.6)
     player.stop()
@@ -426,3 +435,38 @@ def test_dtmf_to_baresip(engine: Engine, mixer: AudioMixer, tmp_path: Path) -> N
         assert digits == ["1", "4", "7", "#"], digits
         call.invitation.end()
         assert bob.wait_closed() is not None
+
+
+def test_dtmf_from_sipp(engine: Engine, mixer: AudioMixer) -> None:
+    """SIPp calls us and plays RFC 4733 events (payload type 101, Debian's pcaps): RTPAudioStreamGotDTMF, in order."""
+    from tests.support import SCENARIOS, free_port, run_sipp
+
+    call = AudioCall(mixer, codecs=["PCMU"])
+    answers: list = []
+    negotiated: list = []
+
+    class Answerer:
+        def handle_notification(self, notification) -> None:
+            data = notification.data
+            if notification.name == "SIPInvitationGotSDPUpdate":
+                negotiated.append(data.local_sdp)
+            elif data.state == "incoming" and data.prev_state == "NULL":
+                call.invitation = notification.sender
+                answers.append(call.answer(notification.sender.proposed_remote_sdp))
+                notification.sender.send_response(200, sdp=answers[0])
+
+    answerer = Answerer()
+    for name in ("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate"):
+        NotificationCenter().add_observer(answerer, name=name)
+    try:
+        result = run_sipp(SCENARIOS / "calls" / "call_dtmf_pcap_uac.xml", f"127.0.0.1:{engine.local_udp_port}",
+                          local_port=free_port(), timeout=20, extra=["-s", "bob", "-mp", str(free_port())])
+    finally:
+        for name in ("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate"):
+            NotificationCenter().remove_observer(answerer, name=name)
+    assert result.succeeded, result.stderr[-3000:] + result.log
+    assert "DTMF-SENT 1479*#" in result.log
+    # The negotiated answer numbers telephone-event as the offer did (101).
+    assert negotiated and "a=rtpmap:101 telephone-event/8000" in str(negotiated[0]), negotiated
+    wait_until(lambda: call.audio is not None and call.audio.state == "STOPPED", what="SIPp's BYE")
+    assert "".join(call.digits) == "1479*#"

@@ -7,7 +7,11 @@ own speaking the line protocol of ``protocol.py`` plus these commands on stdin:
   stream, and once all are up (or after ``--setup-timeout`` seconds) connect the looping tone
   player to every call and print ``UP <calls up> <seconds it took>``;
 * ``STATS`` (both): print ``STATS <json>``: calls up, and the RTP counters summed over the
-  calls' streams (``rx_packets``, ``rx_lost``, ``tx_packets``).
+  calls' streams (``rx_packets``, ``rx_lost``, ``tx_packets``);
+* ``CHECK <k>`` (callee): record what k of its calls, spread evenly over them, bring in, for
+  CHECK_SECONDS, each into a WAV file of its own (16-bit mono at CLOCK_RATE) in a new
+  temporary directory, and print ``CHECKED <path> ...`` once the files are complete; the
+  harness analyses them (the tone's frequency and level) and removes them.
 
 The harness reads CPU time and RSS from ``/proc/<pid>`` itself.
 """
@@ -16,10 +20,33 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 from typing import Any
 
 HOST = "127.0.0.1"
 CLOCK_RATE = 16000  # the mixer's / conference bridge's rate on both stacks (pjsua's default)
+CHECK_SECONDS = 1.0
+
+
+def sample(items: list[Any], k: int) -> list[Any]:
+    """k of items, spread evenly (the first and the last included when k > 1)."""
+    if k <= 0 or not items:
+        return []
+    if k >= len(items):
+        return list(items)
+    if k == 1:
+        return [items[len(items) // 2]]
+    return [items[round(i * (len(items) - 1) / (k - 1))] for i in range(k)]
+
+
+def check_paths(k: int) -> list[str]:
+    directory = tempfile.mkdtemp(prefix="bench-media-check-")
+    return [os.path.join(directory, f"call-{i}.wav") for i in range(k)]
+
+
+def print_checked(paths: list[str]) -> None:
+    print("CHECKED " + " ".join(paths), flush=True)
 
 
 def parse_media_args(description: str) -> argparse.Namespace:

@@ -23,7 +23,16 @@ import time
 
 import pjsua2 as pj
 
-from benchmarks.peers.media_common import CLOCK_RATE, HOST, parse_media_args, print_stats
+from benchmarks.peers.media_common import (
+    CHECK_SECONDS,
+    CLOCK_RATE,
+    HOST,
+    check_paths,
+    parse_media_args,
+    print_checked,
+    print_stats,
+    sample,
+)
 from benchmarks.peers.protocol import announce_ready, report, wait_for_stop
 
 MAX_CALLS = 400  # pjsua clamps it to PJSUA_MAX_CALLS (256 in deps/pjsip/build_pjsua2.sh's build)
@@ -99,6 +108,26 @@ class MediaAccount(pj.Account):
             tx_packets += int(rtcp.txStat.pkt)
         print_stats(up, rx_packets, rx_lost, tx_packets, errors=self.errors)
 
+    def check(self, k: int) -> None:
+        """CHECK k: record k of the calls' incoming audio for CHECK_SECONDS (see media_common)."""
+        running = [call for call in list(self.calls)
+                   if call.started.is_set() and not call.disconnected and call.audio_index is not None]
+        chosen = sample(running, k)
+        paths = check_paths(len(chosen))
+        recorders = []
+        for call, path in zip(chosen, paths, strict=True):
+            recorders.append((call, pj.AudioMediaRecorder()))
+            recorders[-1][1].createRecorder(path)
+            call.getAudioMedia(call.audio_index).startTransmit(recorders[-1][1])
+        time.sleep(CHECK_SECONDS)
+        if recorders:
+            for call, recorder in recorders:
+                call.getAudioMedia(call.audio_index).stopTransmit(recorder)
+            del call, recorder
+            # The WAV header gets its sizes when the recorder is destroyed (no reference left).
+            recorders.clear()
+        print_checked(paths)
+
 
 def start_endpoint(rtp_port: int, calls: int) -> tuple[pj.Endpoint, int]:
     ep = pj.Endpoint()
@@ -167,6 +196,8 @@ def main() -> int:
             place_calls(account, args.target_port, args.calls, args.setup_timeout)
         elif line == "STATS":
             account.stats()
+        elif line.startswith("CHECK "):
+            account.check(int(line.split()[1]))
 
     announce_ready(port)
     reason = wait_for_stop(args.max_seconds, command)

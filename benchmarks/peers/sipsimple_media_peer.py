@@ -18,7 +18,16 @@ import threading
 import time
 from typing import Any
 
-from benchmarks.peers.media_common import CLOCK_RATE, HOST, parse_media_args, print_stats
+from benchmarks.peers.media_common import (
+    CHECK_SECONDS,
+    CLOCK_RATE,
+    HOST,
+    check_paths,
+    parse_media_args,
+    print_checked,
+    print_stats,
+    sample,
+)
 from benchmarks.peers.protocol import announce_ready, report, stop_and_exit, wait_for_stop
 from sipsimple.core import (
     SIPURI,
@@ -28,6 +37,7 @@ from sipsimple.core import (
     Engine,
     FromHeader,
     Invitation,
+    RecordingWaveFile,
     RTPTransport,
     SDPConnection,
     SDPSession,
@@ -118,6 +128,24 @@ class Calls:
             tx_packets += int(statistics["tx"]["packets"])
         print_stats(self.started - self.ended, rx_packets, rx_lost, tx_packets, errors=self.errors)
 
+    def check(self, k: int) -> None:
+        """CHECK k: record k of the calls' incoming audio for CHECK_SECONDS (see media_common)."""
+        running = [media for media in list(self.media.values())
+                   if media.audio is not None and media.started.is_set() and media.audio.state == "STARTED"]
+        chosen = sample(running, k)
+        paths = check_paths(len(chosen))
+        recorders = []
+        for media, path in zip(chosen, paths, strict=True):
+            assert media.audio is not None
+            recorder = RecordingWaveFile(self.mixer, path)
+            recorder.start()
+            self.mixer.connect_slots(media.audio.slot, recorder.slot)
+            recorders.append(recorder)
+        time.sleep(CHECK_SECONDS)
+        for recorder in recorders:
+            recorder.stop()
+        print_checked(paths)
+
 
 def place_calls(calls: Calls, mixer: AudioMixer, player: WaveFile, engine: Engine, args: Any) -> None:
     started = time.monotonic()
@@ -166,6 +194,8 @@ def main() -> int:
             place_calls(calls, mixer, player, engine, args)
         elif line == "STATS":
             calls.stats()
+        elif line.startswith("CHECK "):
+            calls.check(int(line.split()[1]))
 
     announce_ready(engine.local_udp_port)
     reason = wait_for_stop(args.max_seconds, command)

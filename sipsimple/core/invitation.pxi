@@ -340,7 +340,6 @@ cdef class Invitation:
 
     def send_ack(self, sdp):
         """Acknowledge a 2xx that carried an offer (our INVITE had none), with the answer `sdp`."""
-        cdef pjsip_tx_data *tdata = NULL
         cdef pjmedia_sdp_session *answer
         cdef int status
         if self._inv == NULL or not self._ack_pending:

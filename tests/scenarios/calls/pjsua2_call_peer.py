@@ -54,7 +54,8 @@ ENCODING_DECODING with PJSUA_CALL_UNHOLD), which reinvite honours
 (setHold only offers sendonly).
 
 Both print "RESULT <json>" at the end: the call states pjsua went through,
-its last status code, the transfer steps ("transfer": ["refer", Refer-To]
+its last status code, the DTMF digits it received ("dtmf", as one string),
+the transfer steps ("transfer": ["refer", Refer-To]
 for a REFER received; for our own REFER, [code, reason, final] as pjsua
 reports them: the 202 as 100 "Accepted", then each NOTIFY's sipfrag), the
 call to a Refer-To target ("referred_call"), the SIP status lines sent and
@@ -106,6 +107,7 @@ class TrackedCall(pj.Call):
         self.created = time.monotonic()
         self.held = False
         self.recorder: pj.AudioMediaRecorder | None = None
+        self.dtmf: list[str] = []  # digits received (RFC 4733), in order
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         """With --record FILE: what the call's audio brings in goes into a WAV file (16-bit PCM)."""
@@ -156,9 +158,12 @@ class TrackedCall(pj.Call):
             prm.isAsync = True
             self.reinvites_deferred += 1
 
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
+        self.dtmf.append(prm.digit)
+
     def summary(self) -> dict:
         result = {"states": self.states, "last_code": self.last_code, "confirmed": self.confirmed_at is not None,
-                  "disconnected": self.disconnected, "transfer": self.transfer,
+                  "disconnected": self.disconnected, "transfer": self.transfer, "dtmf": "".join(self.dtmf),
                   "reinvites_deferred": self.reinvites_deferred, "taken_back": self.taken_back}
         if self.referred is not None:
             result["referred_call"] = self.referred.summary()
