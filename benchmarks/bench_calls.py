@@ -51,14 +51,13 @@ from benchmarks.harness import (
     SippResult,
     _affinity,
     _children_cpu_s,
-    _epoch,
-    _read_final_stats,
     alternate,
     best,
     cpu_per_transaction_us,
     free_udp_port,
     pick,
     sipp_binary,
+    sipp_result,
 )
 
 NAME = "calls"
@@ -146,21 +145,7 @@ class SippCalls:
             self.kill()
             exit_code = self.process.returncode
         cpu = _children_cpu_s() - self._cpu_before
-        try:
-            final = _read_final_stats(self.stats)
-        except (OSError, BenchmarkError) as exc:
-            tail = self.screen.read_text(errors="replace")[-1500:]
-            raise BenchmarkError(f"SIPp failed (exit {exit_code}): {exc}\n{tail}") from exc
-        elapsed = _epoch(final["CurrentTime"]) - _epoch(final["StartTime"])
-        result = SippResult(
-            successful=int(final["SuccessfulCall(C)"]),
-            failed=int(final["FailedCall(C)"]),
-            retransmissions=int(final.get("Retransmissions(C)", 0)),
-            elapsed_s=elapsed,
-            cpu_s=cpu,
-            exit_code=exit_code,
-            timed_out=timed_out or elapsed >= SIPP_TIMEOUT_S,
-        )
+        result = sipp_result(self.stats, self.screen, exit_code, cpu, timed_out, SIPP_TIMEOUT_S)
         self.settings.log(
             f"SIPp calls: {result.successful} ok, {result.failed} failed, {result.retransmissions} retransmitted,"
             f" {result.rate:.0f}/s"

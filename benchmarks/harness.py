@@ -354,6 +354,26 @@ def _read_final_stats(path: Path) -> dict[str, str]:
     return dict(zip(header, values, strict=False))
 
 
+def sipp_result(stats: Path, screen: Path, exit_code: int, cpu_s: float, timed_out: bool,
+                timeout_s: float) -> SippResult:
+    """A finished SIPp run's figures, from its final statistics line (-trace_stat); its screen explains a failure."""
+    try:
+        final = _read_final_stats(stats)
+    except (OSError, BenchmarkError) as exc:
+        tail = screen.read_text(errors="replace")[-1500:]
+        raise BenchmarkError(f"SIPp failed (exit {exit_code}): {exc}\n{tail}") from exc
+    elapsed = _epoch(final["CurrentTime"]) - _epoch(final["StartTime"])
+    return SippResult(
+        successful=int(final["SuccessfulCall(C)"]),
+        failed=int(final["FailedCall(C)"]),
+        retransmissions=int(final.get("Retransmissions(C)", 0)),
+        elapsed_s=elapsed,
+        cpu_s=cpu_s,
+        exit_code=exit_code,
+        timed_out=timed_out or elapsed >= timeout_s,
+    )
+
+
 def run_sipp_uac(settings: Settings, port: int, count: int | None = None) -> SippResult:
     """Send `count` OPTIONS to 127.0.0.1:`port`, at most settings.limit outstanding, and wait for all.
 
@@ -401,21 +421,7 @@ def run_sipp_uac(settings: Settings, port: int, count: int | None = None) -> Sip
                     process.kill()
                     process.wait(10)
         cpu = _children_cpu_s() - cpu_before
-        try:
-            final = _read_final_stats(stats)
-        except (OSError, BenchmarkError) as exc:
-            tail = screen.read_text(errors="replace")[-1500:]
-            raise BenchmarkError(f"SIPp failed (exit {exit_code}): {exc}\n{tail}") from exc
-        elapsed = _epoch(final["CurrentTime"]) - _epoch(final["StartTime"])
-        result = SippResult(
-            successful=int(final["SuccessfulCall(C)"]),
-            failed=int(final["FailedCall(C)"]),
-            retransmissions=int(final.get("Retransmissions(C)", 0)),
-            elapsed_s=elapsed,
-            cpu_s=cpu,
-            exit_code=exit_code,
-            timed_out=timed_out or elapsed >= settings.sipp_timeout_s,
-        )
+        result = sipp_result(stats, screen, exit_code, cpu, timed_out, settings.sipp_timeout_s)
         settings.log(
             f"SIPp: {result.successful} ok, {result.failed} failed, {result.retransmissions} retransmitted,"
             f" {result.rate:.0f}/s, SIPp CPU {result.sipp_load:.0%}"

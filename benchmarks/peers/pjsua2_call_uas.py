@@ -22,19 +22,12 @@ import threading
 
 import pjsua2 as pj
 
-from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, wait_for_stop
+from benchmarks.peers.pjsua2_stack import endpoint_config, exit_without_teardown, start_endpoint
+from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, rss_bytes, wait_for_stop
 
 # Asked for, but pjsua clamps it to PJSUA_MAX_CALLS (256 in deps/pjsip/build_pjsua2.sh's build, 4
 # in pjsua2-python 2.15.1.post1): one more simultaneous INVITE gets 486 Busy Here.
 MAX_CALLS = 400
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE
-
-
 class Stats:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -105,25 +98,10 @@ def answer_rss(command: str, stats: Stats) -> None:
 
 def main() -> int:
     args = parse_peer_args(__doc__ or "pjsua2 call peer")
-    ep = pj.Endpoint()
-    ep.libCreate()
-    cfg = pj.EpConfig()
-    cfg.uaConfig.threadCnt = 1
-    cfg.uaConfig.mainThreadOnly = False
-    cfg.uaConfig.userAgent = "bench-pjsua2"
+    cfg = endpoint_config()
     cfg.uaConfig.maxCalls = MAX_CALLS
-    cfg.medConfig.threadCnt = 0
     cfg.medConfig.maxMediaPorts = MAX_CALLS + 16
-    cfg.logConfig.msgLogging = False
-    cfg.logConfig.level = 0
-    cfg.logConfig.consoleLevel = 0
-    ep.libInit(cfg)
-    ep.audDevManager().setNullDev()
-    tcfg = pj.TransportConfig()
-    tcfg.boundAddress = "127.0.0.1"
-    tcfg.port = args.port
-    tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-    ep.libStart()
+    ep, _, port = start_endpoint(cfg, args.port)  # `ep` stays referenced until the exit
     stats = Stats()
     acfg = pj.AccountConfig()
     acfg.idUri = "sip:bench@127.0.0.1"
@@ -132,13 +110,10 @@ def main() -> int:
     acfg.mediaConfig.transportConfig.portRange = 4 * MAX_CALLS + 100
     account = BenchAccount(stats)
     account.create(acfg, True)
-    port = int(ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
     announce_ready(port)
     reason = wait_for_stop(args.max_seconds, lambda command: answer_rss(command, stats))
     report({"peer": "pjsua2", "stop_reason": reason, "pid": os.getpid(), **stats.as_dict()})
-    sys.stdout.flush()
-    # Tearing pjsua down is not measured; skip it so a slow shutdown cannot stall the run.
-    os._exit(0)
+    exit_without_teardown()
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from benchmarks.peers.media_common import (
     print_stats,
     sample,
 )
+from benchmarks.peers.pjsua2_stack import endpoint_config, exit_without_teardown, start_endpoint
 from benchmarks.peers.protocol import announce_ready, report, wait_for_stop
 
 MAX_CALLS = 400  # pjsua clamps it to PJSUA_MAX_CALLS (256 in deps/pjsip/build_pjsua2.sh's build)
@@ -129,31 +130,15 @@ class MediaAccount(pj.Account):
         print_checked(paths)
 
 
-def start_endpoint(rtp_port: int, calls: int) -> tuple[pj.Endpoint, int]:
-    ep = pj.Endpoint()
-    ep.libCreate()
-    cfg = pj.EpConfig()
-    cfg.uaConfig.threadCnt = 1
-    cfg.uaConfig.mainThreadOnly = False
-    cfg.uaConfig.userAgent = "bench-pjsua2"
+def start_media_endpoint(calls: int) -> tuple[pj.Endpoint, int]:
+    """The common endpoint with room for the calls, no VAD, the bridge at CLOCK_RATE and PCMU only."""
+    cfg = endpoint_config()
     cfg.uaConfig.maxCalls = MAX_CALLS
-    cfg.medConfig.threadCnt = 0
     cfg.medConfig.noVad = True
     cfg.medConfig.clockRate = CLOCK_RATE
     cfg.medConfig.maxMediaPorts = max(MAX_CALLS, calls) + 16
-    cfg.logConfig.msgLogging = False
-    cfg.logConfig.level = 0
-    cfg.logConfig.consoleLevel = 0
-    ep.libInit(cfg)
-    ep.audDevManager().setNullDev()
-    for codec in ep.codecEnum2():
-        ep.codecSetPriority(codec.codecId, 255 if codec.codecId.startswith("PCMU/") else 0)
-    tcfg = pj.TransportConfig()
-    tcfg.boundAddress = HOST
-    tcfg.port = 0
-    tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-    ep.libStart()
-    return ep, int(ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
+    ep, _, port = start_endpoint(cfg, only_codec="PCMU/")
+    return ep, port
 
 
 def place_calls(account: MediaAccount, target_port: int, count: int, setup_timeout: float) -> None:
@@ -177,7 +162,7 @@ def place_calls(account: MediaAccount, target_port: int, count: int, setup_timeo
 
 def main() -> int:
     args = parse_media_args(__doc__ or "pjsua2 media peer")
-    ep, port = start_endpoint(args.rtp_port, args.calls)  # `ep` stays referenced until os._exit
+    ep, port = start_media_endpoint(args.calls)  # `ep` stays referenced until os._exit
     if args.role == "caller":
         source = pj.AudioMediaPlayer()
         source.createPlayer(args.wav, 0)  # options 0: loop
@@ -202,9 +187,7 @@ def main() -> int:
     announce_ready(port)
     reason = wait_for_stop(args.max_seconds, command)
     report({"peer": "pjsua2", "role": args.role, "stop_reason": reason, "pid": os.getpid(), "errors": account.errors})
-    sys.stdout.flush()
-    # Tearing pjsua down is not measured; skip it so a slow shutdown cannot stall the run.
-    os._exit(0)
+    exit_without_teardown()
 
 
 if __name__ == "__main__":

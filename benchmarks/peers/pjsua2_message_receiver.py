@@ -18,29 +18,8 @@ import sys
 import pjsua2 as pj
 
 from benchmarks.peers.message_common import HOST, RECEIVER_USER, BodyChecker, parse_receiver_args
+from benchmarks.peers.pjsua2_stack import endpoint_config, exit_without_teardown, start_endpoint
 from benchmarks.peers.protocol import announce_ready, report, wait_for_stop
-
-
-def start_endpoint(port: int) -> tuple[pj.Endpoint, int]:
-    """A started pjsua2 Endpoint with one worker thread and one UDP transport on 127.0.0.1."""
-    ep = pj.Endpoint()
-    ep.libCreate()
-    cfg = pj.EpConfig()
-    cfg.uaConfig.threadCnt = 1
-    cfg.uaConfig.mainThreadOnly = False
-    cfg.uaConfig.userAgent = "bench-pjsua2"
-    cfg.medConfig.threadCnt = 0
-    cfg.logConfig.msgLogging = False
-    cfg.logConfig.level = 0
-    cfg.logConfig.consoleLevel = 0
-    ep.libInit(cfg)
-    ep.audDevManager().setNullDev()
-    tcfg = pj.TransportConfig()
-    tcfg.boundAddress = HOST
-    tcfg.port = port
-    tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-    ep.libStart()
-    return ep, int(ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
 
 
 def account_config(user: str) -> pj.AccountConfig:
@@ -67,7 +46,7 @@ class ReceiverAccount(pj.Account):
 
 def main() -> int:
     args = parse_receiver_args(__doc__ or "pjsua2 MESSAGE receiver")
-    ep, port = start_endpoint(args.port)  # `ep` stays referenced until os._exit
+    ep, _, port = start_endpoint(endpoint_config(), args.port)  # `ep` stays referenced until the exit
     account = ReceiverAccount(args.expect)
     account.create(account_config(RECEIVER_USER), True)
     announce_ready(port)
@@ -76,9 +55,7 @@ def main() -> int:
     counters.update(account.checker.as_dict())
     counters["callback_errors"] = account.callback_errors
     report(counters)
-    sys.stdout.flush()
-    # Tearing pjsua down is not measured; skip it so a slow shutdown cannot stall the run.
-    os._exit(0)
+    exit_without_teardown()
 
 
 if __name__ == "__main__":

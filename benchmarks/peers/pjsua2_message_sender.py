@@ -5,7 +5,7 @@ An account without registration (sip:alice@127.0.0.1) and a ``Buddy`` for the re
 ``SendInstantMessageParam`` (``prm.content``, ``prm.contentType``), and its final response
 arrives as the account's ``onInstantMessageStatus`` (``prm.code``).
 
-Threads, as in pjsua2_uas.py: ``uaConfig.threadCnt = 1``. The main thread sends the first
+Threads, as in every pjsua2 peer (pjsua2_stack.py): ``uaConfig.threadCnt = 1``. The main thread sends the first
 ``--window`` MESSAGEs (pjsua2's SWIG wrapper releases the GIL inside its calls, and the main
 thread is registered with pjlib by libCreate); every later one is sent from
 ``onInstantMessageStatus``, on pjsua's worker thread, which pjlib knows already, so no
@@ -29,7 +29,8 @@ from benchmarks.peers.message_common import (
     make_body,
     parse_sender_args,
 )
-from benchmarks.peers.pjsua2_message_receiver import account_config, start_endpoint
+from benchmarks.peers.pjsua2_message_receiver import account_config
+from benchmarks.peers.pjsua2_stack import endpoint_config, exit_without_teardown, start_endpoint
 from benchmarks.peers.protocol import announce_ready, report, wait_for_stop
 
 
@@ -51,7 +52,7 @@ class SenderAccount(pj.Account):
 
 def main() -> int:
     args = parse_sender_args(__doc__ or "pjsua2 MESSAGE sender")
-    ep, port = start_endpoint(0)  # `ep` stays referenced until os._exit
+    ep, _, port = start_endpoint(endpoint_config())  # `ep` stays referenced until the exit
     account = SenderAccount()
     account.create(account_config(SENDER_USER), True)
     bcfg = pj.BuddyConfig()
@@ -76,9 +77,7 @@ def main() -> int:
     counters["callback_errors"] = account.callback_errors
     counters["stop_reason"] = wait_for_stop(args.max_seconds)
     report(counters)
-    sys.stdout.flush()
-    # Tearing pjsua down is not measured; skip it so a slow shutdown cannot stall the run.
-    os._exit(0)
+    exit_without_teardown()
 
 
 if __name__ == "__main__":

@@ -113,6 +113,15 @@ class EventCounter:
         }
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    """This process's resident memory, for the peers that answer the ``RSS`` command."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * _PAGE
+
+
 def stop_and_exit(stop: Any, timeout: float = 10.0) -> None:
     """Call stop() (not measured, but exercised), bounded so a hang cannot stall the run, then exit."""
     stopper = threading.Thread(target=stop, daemon=True)

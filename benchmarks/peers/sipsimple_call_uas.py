@@ -13,16 +13,10 @@ from __future__ import annotations
 import os
 import sys
 
-from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, stop_and_exit, wait_for_stop
-from sipsimple.core import Engine, SDPAttribute, SDPConnection, SDPMediaStream, SDPSession
+from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, rss_bytes, stop_and_exit, wait_for_stop
+from benchmarks.peers.sipsimple_stack import start_engine
+from sipsimple.core import SDPAttribute, SDPConnection, SDPMediaStream, SDPSession
 from sipsimple.notification import NotificationCenter
-
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE
 
 
 class CallAnswerer:
@@ -81,16 +75,7 @@ def main() -> int:
     args = parse_peer_args(__doc__ or "sipsimple call peer")
     answerer = CallAnswerer()
     NotificationCenter().add_observer(answerer, name="SIPInvitationChangedState")
-    engine = Engine()
-    engine.start(
-        ip_address="127.0.0.1",
-        udp_port=args.port,
-        tcp_port=None,
-        tls_port=None,
-        log_level=0,
-        trace_sip=False,
-        user_agent="bench-sipsimple",
-    )
+    engine = start_engine(args.port)
     announce_ready(engine.local_udp_port)
     reason = wait_for_stop(args.max_seconds, lambda command: answer_rss(command, answerer))
     report({"peer": "sipsimple", "stop_reason": reason, "pid": os.getpid(), **answerer.as_dict()})

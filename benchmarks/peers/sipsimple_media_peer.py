@@ -29,6 +29,7 @@ from benchmarks.peers.media_common import (
     sample,
 )
 from benchmarks.peers.protocol import announce_ready, report, stop_and_exit, wait_for_stop
+from benchmarks.peers.sipsimple_stack import start_engine
 from sipsimple.core import (
     SIPURI,
     AudioMixer,
@@ -171,17 +172,7 @@ def place_calls(calls: Calls, mixer: AudioMixer, player: WaveFile, engine: Engin
 
 def main() -> int:
     args = parse_media_args(__doc__ or "sipsimple media peer")
-    engine = Engine()
-    engine.start(
-        ip_address=HOST,
-        udp_port=0,
-        tcp_port=None,
-        tls_port=None,
-        log_level=0,
-        trace_sip=False,
-        user_agent="bench-sipsimple",
-        rtp_port_range=(args.rtp_port, args.rtp_port + 4 * max(args.calls, 50) + 100),
-    )
+    engine = start_engine(rtp_port_range=(args.rtp_port, args.rtp_port + 4 * max(args.calls, 50) + 100))
     mixer = AudioMixer(None, None, CLOCK_RATE, 0, slot_count=max(254, args.calls + 16))
     calls = Calls(mixer, answer=args.role == "callee")
     player: WaveFile | None = None

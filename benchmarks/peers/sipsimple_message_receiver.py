@@ -13,7 +13,7 @@ import sys
 
 from benchmarks.peers.message_common import BodyChecker, parse_receiver_args
 from benchmarks.peers.protocol import announce_ready, report, stop_and_exit, wait_for_stop
-from sipsimple.core import Engine
+from benchmarks.peers.sipsimple_stack import start_engine
 from sipsimple.notification import NotificationCenter
 
 
@@ -36,16 +36,7 @@ def main() -> int:
     args = parse_receiver_args(__doc__ or "sipsimple MESSAGE receiver")
     observer = MessageCounter(args.expect)
     NotificationCenter().add_observer(observer, name="SIPEngineGotMessage")
-    engine = Engine()
-    engine.start(
-        ip_address="127.0.0.1",
-        udp_port=args.port,
-        tcp_port=None,
-        tls_port=None,
-        log_level=0,
-        trace_sip=False,
-        user_agent="bench-sipsimple",
-    )
+    engine = start_engine(args.port)
     announce_ready(engine.local_udp_port)
     reason = wait_for_stop(args.max_seconds)
     counters: dict[str, object] = {"peer": "sipsimple", "role": "receiver", "stop_reason": reason, "pid": os.getpid()}

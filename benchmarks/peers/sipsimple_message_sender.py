@@ -27,7 +27,7 @@ from benchmarks.peers.message_common import (
     parse_sender_args,
 )
 from benchmarks.peers.protocol import announce_ready, report, stop_and_exit, wait_for_stop
-from sipsimple.core import Engine
+from benchmarks.peers.sipsimple_stack import start_engine
 from sipsimple.notification import NotificationCenter
 
 
@@ -96,16 +96,7 @@ def main() -> int:
     api, send = message_sender(args.target_port, args.message_timeout, completions)
     loop = ClosedLoop(args.count, args.window, send)
     completions.loop = loop
-    engine = Engine()
-    engine.start(
-        ip_address="127.0.0.1",
-        udp_port=0,
-        tcp_port=None,
-        tls_port=None,
-        log_level=0,
-        trace_sip=False,
-        user_agent="bench-sipsimple",
-    )
+    engine = start_engine()
     announce_ready(engine.local_udp_port)
     loop.start()
     loop.wait(args.run_timeout)

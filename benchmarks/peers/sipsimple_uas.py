@@ -21,7 +21,7 @@ from benchmarks.peers.protocol import (
     stop_and_exit,
     wait_for_stop,
 )
-from sipsimple.core import Engine
+from benchmarks.peers.sipsimple_stack import start_engine
 from sipsimple.notification import NotificationCenter
 
 
@@ -41,16 +41,7 @@ def main() -> int:
     if args.trace:
         observer = TraceCounter()
         NotificationCenter().add_observer(observer, name="SIPEngineSIPTrace")
-    engine = Engine()
-    engine.start(
-        ip_address="127.0.0.1",
-        udp_port=args.port,
-        tcp_port=None,
-        tls_port=None,
-        log_level=0,
-        trace_sip=args.trace,
-        user_agent="bench-sipsimple",
-    )
+    engine = start_engine(args.port, trace_sip=args.trace)
     announce_ready(engine.local_udp_port)
     reason = wait_for_stop(args.max_seconds)
     counters: dict[str, object] = {"peer": "sipsimple", "stop_reason": reason, "pid": os.getpid()}
