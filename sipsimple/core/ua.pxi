@@ -649,6 +649,7 @@ cdef class PJSIPUA:
         self._require_alive()
         _check_thread()
         previous_options = self._tls_options
+        old_port = None
         if tls_options is not None:
             self._tls_options = dict(tls_options)
         if port is None:
