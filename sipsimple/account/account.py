@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sipsimple.account.contact import ContactURI, random_contact_user
-from sipsimple.account.registration import AccountRegistrar, local_address_towards
+from sipsimple.account.registration import AccountRegistrar
 from sipsimple.account.settings import (
     AuthSettings,
     DialogEventSettings,
@@ -39,6 +39,7 @@ from sipsimple.configuration.objects import SettingsObject, SettingsObjectID
 from sipsimple.configuration.setting import Setting
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import Credentials, Engine
+from sipsimple.network import default_ip_address, is_unspecified
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
 from sipsimple.threading import Future, sleep, spawn
 
@@ -248,7 +249,7 @@ class Account(SettingsObject):
 
 def _contact_host() -> str:
     engine_address = Engine().ip_address
-    if engine_address and engine_address not in ("0.0.0.0", "::"):
+    if engine_address and not is_unspecified(engine_address):
         return engine_address
     try:
         local_ip = SIPSimpleSettings().local_ip
@@ -256,8 +257,8 @@ def _contact_host() -> str:
         local_ip = None
     if local_ip:
         return str(local_ip)
-    # The address of the default route (TEST-NET-1 is never reached: a UDP connect sends nothing).
-    return local_address_towards("192.0.2.1") or "127.0.0.1"
+    # The address of the default route (a UDP connect towards TEST-NET-1 sends nothing).
+    return default_ip_address(4) or "127.0.0.1"
 
 
 def _bracketed(host: str) -> str:

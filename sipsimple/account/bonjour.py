@@ -23,14 +23,12 @@ import asyncio
 import functools
 import ipaddress
 import logging
-import socket
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-import ifaddr
 from zeroconf import (
     InterfaceChoice,
     IPVersion,
@@ -53,6 +51,7 @@ from sipsimple.configuration.objects import SettingsGroup, SettingsObject
 from sipsimple.configuration.setting import Setting
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import SIPURI, Credentials, Engine, FrozenSIPURI
+from sipsimple.network import interface_ipv4_addresses, is_unspecified, primary_ipv4_address
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
 from sipsimple.threading import Future, call_in_thread
 
@@ -176,41 +175,6 @@ class _Session:
 
 # --------------------------------------------------------------------------
 # Addresses
-
-
-def _is_unspecified(address: str | None) -> bool:
-    if not address:
-        return True
-    try:
-        return ipaddress.ip_address(address).is_unspecified
-    except ValueError:
-        return True
-
-
-def _primary_ipv4_address() -> str:
-    """The address this host would send from to the mDNS group, else its first interface address."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("224.0.0.251", 5353))  # a UDP connect sends nothing
-            address = probe.getsockname()[0]
-        except OSError:
-            address = None
-    if _is_unspecified(address):  # no route to the group, or one through an interface without an address
-        return _interface_ipv4_addresses()[0]
-    return str(address)
-
-
-def _interface_ipv4_addresses() -> list[str]:
-    """The IPv4 addresses of the host's interfaces, loopback last."""
-    addresses = [
-        str(ip.ip)
-        for adapter in ifaddr.get_adapters()
-        for ip in adapter.ips
-        if ip.is_IPv4 and isinstance(ip.ip, str)
-    ]
-    ordered = sorted(set(addresses), key=lambda a: (ipaddress.ip_address(a).is_loopback, a))
-    non_loopback = [a for a in ordered if not ipaddress.ip_address(a).is_loopback]
-    return non_loopback or ordered or ["127.0.0.1"]
 
 
 def _truncate_utf8(text: str, limit: int) -> str:
@@ -388,7 +352,7 @@ class BonjourAccount(SettingsObject):
             return
         address = Engine().ip_address
         try:
-            if _is_unspecified(address):
+            if is_unspecified(address):
                 zeroconf = Zeroconf(interfaces=InterfaceChoice.All, ip_version=IPVersion.V4Only, use_asyncio=False)
             else:
                 version = IPVersion.V6Only if ipaddress.ip_address(str(address)).version == 6 else IPVersion.V4Only
@@ -458,7 +422,7 @@ class BonjourAccount(SettingsObject):
         """The ServiceInfo to announce for each service type, from the Engine's transports now."""
         engine = Engine()
         address = engine.ip_address
-        addresses = [str(address)] if not _is_unspecified(address) else _interface_ipv4_addresses()
+        addresses = [str(address)] if not is_unspecified(address) else interface_ipv4_addresses()
         contact = self.contact
         server = f"{self.service_name}.local."
         display_name = self.display_name or ""
@@ -488,13 +452,13 @@ class BonjourAccount(SettingsObject):
 
     def _contact_host(self) -> str:
         address = Engine().ip_address if Engine().is_running else None
-        if not _is_unspecified(address):
+        if not is_unspecified(address):
             return str(address)
         try:
             local_ip = SIPSimpleSettings().local_ip
         except Exception:  # no configuration to ask
             local_ip = None
-        return str(local_ip) if local_ip else _primary_ipv4_address()
+        return str(local_ip) if local_ip else primary_ipv4_address()
 
     # -- neighbours (the browser's thread) -----------------------------------
 
