@@ -61,6 +61,9 @@ _REREGISTER_KEYS = frozenset({
     "registration.expires",
 })
 
+# The NetworkMonitor's notifications after which the account registers again at once.
+_NETWORK_NOTIFICATIONS = ("SystemIPAddressDidChange", "SystemDidGainNetwork")
+
 
 class Account(SettingsObject):
     """A SIP account: its settings (stored under ``Accounts/<id>``) and its registration.
@@ -139,6 +142,10 @@ class Account(SettingsObject):
         # applying SIPSimpleSettings or by the application itself) changes
         # the contact: register it.
         center.add_observer(self, name="SIPEngineTransportsDidChange", sender=engine)
+        # The network changed (sipsimple.network.NetworkMonitor, run by SIPApplication): the contact may
+        # have changed, and a registration failing for lack of network must not wait out its back-off.
+        for name in _NETWORK_NOTIFICATIONS:
+            center.add_observer(self, name=name)
         self._engine_running = engine.is_running
         self._queue(self._sync_activation)
 
@@ -177,7 +184,7 @@ class Account(SettingsObject):
         elif name == "SIPEngineWillEnd":
             self._engine_running = False
             self._queue(self._sync_activation, False)  # the Engine is going: no time to unregister
-        elif name == "SIPEngineTransportsDidChange":
+        elif name == "SIPEngineTransportsDidChange" or name in _NETWORK_NOTIFICATIONS:
             self._queue(self._transports_changed)
         elif name == "CFGSettingsObjectDidChange":
             self._queue(self._settings_changed, set(notification.data.modified))
@@ -235,7 +242,8 @@ class Account(SettingsObject):
             self._registrar.reregister()
 
     def _transports_changed(self) -> None:
-        # The application applies the new ports to the Engine on the same notification; let it finish first.
+        # The application applies the new ports to the Engine (or restarts its transports after a network
+        # change) on the same notification; let it finish first.
         sleep(0)
         self._reregister()
 

@@ -13,7 +13,8 @@ announced (activation, re-announcing, deactivation) runs in order in the named
 worker thread ``sipsimple-bonjour`` (``call_in_thread``), so no green thread
 ever waits for the network; the browser's thread resolves the services it
 hears of and posts the neighbour notifications itself. When the Engine's
-transports move (``SIPEngineTransportsDidChange``) or it restarts, the
+transports move (``SIPEngineTransportsDidChange``), it restarts, or the
+NetworkMonitor reports that the host's addresses changed, the
 account re-announces.
 """
 
@@ -74,6 +75,12 @@ _ENGINE_NOTIFICATIONS: Final = (
     "SIPEngineDidEnd",
     "SIPEngineDidFail",
     "SIPEngineTransportsDidChange",
+)
+# What the account follows of the NetworkMonitor (any sender): the host's addresses are in what it announces.
+_NETWORK_NOTIFICATIONS: Final = (
+    "SystemIPAddressDidChange",
+    "SystemInterfaceAddressesDidChange",
+    "SystemDidGainNetwork",
 )
 _TXT_VERSION: Final = "1"
 _MAX_TXT_ENTRY: Final = 255  # bytes in one TXT string (RFC 6763 6.1)
@@ -289,6 +296,8 @@ class BonjourAccount(SettingsObject):
         engine = Engine()
         for name in _ENGINE_NOTIFICATIONS:
             center.add_observer(self, name=name, sender=engine)
+        for name in _NETWORK_NOTIFICATIONS:
+            center.add_observer(self, name=name)
         self._schedule_update()
 
     def stop(self) -> None:
@@ -301,6 +310,8 @@ class BonjourAccount(SettingsObject):
         engine = Engine()
         for name in _ENGINE_NOTIFICATIONS:
             center.discard_observer(self, name=name, sender=engine)
+        for name in _NETWORK_NOTIFICATIONS:
+            center.discard_observer(self, name=name)
         if threading.current_thread().name == _WORKER:  # from an observer of SIPAccountDidActivate, say
             self._update()
             return
@@ -322,7 +333,7 @@ class BonjourAccount(SettingsObject):
         elif notification.name == "SIPEngineWillEnd":
             self._engine_ending = True
             self._schedule_update()
-        else:  # SIPEngineTransportsDidChange, SIPEngineDidEnd, SIPEngineDidFail
+        else:  # SIPEngineTransportsDidChange, SIPEngineDidEnd, SIPEngineDidFail, the network's: re-announce
             self._schedule_update()
 
     # -- the worker thread ---------------------------------------------------
