@@ -47,8 +47,8 @@ progress end; accounts deactivate and activate again around it).
 When the system's default address changes (``SystemIPAddressDidChange``)
 and the Engine listens on all interfaces (``local_ip`` None), the address
 its transports publish (PJSIP fixes it when a transport starts) is stale:
-the application restarts each listening transport (``_refresh_transports``),
-which posts ``SIPEngineTransportsDidChange``, and the accounts register
+the application restarts each listening transport
+(``Engine.restart_transports()``), which posts ``SIPEngineTransportsDidChange``, and the accounts register
 their new contact (they also re-register on the monitor's notifications).
 
 Like the seed's SIPApplication, the class is a singleton whose subclasses
@@ -369,9 +369,8 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
         """The default address changed: restart the transports that published the old one."""
         if self.state != "started":
             return
-        settings = self._settings
         engine = self.engine
-        if settings is None or engine is None or not engine.is_running:
+        if engine is None or not engine.is_running:
             return
         address = engine.ip_address
         if not is_unspecified(address):
@@ -380,33 +379,12 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
         if getattr(notification.data, "family", 4) != family:
             return
         try:
-            self._refresh_transports(engine, settings)
+            # PJSIP named the transports after the old address (Via): start them again. Each account
+            # registers its new contact on the SIPEngineTransportsDidChange this posts.
+            engine.restart_transports()
         except Exception as error:
             log.exception("restarting the transports after a network change failed")
             self._post("SIPApplicationFailedToApplySettings", error=error, modified=[])
-
-    def _refresh_transports(self, engine: Engine, settings: SIPSimpleSettings) -> None:
-        """Restart each listening transport so that PJSIP picks the address it publishes again.
-
-        PJSIP names a transport bound to all interfaces after the default
-        address at the time it starts (Via, and the transports' host), and
-        only a new socket (UDP) or listener (TCP, TLS) is named again. A
-        configured port is kept (the transport is stopped, then started on
-        it again); with port 0 (any) the transport moves to another free
-        port. Each move posts SIPEngineTransportsDidChange.
-        """
-        if engine.local_udp_port is not None:
-            port = int(settings.sip.udp_port)
-            if port:
-                engine.set_udp_port(None)
-            engine.set_udp_port(port)
-        if engine.local_tcp_port is not None:
-            port = int(settings.sip.tcp_port)
-            if port:
-                engine.set_tcp_port(None)
-            engine.set_tcp_port(port)
-        if engine.local_tls_port is not None:
-            engine.set_tls_options(port=int(settings.sip.tls_port), **_tls_options(settings))
 
     # -- settings changed while running --------------------------------------
 
