@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from sipsimple.core import Engine
 from sipsimple.network import (
     NetworkMonitor,
     default_ip_address,
@@ -30,7 +32,7 @@ from sipsimple.network import (
     network_state,
 )
 from sipsimple.threading import Future, call_in_green_thread
-from tests.support import observe
+from tests.support import free_port, observe
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 CHECKS = (
@@ -39,6 +41,7 @@ CHECKS = (
     "address_change_posted",
     "registered_new_contact",
     "register_via_and_contact",
+    "transports_renamed",
     "kamailio_has_new_contact_only",
     "network_lost_posted",
     "registration_fails_without_network",
@@ -101,13 +104,54 @@ def test_the_monitor_posts_nothing_while_nothing_changes_and_stops_promptly() ->
         NetworkMonitor(interval=0)
 
 
-def test_a_network_change_makes_the_account_register_its_new_contact(tmp_path: Path) -> None:
+def options_answered(port: int) -> bool:
+    """Whether the Engine answers an OPTIONS sent over UDP to 127.0.0.1:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(3)
+        local = sock.getsockname()[1]
+        request = (
+            f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-netmon-{port}\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
+            f"Call-ID: netmon-{port}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+        sock.sendto(request.encode(), ("127.0.0.1", port))
+        try:
+            return sock.recv(65535).startswith(b"SIP/2.0 200")
+        except TimeoutError:
+            return False
+
+
+def test_restart_transports_keeps_a_given_port_moves_port_0_and_posts_once() -> None:
+    engine = Engine()
+    tcp_port = free_port(socket.SOCK_STREAM)
+    recorder = observe("SIPEngineTransportsDidChange")
+    engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=tcp_port)
+    try:
+        udp_before = engine.local_udp_port
+        assert udp_before and options_answered(udp_before)
+        before = engine.transports
+        engine.restart_transports()
+        after = engine.transports
+        assert engine.local_tcp_port == tcp_port
+        assert engine.local_udp_port not in (None, udp_before)
+        assert options_answered(engine.local_udp_port)
+        changes = [n for n in recorder.notifications if n.name == "SIPEngineTransportsDidChange"]
+        assert len(changes) == 1
+        assert (changes[0].data.old_transports, changes[0].data.transports) == (before, after)
+    finally:
+        engine.stop()
+
+
+@pytest.mark.parametrize("sip_port", [0, 5062], ids=["any-port", "fixed-port"])
+def test_a_network_change_makes_the_account_register_its_new_contact(tmp_path: Path, sip_port: int) -> None:
     reason = unshare_unavailable()
     if reason is not None:
         pytest.skip(reason)
     environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
     process = subprocess.run(
-        ["unshare", "-rn", sys.executable, "-m", "tests.peers.network_change_driver", str(tmp_path)],
+        ["unshare", "-rn", sys.executable, "-m", "tests.peers.network_change_driver", str(tmp_path), str(sip_port)],
         cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=240,
     )
     checks: dict[str, dict[str, Any]] = {}

@@ -1,8 +1,9 @@
 """A SIPApplication living through real network changes, inside network namespaces of its own.
 
 Run as root of a fresh user and network namespace (``unshare -rn python -m
-tests.peers.network_change_driver WORKDIR``); tests/test_network_change.py
-does so. Nothing leaves the namespaces. The topology::
+tests.peers.network_change_driver WORKDIR [PORT]``); tests/test_network_change.py
+does so. PORT (default 0, any) is the configured ``sip.udp_port`` and
+``sip.tcp_port``: with a fixed one, the transports must stay on it. Nothing leaves the namespaces. The topology::
 
     namespace "host" (this process)                  namespace "network" (one thread of it)
     lo: 127.0.66.1 NSD (accounts.test)               lo: 127.0.0.1 Kamailio's RPC
@@ -142,13 +143,15 @@ def registered_with(host: str) -> Any:
     return predicate
 
 
-def write_configuration(path: Path, dns_port: int) -> None:
+def write_configuration(path: Path, dns_port: int, sip_port: int) -> None:
     manager = ConfigurationManager()
     manager.start(FileBackend(str(path)))
     try:
         settings = SIPSimpleSettings()
         settings.local_ip = None  # the Engine on every interface
         settings.sip.transport_list = ["udp", "tcp"]
+        settings.sip.udp_port = sip_port
+        settings.sip.tcp_port = sip_port
         settings.sip.register_timeout = 1.5
         settings.dns.nameservers = [NAMESERVER]
         settings.dns.port = dns_port
@@ -184,6 +187,7 @@ def wait_for_contact_hosts(kamailio: Kamailio, network: concurrent.futures.Execu
 
 def main() -> None:  # noqa: PLR0915 (one scenario, step by step)
     workdir = Path(sys.argv[1])
+    sip_port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     import sipsimple.network
 
     sipsimple.network.CHECK_INTERVAL = MONITOR_INTERVAL
@@ -208,7 +212,7 @@ def main() -> None:  # noqa: PLR0915 (one scenario, step by step)
     nsd = NSD(workdir / "nsd", NAMESERVER, dns_port, {DOMAIN: zone(srv, REGISTRAR_ADDRESS)})
     nsd.start()
     config = workdir / "config.json"
-    write_configuration(config, dns_port)
+    write_configuration(config, dns_port, sip_port)
 
     recorder = Recorder()
     application = SIPApplication()
@@ -239,9 +243,14 @@ def main() -> None:  # noqa: PLR0915 (one scenario, step by step)
                seconds=None if again is None else again[0] - changed_at,
                expires_left=None if again is None else again[1].data.expires)
         after = recorder.registers[registers_before:]
+        transports = application.engine.transports
         report("register_via_and_contact", bool(after) and any(
             NEW_ADDRESS in register["via"] and NEW_ADDRESS in register["contact"] and register["expires"] != "0"
-            for register in after), registers=after, transports=application.engine.transports)
+            for register in after), registers=after, transports=transports)
+        report("transports_renamed", sorted(name for name, _, _ in transports) == ["tcp", "udp"]
+               and all(host == NEW_ADDRESS for _, host, _ in transports)
+               and (sip_port == 0 or all(port == sip_port for _, _, port in transports)),
+               transports=transports, configured_port=sip_port)
         hosts = wait_for_contact_hosts(kamailio, network, [NEW_ADDRESS])
         report("kamailio_has_new_contact_only", hosts == [NEW_ADDRESS], hosts=hosts)
 
