@@ -185,7 +185,8 @@ class Account(SettingsObject):
             self._engine_running = False
             self._queue(self._sync_activation, False)  # the Engine is going: no time to unregister
         elif name == "SIPEngineTransportsDidChange" or name in _NETWORK_NOTIFICATIONS:
-            self._queue(self._transports_changed)
+            if _concerns_engine(notification):
+                self._queue(self._transports_changed)
         elif name == "CFGSettingsObjectDidChange":
             self._queue(self._settings_changed, set(notification.data.modified))
 
@@ -253,6 +254,15 @@ class Account(SettingsObject):
 
     def _notify(self, name: str, **data: Any) -> None:
         NotificationCenter().post_notification(name, sender=self, data=NotificationData(**data))
+
+
+def _concerns_engine(notification: Notification) -> bool:
+    """False for a SystemIPAddressDidChange of the other IP family than the Engine's (its contact is unchanged)."""
+    family = getattr(notification.data, "family", None) if notification.name == "SystemIPAddressDidChange" else None
+    address = Engine().ip_address
+    if family is None or not address:
+        return True
+    return family == (6 if ":" in address else 4)
 
 
 def _contact_host() -> str:
