@@ -43,6 +43,8 @@ CHECKS = (
     "register_via_and_contact",
     "transports_renamed",
     "kamailio_has_new_contact_only",
+    "bonjour_announced",
+    "bonjour_reannounced",
     "network_lost_posted",
     "registration_fails_without_network",
     "network_gained_posted",

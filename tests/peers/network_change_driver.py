@@ -34,13 +34,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sipsimple.account import Account, AccountManager
+from zeroconf import InterfaceChoice, IPVersion, Zeroconf
+
+from sipsimple.account import Account, AccountManager, BonjourAccount
 from sipsimple.application import SIPApplication
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import FileBackend
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.notification import Notification, NotificationCenter
-from tests.account_support import DOMAIN, NAMESERVER, disable_bonjour, zone
+from tests.account_support import DOMAIN, NAMESERVER, zone
 from tests.peers.dns import NSD, free_port
 from tests.peers.kamailio import TEST_USERS, Kamailio
 
@@ -157,7 +159,8 @@ def write_configuration(path: Path, dns_port: int, sip_port: int) -> None:
         settings.dns.port = dns_port
         settings.logs.trace_sip = True
         settings.save()
-        disable_bonjour()
+        BonjourAccount().enabled = True  # it announces the host's address on the LAN (over v0) too
+        BonjourAccount().save()
         account = Account(f"alice@{DOMAIN}")
         account.enabled = True
         account.auth.password = TEST_USERS["alice"]
@@ -167,6 +170,32 @@ def write_configuration(path: Path, dns_port: int, sip_port: int) -> None:
         account.save()
     finally:
         manager.stop()
+
+
+def announced_contact(timeout: float) -> str | None:
+    """The contact the BonjourAccount announces over UDP, as a fresh mDNS browser on v0 resolves it."""
+    service_type = "_sip._udp.local."
+    name = f"{BonjourAccount().service_name}.{service_type}"
+    zeroconf = Zeroconf(interfaces=InterfaceChoice.All, ip_version=IPVersion.V4Only)
+    try:
+        info = zeroconf.get_service_info(service_type, name, timeout=int(timeout * 1000))
+    finally:
+        zeroconf.close()
+    if info is None:
+        return None
+    value = info.properties.get(b"contact")
+    return None if value is None else value.decode()
+
+
+def wait_for_announced_host(host: str, timeout: float = 10.0) -> str | None:
+    deadline = time.monotonic() + timeout
+    contact = None
+    while time.monotonic() < deadline:
+        contact = announced_contact(2.0)
+        if contact is not None and f"@{host}:" in contact:
+            break
+        time.sleep(0.2)
+    return contact
 
 
 def contact_hosts(kamailio: Kamailio, network: concurrent.futures.Executor) -> list[str]:
@@ -229,6 +258,9 @@ def main() -> None:  # noqa: PLR0915 (one scenario, step by step)
                contact=str(first[1].data.contact_uri) if first else None,
                kamailio=contact_hosts(kamailio, network), registers=recorder.registers[-1:])
 
+        contact = wait_for_announced_host(OLD_ADDRESS)
+        report("bonjour_announced", contact is not None and f"@{OLD_ADDRESS}:" in contact, contact=contact)
+
         # 2. The default route's source changes: the monitor tells, the account registers its new contact.
         registers_before = len(recorder.registers)
         changed_at = time.monotonic()
@@ -253,6 +285,8 @@ def main() -> None:  # noqa: PLR0915 (one scenario, step by step)
                transports=transports, configured_port=sip_port)
         hosts = wait_for_contact_hosts(kamailio, network, [NEW_ADDRESS])
         report("kamailio_has_new_contact_only", hosts == [NEW_ADDRESS], hosts=hosts)
+        contact = wait_for_announced_host(NEW_ADDRESS)
+        report("bonjour_reannounced", contact is not None and f"@{NEW_ADDRESS}:" in contact, contact=contact)
 
         # 3. The network goes away. Asked to register meanwhile, the account fails and backs off for long.
         run("ip", "route", "del", "default")
