@@ -34,8 +34,7 @@ failure being fatal except TLS:
 ``stop()`` posts ``SIPApplicationWillEnd`` at once and then, in a green
 thread, undoes the steps in reverse: the NetworkMonitor, the AccountManager
 (accounts unregister, given at most ``ACCOUNTS_STOP_TIMEOUT`` seconds), the
-mixers, the Engine; then
-``SIPApplicationDidEnd``. A fatal error while starting posts
+mixers, the Engine; then ``SIPApplicationDidEnd``. A fatal error while starting posts
 ``SIPApplicationDidFail`` (with ``error``) followed by the same stop sequence.
 
 While the application runs, changes to SIPSimpleSettings reach the Engine
@@ -48,8 +47,9 @@ When the system's default address changes (``SystemIPAddressDidChange``)
 and the Engine listens on all interfaces (``local_ip`` None), the address
 its transports publish (PJSIP fixes it when a transport starts) is stale:
 the application restarts each listening transport
-(``Engine.restart_transports()``), which posts ``SIPEngineTransportsDidChange``, and the accounts register
-their new contact (they also re-register on the monitor's notifications).
+(``Engine.restart_transports()``), which posts
+``SIPEngineTransportsDidChange``, and the accounts register their new
+contact (they also re-register on the monitor's notifications).
 
 Like the seed's SIPApplication, the class is a singleton whose subclasses
 share its state: an application written as ``class MyApp(SIPApplication)``
