@@ -25,13 +25,16 @@ failure being fatal except TLS:
    devices and ``alert_audio_mixer`` on the alert device (falling back to no
    device when a configured one cannot be opened: a machine without a sound
    card still runs calls through the bridge);
-4. the AccountManager (accounts activate and start registering);
-5. ``SIPApplicationDidStart``.
+4. the NetworkMonitor (``network_monitor``, sipsimple.network), which posts
+   ``SystemIPAddressDidChange``, ``SystemDidLoseNetwork``,
+   ``SystemDidGainNetwork`` and ``SystemInterfaceAddressesDidChange``;
+5. the AccountManager (accounts activate and start registering);
+6. ``SIPApplicationDidStart``.
 
 ``stop()`` posts ``SIPApplicationWillEnd`` at once and then, in a green
-thread, undoes the steps in reverse: the AccountManager (accounts unregister,
-given at most ``ACCOUNTS_STOP_TIMEOUT`` seconds), the mixers, the Engine; then
-``SIPApplicationDidEnd``. A fatal error while starting posts
+thread, undoes the steps in reverse: the NetworkMonitor, the AccountManager
+(accounts unregister, given at most ``ACCOUNTS_STOP_TIMEOUT`` seconds), the
+mixers, the Engine; then ``SIPApplicationDidEnd``. A fatal error while starting posts
 ``SIPApplicationDidFail`` (with ``error``) followed by the same stop sequence.
 
 While the application runs, changes to SIPSimpleSettings reach the Engine
@@ -39,6 +42,14 @@ without a restart (ports, transports, TLS, codecs, RTP port range, user
 agent, SIP and PJSIP traces; see ``_apply_settings``). Only ``local_ip``
 needs the Engine restarted, which the application does itself (calls in
 progress end; accounts deactivate and activate again around it).
+
+When the system's default address changes (``SystemIPAddressDidChange``)
+and the Engine listens on all interfaces (``local_ip`` None), the address
+its transports publish (PJSIP fixes it when a transport starts) is stale:
+the application restarts each listening transport
+(``Engine.restart_transports()``), which posts
+``SIPEngineTransportsDidChange``, and the accounts register their new
+contact (they also re-register on the monitor's notifications).
 
 Like the seed's SIPApplication, the class is a singleton whose subclasses
 share its state: an application written as ``class MyApp(SIPApplication)``
@@ -57,6 +68,7 @@ from typing import Any, Generic, TypeVar, overload
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import AudioMixer, Engine
+from sipsimple.network import NetworkMonitor, is_unspecified
 from sipsimple.notification import Notification, NotificationCenter, NotificationData, NotificationHandlerMixin
 from sipsimple.singleton import Singleton
 from sipsimple.threading import Future, call_in_green_thread, call_in_thread_pool, spawn
@@ -168,6 +180,16 @@ class _SettingsObserver:
         self.application._settings_did_change(notification)
 
 
+class _NetworkObserver:
+    """Forwards the NetworkMonitor's SystemIPAddressDidChange to the application (a separate object, as above)."""
+
+    def __init__(self, application: SIPApplication) -> None:
+        self.application = application
+
+    def handle_notification(self, notification: Notification) -> None:
+        self.application._network_did_change(notification)
+
+
 class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
     """The application's lifetime: configuration, Engine, audio mixers, accounts."""
 
@@ -182,6 +204,8 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
     _stop_done: ApplicationAttribute[Future[None] | None] = ApplicationAttribute(None)
     _settings: ApplicationAttribute[SIPSimpleSettings | None] = ApplicationAttribute(None)
     _settings_observer: ApplicationAttribute[_SettingsObserver | None] = ApplicationAttribute(None)
+    network_monitor: ApplicationAttribute[NetworkMonitor | None] = ApplicationAttribute(None)
+    _network_observer: ApplicationAttribute[_NetworkObserver | None] = ApplicationAttribute(None)
 
     # -- public API ----------------------------------------------------------
 
@@ -237,6 +261,7 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
             self._settings_observer = _SettingsObserver(self)
             NotificationCenter().add_observer(self._settings_observer, name="CFGSettingsObjectDidChange",
                                               sender=settings)
+            self._start_network_monitor()
             from sipsimple.account import AccountManager
 
             AccountManager().start()
@@ -282,6 +307,7 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
             NotificationCenter().purge_observer(self._settings_observer)
             self._settings_observer = None
         try:
+            self._stop_network_monitor()
             from sipsimple.account import AccountManager
 
             try:
@@ -318,6 +344,47 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
                     mixer.close()
                 except Exception:
                     log.exception("closing the %s failed", name)
+
+    def _start_network_monitor(self) -> None:
+        monitor = NetworkMonitor()
+        self.network_monitor = monitor
+        self._network_observer = _NetworkObserver(self)
+        NotificationCenter().add_observer(self._network_observer, name="SystemIPAddressDidChange", sender=monitor)
+        monitor.start()
+
+    def _stop_network_monitor(self) -> None:
+        monitor, self.network_monitor = self.network_monitor, None
+        observer, self._network_observer = self._network_observer, None
+        if observer is not None:
+            NotificationCenter().purge_observer(observer)
+        if monitor is not None:
+            try:
+                monitor.stop()
+            except Exception:
+                log.exception("stopping the network monitor failed")
+
+    # -- the network changed while running -----------------------------------
+
+    def _network_did_change(self, notification: Notification) -> None:
+        """The default address changed: restart the transports that published the old one."""
+        if self.state != "started":
+            return
+        engine = self.engine
+        if engine is None or not engine.is_running:
+            return
+        address = engine.ip_address
+        if not is_unspecified(address):
+            return  # bound to one address: what it publishes is that address
+        family = 6 if address is not None and ":" in address else 4
+        if getattr(notification.data, "family", 4) != family:
+            return
+        try:
+            # PJSIP named the transports after the old address (Via): start them again. Each account
+            # registers its new contact on the SIPEngineTransportsDidChange this posts.
+            engine.restart_transports()
+        except Exception as error:
+            log.exception("restarting the transports after a network change failed")
+            self._post("SIPApplicationFailedToApplySettings", error=error, modified=[])
 
     # -- settings changed while running --------------------------------------
 

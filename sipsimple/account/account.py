@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sipsimple.account.contact import ContactURI, random_contact_user
-from sipsimple.account.registration import AccountRegistrar, local_address_towards
+from sipsimple.account.registration import AccountRegistrar
 from sipsimple.account.settings import (
     AuthSettings,
     DialogEventSettings,
@@ -39,6 +39,7 @@ from sipsimple.configuration.objects import SettingsObject, SettingsObjectID
 from sipsimple.configuration.setting import Setting
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import Credentials, Engine
+from sipsimple.network import default_ip_address, is_unspecified
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
 from sipsimple.threading import Future, sleep, spawn
 
@@ -59,6 +60,9 @@ _REREGISTER_KEYS = frozenset({
     "sip.transport_list",
     "registration.expires",
 })
+
+# The NetworkMonitor's notifications after which the account registers again at once.
+_NETWORK_NOTIFICATIONS = ("SystemIPAddressDidChange", "SystemDidGainNetwork")
 
 
 class Account(SettingsObject):
@@ -138,6 +142,10 @@ class Account(SettingsObject):
         # applying SIPSimpleSettings or by the application itself) changes
         # the contact: register it.
         center.add_observer(self, name="SIPEngineTransportsDidChange", sender=engine)
+        # The network changed (sipsimple.network.NetworkMonitor, run by SIPApplication): the contact may
+        # have changed, and a registration failing for lack of network must not wait out its back-off.
+        for name in _NETWORK_NOTIFICATIONS:
+            center.add_observer(self, name=name)
         self._engine_running = engine.is_running
         self._queue(self._sync_activation)
 
@@ -176,8 +184,9 @@ class Account(SettingsObject):
         elif name == "SIPEngineWillEnd":
             self._engine_running = False
             self._queue(self._sync_activation, False)  # the Engine is going: no time to unregister
-        elif name == "SIPEngineTransportsDidChange":
-            self._queue(self._transports_changed)
+        elif name == "SIPEngineTransportsDidChange" or name in _NETWORK_NOTIFICATIONS:
+            if _concerns_engine(notification):
+                self._queue(self._transports_changed)
         elif name == "CFGSettingsObjectDidChange":
             self._queue(self._settings_changed, set(notification.data.modified))
 
@@ -234,7 +243,8 @@ class Account(SettingsObject):
             self._registrar.reregister()
 
     def _transports_changed(self) -> None:
-        # The application applies the new ports to the Engine on the same notification; let it finish first.
+        # The application applies the new ports to the Engine (or restarts its transports after a network
+        # change) on the same notification; let it finish first.
         sleep(0)
         self._reregister()
 
@@ -246,9 +256,18 @@ class Account(SettingsObject):
         NotificationCenter().post_notification(name, sender=self, data=NotificationData(**data))
 
 
+def _concerns_engine(notification: Notification) -> bool:
+    """False for a SystemIPAddressDidChange of the other IP family than the Engine's (its contact is unchanged)."""
+    family = getattr(notification.data, "family", None) if notification.name == "SystemIPAddressDidChange" else None
+    address = Engine().ip_address
+    if family is None or not address:
+        return True
+    return family == (6 if ":" in address else 4)
+
+
 def _contact_host() -> str:
     engine_address = Engine().ip_address
-    if engine_address and engine_address not in ("0.0.0.0", "::"):
+    if engine_address and not is_unspecified(engine_address):
         return engine_address
     try:
         local_ip = SIPSimpleSettings().local_ip
@@ -256,8 +275,8 @@ def _contact_host() -> str:
         local_ip = None
     if local_ip:
         return str(local_ip)
-    # The address of the default route (TEST-NET-1 is never reached: a UDP connect sends nothing).
-    return local_address_towards("192.0.2.1") or "127.0.0.1"
+    # The address of the default route (a UDP connect towards TEST-NET-1 sends nothing).
+    return default_ip_address(4) or "127.0.0.1"
 
 
 def _bracketed(host: str) -> str:

@@ -13,7 +13,8 @@ announced (activation, re-announcing, deactivation) runs in order in the named
 worker thread ``sipsimple-bonjour`` (``call_in_thread``), so no green thread
 ever waits for the network; the browser's thread resolves the services it
 hears of and posts the neighbour notifications itself. When the Engine's
-transports move (``SIPEngineTransportsDidChange``) or it restarts, the
+transports move (``SIPEngineTransportsDidChange``), it restarts, or the
+NetworkMonitor reports that the host's addresses changed, the
 account re-announces.
 """
 
@@ -23,14 +24,12 @@ import asyncio
 import functools
 import ipaddress
 import logging
-import socket
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-import ifaddr
 from zeroconf import (
     InterfaceChoice,
     IPVersion,
@@ -53,6 +52,7 @@ from sipsimple.configuration.objects import SettingsGroup, SettingsObject
 from sipsimple.configuration.setting import Setting
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import SIPURI, Credentials, Engine, FrozenSIPURI
+from sipsimple.network import interface_ipv4_addresses, is_unspecified, primary_ipv4_address
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
 from sipsimple.threading import Future, call_in_thread
 
@@ -75,6 +75,12 @@ _ENGINE_NOTIFICATIONS: Final = (
     "SIPEngineDidEnd",
     "SIPEngineDidFail",
     "SIPEngineTransportsDidChange",
+)
+# What the account follows of the NetworkMonitor (any sender): the host's addresses are in what it announces.
+_NETWORK_NOTIFICATIONS: Final = (
+    "SystemIPAddressDidChange",
+    "SystemInterfaceAddressesDidChange",
+    "SystemDidGainNetwork",
 )
 _TXT_VERSION: Final = "1"
 _MAX_TXT_ENTRY: Final = 255  # bytes in one TXT string (RFC 6763 6.1)
@@ -176,41 +182,6 @@ class _Session:
 
 # --------------------------------------------------------------------------
 # Addresses
-
-
-def _is_unspecified(address: str | None) -> bool:
-    if not address:
-        return True
-    try:
-        return ipaddress.ip_address(address).is_unspecified
-    except ValueError:
-        return True
-
-
-def _primary_ipv4_address() -> str:
-    """The address this host would send from to the mDNS group, else its first interface address."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("224.0.0.251", 5353))  # a UDP connect sends nothing
-            address = probe.getsockname()[0]
-        except OSError:
-            address = None
-    if _is_unspecified(address):  # no route to the group, or one through an interface without an address
-        return _interface_ipv4_addresses()[0]
-    return str(address)
-
-
-def _interface_ipv4_addresses() -> list[str]:
-    """The IPv4 addresses of the host's interfaces, loopback last."""
-    addresses = [
-        str(ip.ip)
-        for adapter in ifaddr.get_adapters()
-        for ip in adapter.ips
-        if ip.is_IPv4 and isinstance(ip.ip, str)
-    ]
-    ordered = sorted(set(addresses), key=lambda a: (ipaddress.ip_address(a).is_loopback, a))
-    non_loopback = [a for a in ordered if not ipaddress.ip_address(a).is_loopback]
-    return non_loopback or ordered or ["127.0.0.1"]
 
 
 def _truncate_utf8(text: str, limit: int) -> str:
@@ -325,6 +296,8 @@ class BonjourAccount(SettingsObject):
         engine = Engine()
         for name in _ENGINE_NOTIFICATIONS:
             center.add_observer(self, name=name, sender=engine)
+        for name in _NETWORK_NOTIFICATIONS:
+            center.add_observer(self, name=name)
         self._schedule_update()
 
     def stop(self) -> None:
@@ -337,6 +310,8 @@ class BonjourAccount(SettingsObject):
         engine = Engine()
         for name in _ENGINE_NOTIFICATIONS:
             center.discard_observer(self, name=name, sender=engine)
+        for name in _NETWORK_NOTIFICATIONS:
+            center.discard_observer(self, name=name)
         if threading.current_thread().name == _WORKER:  # from an observer of SIPAccountDidActivate, say
             self._update()
             return
@@ -358,7 +333,7 @@ class BonjourAccount(SettingsObject):
         elif notification.name == "SIPEngineWillEnd":
             self._engine_ending = True
             self._schedule_update()
-        else:  # SIPEngineTransportsDidChange, SIPEngineDidEnd, SIPEngineDidFail
+        else:  # SIPEngineTransportsDidChange, SIPEngineDidEnd, SIPEngineDidFail, the network's: re-announce
             self._schedule_update()
 
     # -- the worker thread ---------------------------------------------------
@@ -388,7 +363,7 @@ class BonjourAccount(SettingsObject):
             return
         address = Engine().ip_address
         try:
-            if _is_unspecified(address):
+            if is_unspecified(address):
                 zeroconf = Zeroconf(interfaces=InterfaceChoice.All, ip_version=IPVersion.V4Only, use_asyncio=False)
             else:
                 version = IPVersion.V6Only if ipaddress.ip_address(str(address)).version == 6 else IPVersion.V4Only
@@ -458,7 +433,7 @@ class BonjourAccount(SettingsObject):
         """The ServiceInfo to announce for each service type, from the Engine's transports now."""
         engine = Engine()
         address = engine.ip_address
-        addresses = [str(address)] if not _is_unspecified(address) else _interface_ipv4_addresses()
+        addresses = [str(address)] if not is_unspecified(address) else interface_ipv4_addresses()
         contact = self.contact
         server = f"{self.service_name}.local."
         display_name = self.display_name or ""
@@ -488,13 +463,13 @@ class BonjourAccount(SettingsObject):
 
     def _contact_host(self) -> str:
         address = Engine().ip_address if Engine().is_running else None
-        if not _is_unspecified(address):
+        if not is_unspecified(address):
             return str(address)
         try:
             local_ip = SIPSimpleSettings().local_ip
         except Exception:  # no configuration to ask
             local_ip = None
-        return str(local_ip) if local_ip else _primary_ipv4_address()
+        return str(local_ip) if local_ip else primary_ipv4_address()
 
     # -- neighbours (the browser's thread) -----------------------------------
 

@@ -58,10 +58,8 @@ from the registrar's green thread, with the account as sender.
 from __future__ import annotations
 
 import enum
-import ipaddress
 import logging
 import random
-import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -69,6 +67,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import SIPURI, ContactHeader, Engine, FromHeader, Registration, RouteHeader
 from sipsimple.lookup import DNSLookup, Route
+from sipsimple.network import is_unspecified, local_address_towards
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
 from sipsimple.threading import Channel, Command, call_in_green_thread
 
@@ -118,21 +117,6 @@ def backoff_delay(failures: int, base: float, maximum: float, rng: random.Random
         raise ValueError("the retry delays must be positive")
     delay = min(maximum, base * 2.0 ** min(failures - 1, 64))
     return delay * (1.0 - 0.25 * (rng or random).random())
-
-
-def local_address_towards(address: str) -> str | None:
-    """The local address the system would send from to reach ``address`` (nothing is sent), or None."""
-    try:
-        version = ipaddress.ip_address(address).version
-    except ValueError:
-        return None
-    family = socket.AF_INET6 if version == 6 else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_DGRAM) as probe:
-            probe.connect((address, 9))  # a UDP connect only chooses the route
-            return str(probe.getsockname()[0])
-    except OSError:
-        return None
 
 
 def _final_code(data: NotificationData) -> int | None:
@@ -361,7 +345,7 @@ class AccountRegistrar:
 
     def _contact_header(self, route: Route) -> ContactHeader:
         uri = self.account.contact[route.transport]
-        if _is_unspecified(Engine().ip_address):
+        if is_unspecified(Engine().ip_address):
             host = local_address_towards(route.address) or uri.host
             uri = SIPURI(user=uri.user, host=host, port=uri.port, parameters=dict(uri.parameters))
         return ContactHeader(uri)
@@ -535,12 +519,3 @@ class AccountRegistrar:
 
 def _bare(host: str) -> str:
     return host[1:-1] if host.startswith("[") and host.endswith("]") else host
-
-
-def _is_unspecified(address: str | None) -> bool:
-    if not address:
-        return True
-    try:
-        return ipaddress.ip_address(address).is_unspecified
-    except ValueError:
-        return False

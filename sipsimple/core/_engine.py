@@ -409,6 +409,39 @@ class Engine(metaclass=Singleton):
             after = ua.transports
         self._transports_changed(before, after)
 
+    def restart_transports(self) -> None:
+        """Start every listening transport again, so that PJSIP names it after the default address of now.
+
+        PJSIP names a transport bound to all interfaces after the host's
+        default address when the transport starts; that name goes into Via
+        and ``transports``. After a network change it is stale, and only a
+        new socket (UDP) or listener (TCP, TLS) is named again. A transport
+        started on a given port is stopped and started again on it; one
+        started on port 0 (any) moves to another free port. One
+        SIPEngineTransportsDidChange reports the whole change. A port that
+        cannot be bound again raises PJSIPError; the transports restarted
+        before it stay restarted.
+        """
+        with self._lock:
+            ua = self._running_ua()
+            before = ua.transports
+            try:
+                if ua.local_udp_port is not None:
+                    port = self._options["udp_port"] or 0
+                    if port:
+                        ua.set_udp_port(None)
+                    ua.set_udp_port(port)
+                if ua.local_tcp_port is not None:
+                    port = self._options["tcp_port"] or 0
+                    if port:
+                        ua.set_tcp_port(None)
+                    ua.set_tcp_port(port)
+                if ua.local_tls_port is not None:
+                    ua.set_tls_port(self._options["tls_port"] or 0)
+            finally:
+                after = ua.transports
+        self._transports_changed(before, after)
+
     def _transports_changed(self, before: list[tuple[str, str, int]], after: list[tuple[str, str, int]]) -> None:
         # Accounts re-register their contact and the Bonjour account
         # re-announces it when a transport moves; posted in the caller's

@@ -116,7 +116,13 @@ class Registration(RequestUser):
         request.default_expires = expires
         self._in_flight = request
         self._in_flight_unregisters = expires == 0
-        self._send(request, self._timeout)
+        try:
+            self._send(request, self._timeout)
+        except BaseException:
+            # Not sent (no route to the registrar, say): nothing is in flight, so the next
+            # register() or end() is sent rather than queued behind an answer that never comes.
+            self._in_flight = None
+            raise
         self.call_id = request.call_id
         self._cseq = request.cseq
 
