@@ -40,13 +40,11 @@ from zeroconf import (
 )
 
 from sipsimple.account.contact import ContactURI, random_contact_user
+from sipsimple.account.settings import RTPSettings, TLSSettings
 from sipsimple.configuration.datatypes import (
-    AudioCodecList,
     MSRPTransport,
-    Path,
     SIPAddress,
     SIPTransportList,
-    SRTPEncryption,
 )
 from sipsimple.configuration.objects import SettingsGroup, SettingsObject
 from sipsimple.configuration.setting import Setting
@@ -100,18 +98,8 @@ class BonjourSIPSettings(SettingsGroup):
     transport_list = Setting(type=SIPTransportList, default=SIPTransportList(["udp", "tcp", "tls"]))
 
 
-class BonjourRTPSettings(SettingsGroup):
-    audio_codec_list = Setting(type=AudioCodecList, default=None, nullable=True)  # None: SIPSimpleSettings' list
-    srtp_encryption = Setting(type=SRTPEncryption, default=SRTPEncryption("optional"))
-
-
 class BonjourMSRPSettings(SettingsGroup):
     transport = Setting(type=MSRPTransport, default=MSRPTransport("tcp"))
-
-
-class BonjourTLSSettings(SettingsGroup):
-    certificate = Setting(type=Path, default=None, nullable=True)  # None: SIPSimpleSettings.tls.certificate
-    verify_server = Setting(type=bool, default=False)
 
 
 # --------------------------------------------------------------------------
@@ -218,9 +206,9 @@ class BonjourAccount(SettingsObject):
     display_name = Setting(type=str, default=None, nullable=True)
 
     sip = BonjourSIPSettings
-    rtp = BonjourRTPSettings
+    rtp = RTPSettings  # the same as an Account's
     msrp = BonjourMSRPSettings
-    tls = BonjourTLSSettings
+    tls = TLSSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
