@@ -25,7 +25,7 @@ settings.count and settings.limit (the OPTIONS benchmarks') do not apply.
 
 pjsua caps simultaneous calls at its compile-time PJSUA_MAX_CALLS (uaConfig.maxCalls is clamped
 to it; one more INVITE gets 486 Busy Here). The pjsua2 that benchmarks/run builds
-(deps/pjsip/build_pjsua2.sh) has 256; the pjsua2-python wheel has pjsua's default of 4, which
+(deps/pjsip/build_pjsua2.sh) has 512; the pjsua2-python wheel has pjsua's default of 4, which
 caps both sides' rate runs at 4 outstanding and the pjsua2 memory runs at 4 calls held.
 """
 

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar, overload
 
@@ -165,29 +166,19 @@ def _tls_options(settings: SIPSimpleSettings) -> dict[str, Any]:
     }
 
 
-class _SettingsObserver:
-    """Forwards SIPSimpleSettings changes to the application.
+class _Forwarder:
+    """An observer that hands each notification to one method of the application.
 
     A separate object, not the application itself, so that a subclass that
     observes every notification (or defines its own _NH_ handlers) neither
-    receives the change twice nor overrides how it is applied.
+    receives these twice nor overrides how the application handles them.
     """
 
-    def __init__(self, application: SIPApplication) -> None:
-        self.application = application
+    def __init__(self, handler: Callable[[Notification], None]) -> None:
+        self.handler = handler
 
     def handle_notification(self, notification: Notification) -> None:
-        self.application._settings_did_change(notification)
-
-
-class _NetworkObserver:
-    """Forwards the NetworkMonitor's SystemIPAddressDidChange to the application (a separate object, as above)."""
-
-    def __init__(self, application: SIPApplication) -> None:
-        self.application = application
-
-    def handle_notification(self, notification: Notification) -> None:
-        self.application._network_did_change(notification)
+        self.handler(notification)
 
 
 class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
@@ -203,9 +194,9 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
     _start_done: ApplicationAttribute[Future[None] | None] = ApplicationAttribute(None)
     _stop_done: ApplicationAttribute[Future[None] | None] = ApplicationAttribute(None)
     _settings: ApplicationAttribute[SIPSimpleSettings | None] = ApplicationAttribute(None)
-    _settings_observer: ApplicationAttribute[_SettingsObserver | None] = ApplicationAttribute(None)
+    _settings_observer: ApplicationAttribute[_Forwarder | None] = ApplicationAttribute(None)
     network_monitor: ApplicationAttribute[NetworkMonitor | None] = ApplicationAttribute(None)
-    _network_observer: ApplicationAttribute[_NetworkObserver | None] = ApplicationAttribute(None)
+    _network_observer: ApplicationAttribute[_Forwarder | None] = ApplicationAttribute(None)
 
     # -- public API ----------------------------------------------------------
 
@@ -258,7 +249,7 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
             self._settings = settings
             self._start_engine(settings)
             self._open_mixers(settings)
-            self._settings_observer = _SettingsObserver(self)
+            self._settings_observer = _Forwarder(self._settings_did_change)
             NotificationCenter().add_observer(self._settings_observer, name="CFGSettingsObjectDidChange",
                                               sender=settings)
             self._start_network_monitor()
@@ -348,7 +339,7 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
     def _start_network_monitor(self) -> None:
         monitor = NetworkMonitor()
         self.network_monitor = monitor
-        self._network_observer = _NetworkObserver(self)
+        self._network_observer = _Forwarder(self._network_did_change)
         NotificationCenter().add_observer(self._network_observer, name="SystemIPAddressDidChange", sender=monitor)
         monitor.start()
 

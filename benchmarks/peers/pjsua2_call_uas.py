@@ -4,7 +4,7 @@ Same threading as the other pjsua2 peers (``uaConfig.threadCnt = 1``, null audio
 pjsua2 sets up an audio stream (RTP/RTCP sockets, a conference port) for every call: that
 is part of what a call costs with pjsua2, so it is left on. maxCalls, the media ports and
 the RTP port range are set large, but pjsua caps simultaneous calls at its compile-time
-PJSUA_MAX_CALLS: 256 in the pjsua2 that benchmarks/run builds (deps/pjsip/build_pjsua2.sh,
+PJSUA_MAX_CALLS: 512 in the pjsua2 that benchmarks/run builds (deps/pjsip/build_pjsua2.sh,
 epoll ioqueue with 8192 handles), 4 in the pjsua2-python wheel. Known limit of that wheel:
 each call's RTP/RTCP sockets take two of the select ioqueue's 64 handles, freed only 500 ms
 after the call, so about 32 calls within half a second make pjsua abort (ioqueue_select.c:
@@ -25,7 +25,7 @@ import pjsua2 as pj
 from benchmarks.peers.pjsua2_stack import endpoint_config, exit_without_teardown, start_endpoint
 from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, rss_bytes, wait_for_stop
 
-# Asked for, but pjsua clamps it to PJSUA_MAX_CALLS (256 in deps/pjsip/build_pjsua2.sh's build, 4
+# Asked for, but pjsua clamps it to PJSUA_MAX_CALLS (512 in deps/pjsip/build_pjsua2.sh's build, 4
 # in pjsua2-python 2.15.1.post1): one more simultaneous INVITE gets 486 Busy Here.
 MAX_CALLS = 400
 class Stats:

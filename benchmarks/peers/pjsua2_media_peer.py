@@ -36,7 +36,7 @@ from benchmarks.peers.media_common import (
 from benchmarks.peers.pjsua2_stack import endpoint_config, exit_without_teardown, start_endpoint
 from benchmarks.peers.protocol import announce_ready, report, wait_for_stop
 
-MAX_CALLS = 400  # pjsua clamps it to PJSUA_MAX_CALLS (256 in deps/pjsip/build_pjsua2.sh's build)
+MAX_CALLS = 1024  # pjsua clamps it to PJSUA_MAX_CALLS (512 in deps/pjsip/build_pjsua2.sh's build)
 
 
 class MediaCall(pj.Call):
