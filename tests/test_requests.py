@@ -57,6 +57,28 @@ def test_message_round_trip_through_the_stack(looped_engine: Engine, transport: 
     assert not recorder.named("SIPRequestDidFail")
 
 
+@pytest.mark.parametrize("size", [7_000, 9_000, 60_000])
+def test_messages_of_every_size_up_to_the_limit_go_out_whole(looped_engine: Engine, size: int) -> None:
+    # Outgoing messages are printed into an 8 KiB buffer first and into one
+    # of PJSIP_MAX_PKT_LEN (64 KiB) only when they do not fit (patch 0003):
+    # both sides of that line, and the largest body that fits, arrive whole.
+    recorder = observe("SIPEngineGotMessage", "SIPRequestDidSucceed", "SIPRequestDidFail")
+    body = ("0123456789abcdef" * (size // 16 + 1))[:size]
+    request = Request("MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>", _uri(looped_engine, "bob", "tcp"),
+                      None, content_type="text/plain", body=body)
+    request.send(timeout=10)
+    got = recorder.wait_named("SIPEngineGotMessage")
+    assert got.data.body == body.encode()
+    assert recorder.wait_for(lambda n: n.sender is request).name == "SIPRequestDidSucceed"
+
+
+def test_a_message_over_the_size_limit_is_refused_clearly(looped_engine: Engine) -> None:
+    request = Request("MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>", _uri(looped_engine, "bob", "tcp"),
+                      None, content_type="text/plain", body="x" * 70_000)
+    with pytest.raises(core_module.PJSIPError, match="too long|EMSGTOOLONG"):
+        request.send(timeout=10)
+
+
 def test_retransmitted_message_is_delivered_once(looped_engine: Engine) -> None:
     # The same MESSAGE (same branch) sent twice over UDP reaches the application once.
     recorder = observe("SIPEngineGotMessage")
