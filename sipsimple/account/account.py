@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sipsimple.account.contact import ContactURI, random_contact_user
+from sipsimple.account.contact import ContactURI, contact_host, random_contact_user
 from sipsimple.account.registration import AccountRegistrar
 from sipsimple.account.settings import (
     AuthSettings,
@@ -37,9 +37,8 @@ from sipsimple.account.settings import (
 from sipsimple.configuration.datatypes import SIPAddress
 from sipsimple.configuration.objects import SettingsObject, SettingsObjectID
 from sipsimple.configuration.setting import Setting
-from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import Credentials, Engine
-from sipsimple.network import default_ip_address, is_unspecified
+from sipsimple.network import default_ip_address
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
 from sipsimple.threading import Future, sleep, spawn
 
@@ -109,7 +108,7 @@ class Account(SettingsObject):
     @property
     def contact(self) -> ContactURI:
         """``<random user>@<address>``: the Engine's address, else SIPSimpleSettings.local_ip, else the system's."""
-        return ContactURI(f"{self._contact_user}@{_bracketed(_contact_host())}")
+        return ContactURI(f"{self._contact_user}@{_bracketed(contact_host(_default_route_address))}")
 
     @property
     def credentials(self) -> Credentials:
@@ -265,16 +264,7 @@ def _concerns_engine(notification: Notification) -> bool:
     return family == (6 if ":" in address else 4)
 
 
-def _contact_host() -> str:
-    engine_address = Engine().ip_address
-    if engine_address and not is_unspecified(engine_address):
-        return engine_address
-    try:
-        local_ip = SIPSimpleSettings().local_ip
-    except Exception:  # the configuration is not started: fall back on the system's address
-        local_ip = None
-    if local_ip:
-        return str(local_ip)
+def _default_route_address() -> str:
     # The address of the default route (a UDP connect towards TEST-NET-1 sends nothing).
     return default_ip_address(4) or "127.0.0.1"
 

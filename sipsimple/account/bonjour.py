@@ -39,7 +39,7 @@ from zeroconf import (
     Zeroconf,
 )
 
-from sipsimple.account.contact import ContactURI, random_contact_user
+from sipsimple.account.contact import ContactURI, contact_host, random_contact_user
 from sipsimple.account.settings import RTPSettings, TLSSettings
 from sipsimple.configuration.datatypes import (
     MSRPTransport,
@@ -48,7 +48,6 @@ from sipsimple.configuration.datatypes import (
 )
 from sipsimple.configuration.objects import SettingsGroup, SettingsObject
 from sipsimple.configuration.setting import Setting
-from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import SIPURI, Credentials, Engine, FrozenSIPURI
 from sipsimple.network import interface_ipv4_addresses, is_unspecified, primary_ipv4_address
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
@@ -230,7 +229,7 @@ class BonjourAccount(SettingsObject):
     @property
     def contact(self) -> ContactURI:
         """``<random user>@<the Engine's address>``; index it by transport for a SIPURI."""
-        return ContactURI(f"{_CONTACT_USER}@{self._contact_host()}")
+        return ContactURI(f"{_CONTACT_USER}@{contact_host(primary_ipv4_address)}")
 
     @property
     def credentials(self) -> Credentials:
@@ -293,13 +292,7 @@ class BonjourAccount(SettingsObject):
         if not self._started:
             return
         self._started = False
-        center = NotificationCenter()
-        center.discard_observer(self, name="CFGSettingsObjectDidChange", sender=self)
-        engine = Engine()
-        for name in _ENGINE_NOTIFICATIONS:
-            center.discard_observer(self, name=name, sender=engine)
-        for name in _NETWORK_NOTIFICATIONS:
-            center.discard_observer(self, name=name)
+        NotificationCenter().purge_observer(self)  # everything start() observed
         if threading.current_thread().name == _WORKER:  # from an observer of SIPAccountDidActivate, say
             self._update()
             return
@@ -448,16 +441,6 @@ class BonjourAccount(SettingsObject):
                 parsed_addresses=addresses,
             )
         return services
-
-    def _contact_host(self) -> str:
-        address = Engine().ip_address if Engine().is_running else None
-        if not is_unspecified(address):
-            return str(address)
-        try:
-            local_ip = SIPSimpleSettings().local_ip
-        except Exception:  # no configuration to ask
-            local_ip = None
-        return str(local_ip) if local_ip else primary_ipv4_address()
 
     # -- neighbours (the browser's thread) -----------------------------------
 

@@ -11,13 +11,33 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Callable
 
 from sipsimple.configuration.datatypes import SIPAddress
+from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import SIPURI, Engine
+from sipsimple.network import is_unspecified
 
-__all__ = ["ContactURI", "random_contact_user"]
+__all__ = ["ContactURI", "contact_host", "random_contact_user"]
 
 _TRANSPORTS = ("udp", "tcp", "tls")
+
+
+def contact_host(system_address: Callable[[], str]) -> str:
+    """The host of an account's contact: the address the Engine is bound to.
+
+    When the Engine listens on every interface (or is stopped),
+    SIPSimpleSettings.local_ip, else ``system_address()``: the account
+    type's own choice of the host's address.
+    """
+    address = Engine().ip_address
+    if not is_unspecified(address):
+        return str(address)
+    try:
+        local_ip = SIPSimpleSettings().local_ip
+    except Exception:  # the configuration is not started: fall back on the system's address
+        local_ip = None
+    return str(local_ip) if local_ip else system_address()
 
 
 def random_contact_user() -> str:
