@@ -66,6 +66,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar, overload
 
+from sipsimple.account import AccountManager
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import AudioMixer, Engine
@@ -253,8 +254,6 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
             NotificationCenter().add_observer(self._settings_observer, name="CFGSettingsObjectDidChange",
                                               sender=settings)
             self._start_network_monitor()
-            from sipsimple.account import AccountManager
-
             AccountManager().start()
         except BaseException as error:
             log.exception("SIPApplication failed to start")
@@ -299,23 +298,9 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
             self._settings_observer = None
         try:
             self._stop_network_monitor()
-            from sipsimple.account import AccountManager
-
-            try:
-                spawn(AccountManager().stop).wait(ACCOUNTS_STOP_TIMEOUT)
-            except TimeoutError:
-                log.warning("accounts did not stop within %.1f s; going on", ACCOUNTS_STOP_TIMEOUT)
-            except Exception:
-                log.exception("stopping the AccountManager failed")
+            self._stop_accounts()
             self._close_mixers()
-            engine = self.engine
-            if engine is not None:
-                try:
-                    call_in_thread_pool(engine.stop).wait(ENGINE_STOP_TIMEOUT)
-                except TimeoutError:
-                    log.warning("the Engine did not stop within %.1f s", ENGINE_STOP_TIMEOUT)
-                except Exception:
-                    log.exception("stopping the Engine failed")
+            self._stop_engine()
             ConfigurationManager().stop()
         finally:
             self.engine = None
@@ -325,6 +310,27 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
             stop_done = self._stop_done
             if stop_done is not None:
                 stop_done.set_result(None)
+
+    def _stop_accounts(self) -> None:
+        """Deactivate the accounts (they unregister), waiting at most ACCOUNTS_STOP_TIMEOUT."""
+        try:
+            spawn(AccountManager().stop).wait(ACCOUNTS_STOP_TIMEOUT)
+        except TimeoutError:
+            log.warning("accounts did not stop within %.1f s; going on", ACCOUNTS_STOP_TIMEOUT)
+        except Exception:
+            log.exception("stopping the AccountManager failed")
+
+    def _stop_engine(self) -> None:
+        """Stop the Engine (in the pool: it blocks), waiting at most ENGINE_STOP_TIMEOUT."""
+        engine = self.engine
+        if engine is None:
+            return
+        try:
+            call_in_thread_pool(engine.stop).wait(ENGINE_STOP_TIMEOUT)
+        except TimeoutError:
+            log.warning("the Engine did not stop within %.1f s", ENGINE_STOP_TIMEOUT)
+        except Exception:
+            log.exception("stopping the Engine failed")
 
     def _close_mixers(self) -> None:
         for name in ("voice_audio_mixer", "alert_audio_mixer"):
@@ -438,22 +444,15 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
 
     def _restart_engine(self) -> None:
         settings = self._settings
-        engine = self.engine
-        if settings is None or engine is None or self.state != "started":
+        if settings is None or self.engine is None or self.state != "started":
             return
-        from sipsimple.account import AccountManager
-
-        manager = AccountManager()
-        try:
-            spawn(manager.stop).wait(ACCOUNTS_STOP_TIMEOUT)
-        except TimeoutError:
-            log.warning("accounts did not stop within %.1f s before the Engine restart", ACCOUNTS_STOP_TIMEOUT)
+        self._stop_accounts()
         self._close_mixers()
-        call_in_thread_pool(engine.stop).wait(ENGINE_STOP_TIMEOUT)
+        self._stop_engine()
         try:
             self._start_engine(settings)
             self._open_mixers(settings)
-            manager.start()
+            AccountManager().start()
         except Exception as error:
             log.exception("restarting the Engine failed")
             self._post("SIPApplicationDidFail", error=error)

@@ -16,12 +16,13 @@ with no PJSIP lock held (see docs/architecture.md).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ipaddress
 import logging
 import os
 import ssl
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sipsimple.core._core import DEFAULT_EVENTS, PJSIP_VERSION, PJSIPUA, SIPCoreInvalidStateError
@@ -391,23 +392,15 @@ class Engine(metaclass=Singleton):
 
     def set_udp_port(self, port: int | None) -> None:
         port = _check_port("udp_port", port)
-        with self._lock:
-            ua = self._running_ua()
-            before = ua.transports
+        with self._changing_transports() as ua:
             ua.set_udp_port(port)
             self._options["udp_port"] = port
-            after = ua.transports
-        self._transports_changed(before, after)
 
     def set_tcp_port(self, port: int | None) -> None:
         port = _check_port("tcp_port", port)
-        with self._lock:
-            ua = self._running_ua()
-            before = ua.transports
+        with self._changing_transports() as ua:
             ua.set_tcp_port(port)
             self._options["tcp_port"] = port
-            after = ua.transports
-        self._transports_changed(before, after)
 
     def restart_transports(self) -> None:
         """Start every listening transport again, so that PJSIP names it after the default address of now.
@@ -422,30 +415,35 @@ class Engine(metaclass=Singleton):
         cannot be bound again raises PJSIPError; the transports restarted
         before it stay restarted.
         """
+        with self._changing_transports() as ua:
+            if ua.local_udp_port is not None:
+                port = self._options["udp_port"] or 0
+                if port:
+                    ua.set_udp_port(None)
+                ua.set_udp_port(port)
+            if ua.local_tcp_port is not None:
+                port = self._options["tcp_port"] or 0
+                if port:
+                    ua.set_tcp_port(None)
+                ua.set_tcp_port(port)
+            if ua.local_tls_port is not None:
+                ua.set_tls_port(self._options["tls_port"] or 0)
+
+    @contextlib.contextmanager
+    def _changing_transports(self) -> Iterator[PJSIPUA]:
+        """The running stack, to change its transports under the Engine's lock.
+
+        Accounts re-register their contact and the Bonjour account
+        re-announces it when a transport moves: SIPEngineTransportsDidChange
+        follows a change that completed and altered the listening
+        transports, posted in the caller's thread after the lock is
+        released.
+        """
         with self._lock:
             ua = self._running_ua()
             before = ua.transports
-            try:
-                if ua.local_udp_port is not None:
-                    port = self._options["udp_port"] or 0
-                    if port:
-                        ua.set_udp_port(None)
-                    ua.set_udp_port(port)
-                if ua.local_tcp_port is not None:
-                    port = self._options["tcp_port"] or 0
-                    if port:
-                        ua.set_tcp_port(None)
-                    ua.set_tcp_port(port)
-                if ua.local_tls_port is not None:
-                    ua.set_tls_port(self._options["tls_port"] or 0)
-            finally:
-                after = ua.transports
-        self._transports_changed(before, after)
-
-    def _transports_changed(self, before: list[tuple[str, str, int]], after: list[tuple[str, str, int]]) -> None:
-        # Accounts re-register their contact and the Bonjour account
-        # re-announces it when a transport moves; posted in the caller's
-        # thread, after the Engine's lock is released.
+            yield ua
+            after = ua.transports
         if before != after:
             self._post("SIPEngineTransportsDidChange", NotificationData(old_transports=before, transports=after))
 
@@ -469,15 +467,11 @@ class Engine(metaclass=Singleton):
                 "tls_timeout": timeout,
             }
         )
-        with self._lock:
-            ua = self._running_ua()
-            before = ua.transports
+        with self._changing_transports() as ua:
             ua.set_tls_port(settings["tls_port"], _tls_options(settings))
             for name in ("tls_port", "tls_verify_server", "tls_ca_file", "tls_cert_file", "tls_privkey_file",
                          "tls_timeout"):
                 self._options[name] = settings[name]
-            after = ua.transports
-        self._transports_changed(before, after)
 
     @property
     def available_codecs(self) -> list[str]:
