@@ -87,6 +87,23 @@ def tone(frequency: float, duration: float, rate: int, amplitude: float = 8000.0
     return array.array("h", (round(half * math.sin(step1 * n) + half * math.sin(step2 * n)) for n in range(count)))
 
 
+def tone_bursts(frequency: float, duration: float, rate: int, amplitude: float = 8000.0,
+                on_seconds: float = 0.2, off_seconds: float = 0.05) -> array.array:
+    """A sine tone cut into bursts: `on_seconds` of tone, `off_seconds` of silence, repeated.
+
+    Closer to speech than a steady tone for a predictive codec: a decoder
+    knocked out of step by a lost frame is back in step after the next gap
+    (docs/api/media.md). The tone's phase runs on through the gaps.
+    """
+    samples = tone(frequency, duration, rate, amplitude)
+    period = round((on_seconds + off_seconds) * rate)
+    on = round(on_seconds * rate)
+    for index in range(len(samples)):
+        if index % period >= on:
+            samples[index] = 0
+    return samples
+
+
 def rms_dbfs(samples: Sequence[int]) -> float:
     """RMS level relative to a full-scale square wave (a full-scale sine is -3 dBFS); -inf for silence."""
     if not samples:

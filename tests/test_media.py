@@ -21,7 +21,7 @@ import pytest
 from sipsimple.core import SIPURI, ContactHeader, Engine, FromHeader, Invitation, SDPConnection, SDPSession, ToHeader
 from sipsimple.core._core import AudioMixer, AudioTransport, RTPTransport, WaveFile
 from sipsimple.notification import NotificationCenter
-from tests.audio_analysis import dominant_frequency, read_wav, rms_dbfs, sound_segments, tone, write_wav
+from tests.audio_analysis import dominant_frequency, read_wav, rms_dbfs, sound_segments, tone_bursts, write_wav
 from tests.media_calls import AudioCall
 from tests.peers.sipsimple_agent import SipsimpleAgent
 from tests.support import observe
@@ -236,8 +236,13 @@ def test_audio_call_with_ice(engine: Engine, agent: SipsimpleAgent, mixer: Audio
 @pytest.fixture(scope="module")
 def tone_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tone") / "tone-1000.wav"
-    write_wav(path, tone(1000, 3.0, 32000, amplitude=8000), 32000)
+    write_wav(path, tone_bursts(1000, 3.0, 32000, amplitude=8000), 32000)
     return path
+
+
+# The level of one second of the played bursts (a whole number of 250 ms
+# periods, so any one-second window of the recording has it): -16.2 dBFS.
+BURSTS_LEVEL_DBFS = rms_dbfs(tone_bursts(1000, 1.0, 32000, amplitude=8000))
 
 
 def record_at_peer(agent: SipsimpleAgent, path: Path, seconds: float) -> tuple:
@@ -256,7 +261,7 @@ def play_into(mixer: AudioMixer, call: AudioCall, tone_file: Path) -> WaveFile:
     return player
 
 
-def assert_tone(samples, rate: int, frequency: float = 1000, level_dbfs: float = -15.2,
+def assert_tone(samples, rate: int, frequency: float = 1000, level_dbfs: float = BURSTS_LEVEL_DBFS,
                 tolerance_db: float = 4) -> None:
     # Skip the first 300 ms (jitter buffer filling), analyse the next second.
     steady = samples[int(rate * 0.3): int(rate * 1.3)]
@@ -271,7 +276,8 @@ def wait_for_silence_at_peer(agent: SipsimpleAgent, packets: int = 25) -> None:
     there); a predictive codec's decoder that misses the start of what its
     encoder saw is out of step with it, and speex, out of step on a steady
     tone, drifts ~10-13 dB too loud and stays there (docs/api/media.md).
-    Silence on both sides brings them back in step.
+    Silence on both sides brings them back in step; the gaps between the
+    tone's bursts do the same for a frame lost later in the call.
     """
     wait_until(lambda: agent_stats(agent)["rx"]["packets"] >= packets, what="our silence at the peer")
 
