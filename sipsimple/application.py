@@ -24,7 +24,9 @@ failure being fatal except TLS:
 3. the audio mixers: ``voice_audio_mixer`` on the configured input and output
    devices and ``alert_audio_mixer`` on the alert device (falling back to no
    device when a configured one cannot be opened: a machine without a sound
-   card still runs calls through the bridge);
+   card still runs calls through the bridge), each with its AudioDevice
+   (``voice_audio_device``, ``alert_audio_device``) in an AudioBridge
+   (``voice_audio_bridge``, ``alert_audio_bridge``; sipsimple.audio);
 4. the NetworkMonitor (``network_monitor``, sipsimple.network), which posts
    ``SystemIPAddressDidChange``, ``SystemDidLoseNetwork``,
    ``SystemDidGainNetwork`` and ``SystemInterfaceAddressesDidChange``;
@@ -67,6 +69,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, overload
 
 from sipsimple.account import AccountManager
+from sipsimple.audio import AudioBridge, AudioDevice
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import AudioMixer, Engine
@@ -189,7 +192,11 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
     storage: ApplicationAttribute[Any] = ApplicationAttribute(None)
     engine: ApplicationAttribute[Engine | None] = ApplicationAttribute(None)
     voice_audio_mixer: ApplicationAttribute[AudioMixer | None] = ApplicationAttribute(None)
+    voice_audio_device: ApplicationAttribute[AudioDevice | None] = ApplicationAttribute(None)
+    voice_audio_bridge: ApplicationAttribute[AudioBridge | None] = ApplicationAttribute(None)
     alert_audio_mixer: ApplicationAttribute[AudioMixer | None] = ApplicationAttribute(None)
+    alert_audio_device: ApplicationAttribute[AudioDevice | None] = ApplicationAttribute(None)
+    alert_audio_bridge: ApplicationAttribute[AudioBridge | None] = ApplicationAttribute(None)
     # Set when the start sequence has finished (successfully or not), so that
     # a stop() arriving meanwhile waits for it instead of racing it.
     _start_done: ApplicationAttribute[Future[None] | None] = ApplicationAttribute(None)
@@ -288,6 +295,13 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
         rate = int(audio.sample_rate)
         self.voice_audio_mixer = _open_mixer(audio.input_device, audio.output_device, rate, tail)
         self.alert_audio_mixer = _open_mixer(None, audio.alert_device, rate, 0)
+        # Each mixer's devices, always part of its bridge (sipsimple.audio).
+        self.voice_audio_device = AudioDevice(self.voice_audio_mixer)
+        self.voice_audio_bridge = AudioBridge(self.voice_audio_mixer)
+        self.voice_audio_bridge.add(self.voice_audio_device)
+        self.alert_audio_device = AudioDevice(self.alert_audio_mixer)
+        self.alert_audio_bridge = AudioBridge(self.alert_audio_mixer)
+        self.alert_audio_bridge.add(self.alert_audio_device)
 
     def _run_stop(self) -> None:
         start_done = self._start_done
@@ -333,6 +347,12 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
             log.exception("stopping the Engine failed")
 
     def _close_mixers(self) -> None:
+        for name in ("voice_audio_bridge", "alert_audio_bridge"):
+            bridge = getattr(self, name)
+            setattr(self, name, None)
+            if bridge is not None:
+                bridge.close()
+        self.voice_audio_device = self.alert_audio_device = None
         for name in ("voice_audio_mixer", "alert_audio_mixer"):
             mixer = getattr(self, name)
             setattr(self, name, None)
@@ -438,8 +458,18 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
         settings = self._settings
         if settings is None or self.state != "started":
             return
-        self._close_mixers()
-        self._open_mixers(settings)
+        audio = settings.audio
+        voice, alert = self.voice_audio_mixer, self.alert_audio_mixer
+        if voice is not None and alert is not None and voice.sample_rate == int(audio.sample_rate):
+            # Same rate: switch the devices under the running mixers, so that
+            # the bridges and whatever is in them (a call's audio) stay.
+            tail = int(audio.echo_canceller.tail_length) if audio.echo_canceller.enabled else 0
+            _switch_devices(voice, audio.input_device, audio.output_device, tail)
+            _switch_devices(alert, None, audio.alert_device, 0)
+        else:
+            # Another rate needs other mixers: new ones, with new bridges.
+            self._close_mixers()
+            self._open_mixers(settings)
         self._post("SIPApplicationDidChangeAudioDevices")
 
     def _restart_engine(self) -> None:
@@ -475,6 +505,15 @@ def _needs_rebind(wanted: int | None, current: int | None) -> bool:
     if wanted is None or current is None:
         return wanted != current
     return wanted != 0 and wanted != current
+
+
+def _switch_devices(mixer: AudioMixer, input_device: str | None, output_device: str | None, tail: int) -> None:
+    try:
+        mixer.set_sound_devices(input_device, output_device, tail)
+    except Exception as error:
+        # As when opening: devices that cannot be opened leave the mixer on none.
+        log.warning("cannot switch to audio devices %r/%r (%s); using no device", input_device, output_device, error)
+        mixer.set_sound_devices(None, None, tail)
 
 
 def _open_mixer(input_device: str | None, output_device: str | None, rate: int, tail: int) -> AudioMixer:

@@ -252,3 +252,61 @@ def test_changing_local_ip_restarts_the_engine_on_the_new_address(application: S
     assert run_sipp(request_scenario("OPTIONS", 200), f"127.0.0.2:{engine.local_udp_port}").returncode == 0
     assert recorder.names_seen().count("SIPEngineDidStart") == 2
     assert application.state == "started"
+
+
+def test_the_audio_bridges_carry_audio_and_survive_a_device_change(application: SIPApplication,
+                                                                    tmp_path: Path) -> None:
+    from sipsimple.audio import AudioBridge, AudioDevice, WavePlayer, WaveRecorder
+    from tests.audio_analysis import dominant_frequency, read_wav, sound_segments, tone, write_wav
+
+    recorder = observe(*LIFECYCLE, "SIPApplicationDidChangeAudioDevices", "WavePlayerDidEnd")
+    start(application, MemoryBackend(loopback_settings()), recorder)
+    for kind in ("voice", "alert"):
+        mixer = getattr(application, f"{kind}_audio_mixer")
+        device, bridge = getattr(application, f"{kind}_audio_device"), getattr(application, f"{kind}_audio_bridge")
+        assert isinstance(device, AudioDevice) and isinstance(bridge, AudioBridge)
+        assert device.mixer is mixer and bridge.mixer is mixer and device in bridge
+    mixer = application.voice_audio_mixer
+    assert mixer is not None and mixer.sample_rate == 48000
+
+    def play_through_the_voice_bridge(name: str) -> None:
+        # A player and a recorder in the application's bridge hear each other.
+        bridge = application.voice_audio_bridge
+        assert bridge is not None and bridge.mixer is application.voice_audio_mixer
+        path = tmp_path / f"{name}.wav"
+        write_wav(path, tone(800, 0.4, 16000, 8000), 16000)
+        player = WavePlayer(bridge.mixer, str(path))
+        wave_recorder = WaveRecorder(bridge.mixer, str(tmp_path / f"{name}-heard.wav"))
+        bridge.add(player)
+        bridge.add(wave_recorder)
+        wave_recorder.start()
+        recorder.clear()
+        player.start()
+        recorder.wait_for(lambda n: n.name == "WavePlayerDidEnd" and n.sender is player, timeout=15)
+        wave_recorder.stop()
+        samples, rate = read_wav(tmp_path / f"{name}-heard.wav")
+        (begin, end), = sound_segments(samples, rate, threshold_dbfs=-40, min_gap_ms=100)
+        assert abs(dominant_frequency(samples[begin:end], rate) - 800) <= 10
+
+    play_through_the_voice_bridge("first")
+    # A device setting: the same mixer and bridge switch devices (none here).
+    bridge = application.voice_audio_bridge
+    settings = SIPSimpleSettings()
+    settings.audio.output_device = None
+    settings.save()
+    recorder.wait_named("SIPApplicationDidChangeAudioDevices")
+    assert application.voice_audio_mixer is mixer and application.voice_audio_bridge is bridge
+    play_through_the_voice_bridge("after-device-change")
+    # Another sample rate: new mixers, each with its device in a new bridge.
+    recorder.clear()
+    settings.audio.sample_rate = 16000
+    settings.save()
+    recorder.wait_named("SIPApplicationDidChangeAudioDevices")
+    assert application.voice_audio_mixer is not mixer and application.voice_audio_mixer.sample_rate == 16000
+    assert application.voice_audio_device in application.voice_audio_bridge
+    assert application.voice_audio_bridge.mixer is application.voice_audio_mixer
+    assert mixer.state == "closed"
+    play_through_the_voice_bridge("after-rate-change")
+    stop(application, recorder)
+    assert application.voice_audio_bridge is None and application.voice_audio_device is None
+    assert application.alert_audio_bridge is None and application.alert_audio_device is None

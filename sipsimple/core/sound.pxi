@@ -742,24 +742,30 @@ cdef class AudioMixer:
         self._set_volume(value, False)
 
     cdef int _set_volume(self, object value, bint capture) except -1:
-        cdef int status
-        cdef int level
         _check_sound_int("input_volume" if capture else "output_volume", value, 0, 200)
-        # PJMEDIA's adjustment: out = in * (level + 128) / 128.
-        level = value * 128 // 100 - 128
         with self._lock:
-            self._require_running()
-            with nogil:
-                if capture:
-                    status = pjmedia_conf_adjust_rx_level(self._conf, 0, level)
-                else:
-                    status = pjmedia_conf_adjust_tx_level(self._conf, 0, level)
-            if status != PJ_SUCCESS:
-                raise PJSIPError("Could not set the volume", status)
+            self._adjust_level(0, value, capture)
             if capture:
                 self._input_volume = value
             else:
                 self._output_volume = value
+        return 0
+
+    cdef int _adjust_level(self, unsigned slot, int percent, bint into_bridge) except -1:
+        # The level of what the port in `slot` gives the bridge (into_bridge)
+        # or of what the bridge gives it, in percent (0-200, 100: unchanged).
+        cdef int status
+        # PJMEDIA's adjustment: out = in * (level + 128) / 128.
+        cdef int level = percent * 128 // 100 - 128
+        with self._lock:
+            self._require_running()
+            with nogil:
+                if into_bridge:
+                    status = pjmedia_conf_adjust_rx_level(self._conf, slot, level)
+                else:
+                    status = pjmedia_conf_adjust_tx_level(self._conf, slot, level)
+            if status != PJ_SUCCESS:
+                raise PJSIPError("Could not set the volume of slot %d" % slot, status)
         return 0
 
 
@@ -876,29 +882,52 @@ cdef pj_status_t _cb_recorder_put_frame(pjmedia_port *port, pjmedia_frame *frame
     return pjmedia_port_put_frame(wrapper.inner, &silence)
 
 
+cdef void _ring_append_dropping(int16_t *ring, size_t capacity, size_t *start, size_t *count,
+                                const char *source, size_t samples) noexcept nogil:
+    # Append `samples` (NULL source: silence) to a ring of `capacity`; when it
+    # would overflow, the oldest samples go. Called with the shared lock held.
+    cdef size_t excess
+    if capacity == 0:
+        return
+    if samples > capacity:
+        source = source + (samples - capacity) * 2 if source != NULL else NULL
+        samples = capacity
+    if count[0] + samples > capacity:
+        excess = count[0] + samples - capacity
+        start[0] = (start[0] + excess) % capacity
+        count[0] -= excess
+    _ring_put(ring, capacity, (start[0] + count[0]) % capacity, source, samples)
+    count[0] += samples
+
+
 cdef pj_status_t _cb_mixer_port_put_frame(pjmedia_port *port, pjmedia_frame *frame) noexcept nogil:
     # Clock thread: the frame for this slot goes to the read buffer (silence
     # when nothing is connected); when the buffer is full the oldest go.
     cdef _slot_shared *shared = (<_slot_port *> port).shared
     cdef const char *source = NULL
     cdef size_t count = shared.frame_samples
-    cdef size_t excess
     if frame.type == PJMEDIA_FRAME_TYPE_AUDIO and frame.size > 0 and frame.buf != NULL:
         source = <const char *> frame.buf
         count = frame.size // 2
     pthread_mutex_lock(&shared.lock)
-    if not shared.closed and shared.rx_capacity > 0:
-        if count > shared.rx_capacity:
-            source = source + (count - shared.rx_capacity) * 2 if source != NULL else NULL
-            count = shared.rx_capacity
-        if shared.rx_count + count > shared.rx_capacity:
-            excess = shared.rx_count + count - shared.rx_capacity
-            shared.rx_start = (shared.rx_start + excess) % shared.rx_capacity
-            shared.rx_count -= excess
-        _ring_put(shared.rx, shared.rx_capacity, (shared.rx_start + shared.rx_count) % shared.rx_capacity, source,
-                  count)
-        shared.rx_count += count
+    if not shared.closed:
+        _ring_append_dropping(shared.rx, shared.rx_capacity, &shared.rx_start, &shared.rx_count, source, count)
         pthread_cond_broadcast(&shared.cond)
+    pthread_mutex_unlock(&shared.lock)
+    return PJ_SUCCESS
+
+
+cdef pj_status_t _cb_relay_put_frame(pjmedia_port *port, pjmedia_frame *frame) noexcept nogil:
+    # Clock thread: what the bridge sent to a RelayPort becomes what it sends
+    # (read by _cb_mixer_port_get_frame at the next tick). Silence is relayed
+    # as nothing, so that a relay nobody feeds costs its listeners no mixing.
+    cdef _slot_shared *shared = (<_slot_port *> port).shared
+    if frame.type != PJMEDIA_FRAME_TYPE_AUDIO or frame.size == 0 or frame.buf == NULL:
+        return PJ_SUCCESS
+    pthread_mutex_lock(&shared.lock)
+    if not shared.closed:
+        _ring_append_dropping(shared.tx, shared.tx_capacity, &shared.tx_start, &shared.tx_count,
+                              <const char *> frame.buf, frame.size // 2)
     pthread_mutex_unlock(&shared.lock)
     return PJ_SUCCESS
 
@@ -1121,14 +1150,30 @@ cdef class WaveFile(_MixerSlot):
     cdef readonly str filename
     cdef readonly bint loop
     cdef int _paused
+    cdef int _volume
 
-    def __init__(self, mixer, filename):
+    def __init__(self, mixer, filename, volume=100):
         self._set_mixer(mixer)
         if not isinstance(filename, (str, os.PathLike)):
             raise TypeError("filename must be a path, not %s" % type(filename).__name__)
         self.filename = os.fspath(filename)
         if not os.path.isfile(self.filename):
             raise ValueError("No such file: %r" % self.filename)
+        _check_sound_int("volume", volume, 0, 200)
+        self._volume = volume
+
+    @property
+    def volume(self):
+        """The file's level in the mix, in percent: 0 silent, 100 as recorded, up to 200. Settable while playing."""
+        return self._volume
+
+    @volume.setter
+    def volume(self, value):
+        _check_sound_int("volume", value, 0, 200)
+        with self._lock:
+            if self.state == "started":
+                self.mixer._adjust_level(self._slot, value, True)
+            self._volume = value
 
     def start(self, loop=False):
         """Start playing from the beginning; loop=True repeats the file until stop()."""
@@ -1158,6 +1203,8 @@ cdef class WaveFile(_MixerSlot):
                 self.loop = bool(loop)
                 self._paused = 0
                 self._attach()
+                if self._volume != 100:
+                    self.mixer._adjust_level(self._slot, self._volume, True)
             except BaseException:
                 self._close()
                 raise
@@ -1495,3 +1542,48 @@ cdef class MixerPort(_MixerSlot):
                     break
             pthread_mutex_unlock(&shared.lock)
         return done * 2
+
+
+@cython.auto_pickle(False)
+cdef class RelayPort(_MixerSlot):
+    """A slot that sends on what it is sent, one frame (20 ms) later.
+
+    Whatever is connected to the slot is mixed by the bridge as for any
+    destination; at the next tick that mix is what the slot produces for the
+    slots it is connected to. sipsimple.audio.AudioBridge takes two, so that
+    a bridge has one slot through which audio comes in and one through which
+    its mix goes out, and can itself be part of another bridge.
+
+    At most two frames wait in the relay: the bridge reads a slot only while
+    something listens to it, and a frame not read in time is dropped, oldest
+    first, so the delay never grows.
+    """
+
+    def __init__(self, mixer):
+        cdef size_t capacity
+        self._set_mixer(mixer)
+        capacity = <size_t> 2 * self.mixer._samples_per_frame
+        with self._lock:
+            if self._shared.tx == NULL:
+                self._shared.tx = <int16_t *> malloc(capacity * 2)
+                if self._shared.tx == NULL:
+                    raise MemoryError()
+                self._shared.tx_capacity = capacity
+
+    def start(self):
+        cdef _slot_port *port
+        with self._lock:
+            self._require_startable()
+            self._open(b"RelayPort")
+            try:
+                port = self._make_port(self.mixer.sample_rate, self.mixer._samples_per_frame)
+                port.base.get_frame = _cb_mixer_port_get_frame
+                port.base.put_frame = _cb_relay_put_frame
+                pthread_mutex_lock(&self._shared.lock)
+                self._shared.frame_samples = self.mixer._samples_per_frame
+                self._shared.tx_start = self._shared.tx_count = 0
+                pthread_mutex_unlock(&self._shared.lock)
+                self._attach()
+            except BaseException:
+                self._close()
+                raise
