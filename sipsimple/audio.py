@@ -27,6 +27,7 @@ WavePlayer's states (``is_active`` is True in all but idle):
     idle --start()--> playing --end of file--> waiting (pause_time) --> playing ...
     playing --end of the last play (loop_count)--> idle       WavePlayerDidEnd
     any --stop()--> idle                                      WavePlayerDidEnd
+    any --the mixer closed--> idle                            WavePlayerDidEnd
     waiting/start() --the file cannot be played--> idle       WavePlayerDidFail
 """
 
@@ -400,6 +401,7 @@ class WaveRecorder:
 
 
 _STOP = object()
+_END_CHECK_INTERVAL = 0.5  # seconds between checks that the file still plays
 
 
 @implementer(IAudioPort)
@@ -486,6 +488,9 @@ class WavePlayer:
             with self._lock:
                 if run != self._run or not self._active:
                     return
+                if self.mixer.state != "running":
+                    self._finish(run)  # the mixer closed (during a pause): nothing more to play on
+                    return
                 wave: WaveFile | None = None
                 try:
                     wave = WaveFile(self.mixer, self.filename, volume=self.volume)
@@ -504,11 +509,19 @@ class WavePlayer:
                 if plays == 0:
                     self._post("WavePlayerDidStart")
             while True:
-                event = events.get()
-                if event is _STOP or event is wave:
+                try:
+                    event = events.get(timeout=_END_CHECK_INTERVAL)
+                except TimeoutError:
+                    event = None
+                # A file stopped without telling us: its mixer closed (no
+                # notification comes then), or the end's is on its way.
+                if event is _STOP or event is wave or not wave.is_active:
                     break
             with self._lock:
                 if run != self._run or not self._active:
+                    return
+                if self.mixer.state != "running":
+                    self._finish(run)
                     return
                 NotificationCenter().discard_observer(self, name="WaveFileDidFinishPlaying", sender=wave)
                 self._wave = None

@@ -445,3 +445,22 @@ def test_the_mixer_closing_stops_the_ports(engine: Engine, tone_path: Path, tmp_
     assert bridge.consumer_slot is None and bridge.producer_slot is None
     bridge.close()
     NotificationCenter()  # nothing left observing a dead bridge raises
+
+
+def test_a_wave_player_ends_when_its_mixer_closes(engine: Engine, tone_path: Path) -> None:
+    mixer = AudioMixer(None, None, RATE, 0)
+    bridge = AudioBridge(mixer)
+    player = WavePlayer(mixer, str(tone_path), loop_count=0)
+    python = PythonPort(mixer)
+    bridge.add(player)
+    bridge.add(python)
+    with observe("WavePlayerDidStart", sender=player) as starts, observe("WavePlayerDidEnd", sender=player) as ends:
+        player.start()
+        wait_until(lambda: starts, what="WavePlayerDidStart")
+        mixer.close()
+        wait_until(lambda: ends, what="WavePlayerDidEnd after the mixer closed")
+    assert not player.is_active and player.producer_slot is None
+    with observe("WavePlayerDidEnd", sender=player) as ends:  # started on a closed mixer: ends at once
+        player.start()
+        wait_until(lambda: ends, what="WavePlayerDidEnd on a closed mixer")
+    bridge.close()
