@@ -110,6 +110,19 @@ def play_and_wait(player: WavePlayer) -> list[Any]:
     return ends
 
 
+def record_play(mixer: AudioMixer, player: WavePlayer, path: Path) -> array.array:
+    """Play ``player`` to its end into a WaveRecorder, both in a bridge; what was recorded."""
+    bridge = AudioBridge(mixer)
+    recorder = WaveRecorder(mixer, str(path))
+    bridge.add(player)
+    bridge.add(recorder)
+    recorder.start()
+    play_and_wait(player)
+    recorder.stop()
+    bridge.close()
+    return recorded(recorder)
+
+
 # --- AudioDevice ------------------------------------------------------------------------
 
 
@@ -141,23 +154,13 @@ def test_audio_device_slots_follow_the_mute_flags(mixer: AudioMixer) -> None:
 
 def test_a_bridge_connects_producers_to_consumers_and_the_audio_flows(mixer: AudioMixer, tone_path: Path,
                                                                        tmp_path: Path) -> None:
-    bridge = AudioBridge(mixer)
-    player = WavePlayer(mixer, str(tone_path))
-    recorder = WaveRecorder(mixer, str(tmp_path / "out.wav"))
-    bridge.add(player)
-    bridge.add(recorder)
-    assert player in bridge and recorder in bridge and bridge.ports == [player, recorder]
-    recorder.start()
-    play_and_wait(player)
-    recorder.stop()
-    samples = recorded(recorder)
+    samples = record_play(mixer, WavePlayer(mixer, str(tone_path)), tmp_path / "out.wav")
     segments = sound_segments(samples, RATE, threshold_dbfs=-40, min_gap_ms=100)
     assert len(segments) == 1, segments
     start, end = segments[0]
     assert abs((end - start) / RATE - 0.6) <= 0.05
     assert abs(dominant_frequency(samples[start:end], RATE) - 1000) <= 10
     assert abs(rms_dbfs(samples[start + FRAME:end - FRAME]) - TONE_DBFS) <= 0.5
-    bridge.close()
 
 
 def test_a_port_that_consumes_and_produces_is_not_connected_to_itself(mixer: AudioMixer) -> None:
@@ -181,7 +184,11 @@ def test_add_is_a_set_and_remove_checks(mixer: AudioMixer, engine: Engine) -> No
     device = AudioDevice(mixer)
     bridge.add(device)
     bridge.add(device)
-    assert len(bridge) == 1
+    assert len(bridge) == 1 and device in bridge and bridge.ports == [device]
+    other_device = AudioDevice(mixer)
+    bridge.add(other_device)
+    assert bridge.ports == [device, other_device]
+    bridge.remove(other_device)
     bridge.remove(device)
     assert len(bridge) == 0
     with pytest.raises(ValueError):
@@ -321,29 +328,14 @@ def test_wave_player_plays_loop_count_times_pause_time_apart(mixer: AudioMixer, 
 
 def test_wave_player_waits_before_the_first_play_without_initial_play(mixer: AudioMixer, tone_path: Path,
                                                                       tmp_path: Path) -> None:
-    bridge = AudioBridge(mixer)
     player = WavePlayer(mixer, str(tone_path), pause_time=0.5, initial_play=False)
-    recorder = WaveRecorder(mixer, str(tmp_path / "out.wav"))
-    bridge.add(player)
-    bridge.add(recorder)
-    recorder.start()
-    play_and_wait(player)
-    recorder.stop()
-    segments = sound_segments(recorded(recorder), RATE, threshold_dbfs=-40, min_gap_ms=100)
+    segments = sound_segments(record_play(mixer, player, tmp_path / "out.wav"), RATE, threshold_dbfs=-40,
+                              min_gap_ms=100)
     assert len(segments) == 1 and segments[0][0] / RATE >= 0.45, segments
-    bridge.close()
 
 
 def test_wave_player_volume(mixer: AudioMixer, tone_path: Path, tmp_path: Path) -> None:
-    bridge = AudioBridge(mixer)
-    player = WavePlayer(mixer, str(tone_path), volume=50)
-    recorder = WaveRecorder(mixer, str(tmp_path / "out.wav"))
-    bridge.add(player)
-    bridge.add(recorder)
-    recorder.start()
-    play_and_wait(player)
-    recorder.stop()
-    samples = recorded(recorder)
+    samples = record_play(mixer, WavePlayer(mixer, str(tone_path), volume=50), tmp_path / "out.wav")
     start, end = sound_segments(samples, RATE, threshold_dbfs=-40, min_gap_ms=100)[0]
     assert abs(rms_dbfs(samples[start + FRAME:end - FRAME]) - (TONE_DBFS - 6.0)) <= 0.5
     with pytest.raises(ValueError):
@@ -352,7 +344,6 @@ def test_wave_player_volume(mixer: AudioMixer, tone_path: Path, tmp_path: Path) 
         WavePlayer(mixer, str(tone_path), loop_count=-1)
     with pytest.raises(ValueError):
         WavePlayer(mixer, str(tone_path), pause_time=-1)
-    bridge.close()
 
 
 def test_wave_player_forever_until_stop_and_reusable(mixer: AudioMixer, tone_path: Path) -> None:
