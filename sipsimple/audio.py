@@ -114,7 +114,7 @@ def _check_mixer(mixer: object) -> AudioMixer:
 class _SlotConnections:
     """How many bridges hold each connection of a mixer; the mixer has those held at least once."""
 
-    _lock = threading.Lock()
+    _lock = threading.RLock()
     _held: weakref.WeakKeyDictionary[AudioMixer, Counter[tuple[int, int]]] = weakref.WeakKeyDictionary()
 
     @classmethod
@@ -194,8 +194,14 @@ class AudioDevice:
 # --- AudioBridge ----------------------------------------------------------------------
 
 
+def _close_bridge_later(mixer: AudioMixer, relays: tuple[RelayPort, RelayPort], held: set[tuple[int, int]]) -> None:
+    # A collected bridge: the collector may run in any thread, at any point,
+    # with any lock held, so the cleanup waits for a green thread.
+    call_in_green_thread(_close_bridge, mixer, relays, held)
+
+
 def _close_bridge(mixer: AudioMixer, relays: tuple[RelayPort, RelayPort], held: set[tuple[int, int]]) -> None:
-    # The bridge is gone (collected or closed): its connections and relays go too.
+    # The bridge is closed or gone: its connections and relays go too.
     for connection in list(held):
         _SlotConnections.release(mixer, connection)
     held.clear()
@@ -228,7 +234,11 @@ class AudioBridge:
         except BaseException:
             self._inbound.stop()
             raise
-        self._finalizer = weakref.finalize(self, _close_bridge, mixer, (self._inbound, self._outbound), self._held)
+        self._closed = False
+        self._finalizer = weakref.finalize(
+            self, _close_bridge_later, mixer, (self._inbound, self._outbound), self._held
+        )
+        self._finalizer.atexit = False  # at exit the mixer goes with the Engine anyway
         NotificationCenter().add_observer(self, name="AudioPortDidChangeSlots")
 
     @property
@@ -261,18 +271,19 @@ class AudioBridge:
             raise ValueError("an AudioBridge cannot be added to itself")
         if port.mixer is not self.mixer:
             raise ValueError("the port's mixer is not the bridge's: slots of two mixers cannot be connected")
-        if self._finalizer.alive is False:
-            raise SIPCoreInvalidStateError("the AudioBridge is closed")
         with self._lock:
+            if self._closed:
+                raise SIPCoreInvalidStateError("the AudioBridge is closed")
             if port in self:
                 return
             key = id(port)
             self_ref = weakref.ref(self)
 
             def gone(_: weakref.ref[Any], key: int = key) -> None:
+                # Collector context (any thread, any lock held): reconnect later.
                 bridge = self_ref()
                 if bridge is not None:
-                    bridge._forget(key)
+                    call_in_green_thread(bridge._forget, key)
 
             self._ports[key] = weakref.ref(port, gone)
             self._reconnect()
@@ -289,8 +300,12 @@ class AudioBridge:
         """Disconnect everything and leave the mixer (also done when the bridge is collected)."""
         NotificationCenter().discard_observer(self, name="AudioPortDidChangeSlots")
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             self._ports.clear()
-            self._finalizer()
+            if self._finalizer.detach() is not None:
+                _close_bridge(self.mixer, (self._inbound, self._outbound), self._held)
 
     def handle_notification(self, notification: Notification) -> None:
         if notification.sender in self:
@@ -324,7 +339,7 @@ class AudioBridge:
 
     def _reconnect(self) -> None:
         # Called with the lock held: make the mixer's connections what the members' slots ask for now.
-        if not self._finalizer.alive:
+        if self._closed:
             return
         wanted = self._wanted()
         for connection in self._held - wanted:

@@ -311,13 +311,16 @@ cdef class Request:
                 _set_body(tdata, self.content_type, self.body)
             self.call_id = _pj_str_to_str((<pjsip_cid_hdr *> _find_hdr(tdata.msg, "Call-ID")).id)
             self.cseq = (<pjsip_cseq_hdr *> _find_hdr(tdata.msg, "CSeq")).cseq
-            self._pool = pjsip_endpt_create_pool(ua._endpt, "request", 1024, 1024)
-            if self._pool == NULL:
-                raise SIPCoreError("Could not allocate a memory pool")
-            status = pjsip_auth_clt_init(&self._auth, ua._endpt, self._pool, 0)
-            if status != PJ_SUCCESS:
-                raise PJSIPError("Could not initialize authentication", status)
+            # Only a request with credentials can answer a challenge, so only
+            # it needs the client authentication session and its pool (most
+            # MESSAGEs have none: one pool less to create and release each).
             if self.credentials is not None:
+                self._pool = pjsip_endpt_create_pool(ua._endpt, "request", 1024, 1024)
+                if self._pool == NULL:
+                    raise SIPCoreError("Could not allocate a memory pool")
+                status = pjsip_auth_clt_init(&self._auth, ua._endpt, self._pool, 0)
+                if status != PJ_SUCCESS:
+                    raise PJSIPError("Could not initialize authentication", status)
                 _set_auth_credentials(&self._auth, self.credentials)
         except BaseException:
             pjsip_tx_data_dec_ref(tdata)
