@@ -457,3 +457,32 @@ def test_a_wave_player_ends_when_its_mixer_closes(engine: Engine, tone_path: Pat
         player.start()
         wait_until(lambda: ends, what="WavePlayerDidEnd on a closed mixer")
     bridge.close()
+
+
+def test_bridges_and_players_made_and_dropped_leave_nothing_behind(mixer: AudioMixer, tone_path: Path) -> None:
+    def resident_kib() -> int:
+        import os
+
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+    used = mixer.used_slot_count
+    device = AudioDevice(mixer)
+
+    def round_of(count: int) -> None:
+        for _ in range(count):
+            bridge = AudioBridge(mixer)
+            player = WavePlayer(mixer, str(tone_path), loop_count=0)
+            bridge.add(device)
+            bridge.add(player)
+            with observe("WavePlayerDidStart", sender=player) as starts:
+                player.start()
+                wait_until(lambda: starts, what="WavePlayerDidStart")  # noqa: B023 (waited for in this loop)
+            player.stop()
+            bridge.close()
+
+    round_of(50)
+    before = resident_kib()
+    round_of(200)
+    grown = resident_kib() - before
+    assert mixer.used_slot_count == used and mixer.connected_slots == []
+    assert grown < 2048, f"{grown} KiB more after 200 bridges and players"
