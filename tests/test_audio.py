@@ -97,6 +97,19 @@ class PythonPort:
         self.port.read(timeout=0)
 
 
+def send_and_hear(sender: PythonPort, listener: PythonPort, signal: array.array) -> tuple[array.array, list]:
+    """What ``listener`` hears in the 2 s from when ``sender`` writes ``signal``, and its sound segments.
+
+    The listener's buffer is emptied first, so the 2 s start at the write
+    (the bridge's clock runs on while this thread waits: a late write only
+    moves the sound later in those 2 s).
+    """
+    listener.drain()
+    sender.port.write(signal.tobytes())
+    heard = listener.receive(2.0)
+    return heard, sound_segments(heard, RATE, threshold_dbfs=-40, min_gap_ms=100)
+
+
 def recorded(recorder: WaveRecorder) -> array.array:
     samples, rate = read_wav(Path(recorder.filename))
     assert rate == RATE
@@ -263,24 +276,18 @@ def test_bridges_nest_audio_goes_in_and_out_of_the_inner_bridge(mixer: AudioMixe
     inner.add(sink)
     outer.add(inner)
     signal = tone(700, 0.5, RATE, 6000)
-    sink.drain()
     source.drain()
-    source.port.write(signal.tobytes())
-    received = sink.receive(1.0)
-    segments = sound_segments(received, RATE, threshold_dbfs=-40, min_gap_ms=100)
+    received, segments = send_and_hear(source, sink, signal)
     assert len(segments) == 1, segments
     start, end = segments[0]
     assert abs((end - start) / RATE - 0.5) <= 0.05
     assert abs(dominant_frequency(received[start:end], RATE) - 700) <= 10
     assert rms_dbfs(source.receive(0.5)) == float("-inf")  # its own audio did not come back
-    sink.port.write(tone(400, 0.3, RATE, 6000).tobytes())
-    back = source.receive(1.0)
-    assert abs(dominant_frequency(back, RATE) - 400) <= 10
+    back, segments = send_and_hear(sink, source, tone(400, 0.3, RATE, 6000))
+    assert len(segments) == 1, segments
+    assert abs(dominant_frequency(back[segments[0][0]:segments[0][1]], RATE) - 400) <= 10
     outer.remove(inner)
-    source.drain()
-    sink.drain()
-    source.port.write(signal.tobytes())
-    assert rms_dbfs(sink.receive(1.0)) == float("-inf")
+    assert send_and_hear(source, sink, signal)[1] == []
     outer.close()
     inner.close()
 
