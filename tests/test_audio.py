@@ -216,6 +216,10 @@ def test_add_is_a_set_and_remove_checks(mixer: AudioMixer, engine: Engine) -> No
             bridge.add(AudioDevice(other))
     finally:
         other.close()
+    with pytest.raises(SIPCoreInvalidStateError):
+        AudioBridge(other)
+    with pytest.raises(TypeError):
+        AudioBridge(None)  # type: ignore[arg-type]
     bridge.close()
     with pytest.raises(SIPCoreInvalidStateError):
         bridge.add(device)
