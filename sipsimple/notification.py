@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import threading
 import weakref
 from collections import deque
@@ -280,6 +281,9 @@ class _Registration:
         return self.record.ref() is not None and (self.sender_ref is None or self.sender_ref() is not None)
 
 
+_registration_seq = operator.attrgetter("seq")
+
+
 def _death_callback(queue: deque[tuple[int, object]], item: tuple[int, object]) -> Callable[[object], None]:
     """Weak reference callback that records ``item`` in ``queue``.
 
@@ -440,33 +444,26 @@ class NotificationCenter:
         synchronous, in the calling thread, and the lock is not held while
         observers run.  Exceptions raised by observers are logged, not raised.
         """
-        _check_name(name, allow_any=False)
+        if type(name) is not str:  # the check itself costs a call on every post
+            _check_name(name, allow_any=False)
         notification = Notification(name, sender, data)  # validates data
         if sender is Any:
             slot_keys: tuple[_SlotKey, ...] = ((name, Any), (Any, Any))
         else:
             sender_id = id(sender)
             slot_keys = ((name, sender_id), (name, Any), (Any, sender_id), (Any, Any))
+        registry = self._registry
         garbage: list[object] = []
         with self._lock:
-            self._process_dead(garbage)
+            if self._dead:
+                self._process_dead(garbage)
             registrations: list[_Registration] = []
             for slot_key in slot_keys:
-                slot = self._registry.get(slot_key)
+                slot = registry.get(slot_key)
                 if slot:
                     registrations.extend(slot.values())
         del garbage
-        if len(registrations) > 1:
-            registrations.sort(key=lambda registration: registration.seq)
-        observers: list[object] = []  # strong references for the duration of the delivery
-        seen: set[int] = set()
-        for registration in registrations:
-            observer = registration.record.ref()
-            if observer is None or not registration.matches_sender(sender):
-                continue
-            if id(observer) not in seen:
-                seen.add(id(observer))
-                observers.append(observer)
+        observers = self._observers_of(registrations, sender)
         del registrations
         for observer in observers:
             try:
@@ -478,6 +475,31 @@ class NotificationCenter:
                     name,
                     _safe_repr(sender),
                 )
+
+    @staticmethod
+    def _observers_of(registrations: list[_Registration], sender: object) -> list[object]:
+        """The live observers of `registrations` for `sender`, each once, in registration order.
+
+        The list holds strong references for the duration of the delivery.
+        """
+        if len(registrations) == 1:
+            # Most notifications have one observer: no ordering or duplicates to care about.
+            registration = registrations[0]
+            observer = registration.record.ref()
+            if observer is None or not registration.matches_sender(sender):
+                return []
+            return [observer]
+        registrations.sort(key=_registration_seq)
+        observers: list[object] = []
+        seen: set[int] = set()
+        for registration in registrations:
+            observer = registration.record.ref()
+            if observer is None or not registration.matches_sender(sender):
+                continue
+            if id(observer) not in seen:
+                seen.add(id(observer))
+                observers.append(observer)
+        return observers
 
     def registration_count(self) -> int:
         """Return the number of live registrations (for diagnostics and tests)."""
