@@ -126,7 +126,15 @@ _MAX_DELTA_SECONDS = 2 ** 32 - 2
 
 
 cdef inline bint _is_token(str value):
-    return _TOKEN.fullmatch(value) is not None
+    # A loop over the characters (the same set as _TOKEN) rather than a
+    # regular expression call, which costs far more on these short values.
+    cdef Py_UCS4 c
+    if not value:
+        return False
+    for c in value:
+        if not _is_token_char(c):
+            return False
+    return True
 
 
 cdef bint _is_ipv6(str host):
@@ -139,8 +147,27 @@ cdef bint _is_ipv6(str host):
     return True
 
 
+# Hosts already judged by _is_valid_host: the same few hosts come back in
+# every URI, and judging one takes regular expressions (or an ipaddress
+# object). Cleared when full, so that it stays small.
+cdef dict _host_validity = {}
+cdef Py_ssize_t _HOST_VALIDITY_MAX = 1024
+
+
 cdef bint _is_valid_host(str host):
     """A host name, an IPv4 address or an IPv6 address (without brackets)."""
+    cdef bint valid
+    known = _host_validity.get(host)
+    if known is not None:
+        return known
+    valid = _judge_host(host)
+    if len(_host_validity) >= _HOST_VALIDITY_MAX:
+        _host_validity.clear()
+    _host_validity[host] = valid
+    return valid
+
+
+cdef bint _judge_host(str host):
     if ":" in host:
         return _is_ipv6(host)
     if _NUMERIC_HOST.fullmatch(host) is not None:
@@ -199,6 +226,15 @@ cdef int _check_encodable(str value, str what) except -1:
 
 cdef int _check_text(str value, str what) except -1:
     """Text that goes into a header as it is: no line breaks or other control characters but tab."""
+    cdef Py_UCS4 c
+    # The usual text has neither control characters (_CONTROL) nor
+    # surrogates (the only characters that may not encode): one pass over
+    # it instead of a regular expression and an encoding.
+    for c in value:
+        if (c < 0x20 and c != 0x09) or c == 0x7f or 0xd800 <= c <= 0xdfff:
+            break
+    else:
+        return 0
     match = _CONTROL.search(value)
     if match is not None:
         raise ValueError("%s must not contain control characters (found %r)" % (what, match.group()))
@@ -272,11 +308,22 @@ cdef str _canonical_number(object value, str what, object high):
     return str(int(value))
 
 
+cdef bint _is_mapping(object value):
+    # isinstance(value, Mapping) goes through the ABC machinery, thousands of
+    # instructions each time; the dicts and frozendicts every caller passes
+    # are recognised without it.
+    if isinstance(value, dict) or type(value) is frozendict:
+        return True
+    return isinstance(value, Mapping)
+
+
 cdef dict _check_uri_parameters(object parameters):
     if parameters is None:
         return {}
-    if not isinstance(parameters, Mapping):
+    if not _is_mapping(parameters):
         raise TypeError("parameters must be a mapping, not %s" % type(parameters).__name__)
+    if not parameters:
+        return {}
     result = {}
     seen = set()
     for name, value in parameters.items():
@@ -303,8 +350,10 @@ cdef dict _check_uri_parameters(object parameters):
 cdef dict _check_uri_headers(object headers):
     if headers is None:
         return {}
-    if not isinstance(headers, Mapping):
+    if not _is_mapping(headers):
         raise TypeError("headers must be a mapping, not %s" % type(headers).__name__)
+    if not headers:
+        return {}
     result = {}
     seen = set()
     for name, value in headers.items():
@@ -324,8 +373,10 @@ cdef dict _check_uri_headers(object headers):
 cdef dict _check_header_parameters(object parameters):
     if parameters is None:
         return {}
-    if not isinstance(parameters, Mapping):
+    if not _is_mapping(parameters):
         raise TypeError("parameters must be a mapping, not %s" % type(parameters).__name__)
+    if not parameters:
+        return {}
     result = {}
     seen = set()
     for name, value in parameters.items():
@@ -494,6 +545,17 @@ class frozendict(Mapping):
 
     def __repr__(self):
         return "frozendict(%r)" % (self._data,)
+
+
+# Most URIs have no parameters and no headers: their Frozen forms share one
+# empty frozendict (it is immutable) instead of building one each.
+_EMPTY_FROZENDICT = frozendict()
+
+
+cdef object _freeze(object mapping):
+    if not mapping:
+        return _EMPTY_FROZENDICT
+    return frozendict(mapping)
 
 
 # --- the scanner ---------------------------------------------------------------
@@ -999,8 +1061,8 @@ class _SIPURIBase(_Value):
         _set(self, "_password", password)
         _set(self, "_host", host)
         _set(self, "_port", port)
-        _set(self, "_parameters", frozendict(parameters) if self._frozen else parameters)
-        _set(self, "_headers", frozendict(headers) if self._frozen else headers)
+        _set(self, "_parameters", _freeze(parameters) if self._frozen else parameters)
+        _set(self, "_headers", _freeze(headers) if self._frozen else headers)
 
     @classmethod
     def _from_fields(cls, tuple fields):
@@ -1053,7 +1115,7 @@ class _SIPURIBase(_Value):
             pieces.append("@")
         pieces.append(_format_host(self._host))
         if self._port is not None:
-            pieces.append(":%d" % self._port)
+            pieces.append(":" + str(self._port))
         for name, value in parameters.items():
             pieces.append(";")
             pieces.append(_escape(name, _URI_PARAMETER))
@@ -1239,7 +1301,7 @@ class _HeaderBase(_Value):
 
     def _make_parameters(self, parameters):
         parameters = self._check_parameters(_check_header_parameters(parameters))
-        return frozendict(parameters) if self._frozen else parameters
+        return _freeze(parameters) if self._frozen else parameters
 
     def _check_parameters(self, parameters):
         # Checks (and canonical forms) of the parameters a class knows.
@@ -1247,6 +1309,8 @@ class _HeaderBase(_Value):
 
     def _parameters_text(self, via=False, feature_tags=False):
         parameters = self._parameters
+        if not parameters and _is_mapping(parameters):
+            return ""               # most headers have none: nothing to check or format
         if not self._frozen:        # the dict may have been changed in place
             parameters = self._check_parameters(_check_header_parameters(parameters))
         return _format_header_parameters(parameters, self._quoted_parameters, via, feature_tags)
