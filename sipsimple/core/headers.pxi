@@ -19,6 +19,7 @@
 # objects into PJSIP structures for sending (_pjsip_uri_from_uri,
 # _pjsip_hdr_from_header), with or without a running Engine.
 
+from cpython.object cimport PyObject_GenericSetAttr
 from libc.string cimport memcpy
 
 import collections.abc
@@ -29,7 +30,12 @@ from collections.abc import Mapping
 from urllib.parse import unquote as _percent_decode
 
 
-cdef object _set = object.__setattr__
+cdef inline int _set(object target, str name, object value) except -1:
+    # object.__setattr__(target, name, value), which the Frozen classes'
+    # constructors use to store past their __setattr__, without the call
+    # through Python (the constructors of received URIs and headers make
+    # many of these).
+    return PyObject_GenericSetAttr(target, name, value)
 
 
 # --- characters ------------------------------------------------------------
@@ -555,7 +561,11 @@ _EMPTY_FROZENDICT = frozendict()
 cdef object _freeze(object mapping):
     if not mapping:
         return _EMPTY_FROZENDICT
-    return frozendict(mapping)
+    # frozendict(mapping) without the calls through Python.
+    frozen = frozendict.__new__(frozendict)
+    _set(frozen, "_data", dict(mapping))
+    _set(frozen, "_hash", None)
+    return frozen
 
 
 # --- the scanner ---------------------------------------------------------------
@@ -1044,25 +1054,10 @@ class _SIPURIBase(_Value):
     __slots__ = ("_host", "_user", "_password", "_port", "_parameters", "_headers", "_secure")
 
     def __init__(self, host=None, user=None, password=None, port=None, parameters=None, headers=None, secure=False):
-        if host is not None:
-            host = _check_host(host)
-        elif self._frozen:
-            raise ValueError("a FrozenSIPURI needs a host")
-        user = _check_userinfo(user, "user")
-        password = _check_userinfo(password, "password")
-        if password is not None and user is None:
-            raise ValueError("a password needs a user")
-        self._assign(_check_bool(secure, "secure"), user, password, host, _check_port(port),
-                     _check_uri_parameters(parameters), _check_uri_headers(headers))
+        _init_sip_uri(self, host, user, password, port, parameters, headers, secure)
 
     def _assign(self, secure, user, password, host, port, parameters, headers):
-        _set(self, "_secure", secure)
-        _set(self, "_user", user)
-        _set(self, "_password", password)
-        _set(self, "_host", host)
-        _set(self, "_port", port)
-        _set(self, "_parameters", _freeze(parameters) if self._frozen else parameters)
-        _set(self, "_headers", _freeze(headers) if self._frozen else headers)
+        _assign_sip_uri(self, secure, user, password, host, port, parameters, headers)
 
     @classmethod
     def _from_fields(cls, tuple fields):
@@ -1158,6 +1153,36 @@ class _SIPURIBase(_Value):
 
 
 _SIPURIBase._family = _SIPURIBase
+
+
+cdef int _init_sip_uri(object uri, object host, object user, object password, object port, object parameters,
+                       object headers, object secure) except -1:
+    # The constructor of SIPURI and FrozenSIPURI; received URIs are built
+    # with it directly (see _frozen_uri_from_pjsip).
+    if host is not None:
+        host = _check_host(host)
+    elif uri._frozen:
+        raise ValueError("a FrozenSIPURI needs a host")
+    user = _check_userinfo(user, "user")
+    password = _check_userinfo(password, "password")
+    if password is not None and user is None:
+        raise ValueError("a password needs a user")
+    _assign_sip_uri(uri, _check_bool(secure, "secure"), user, password, host, _check_port(port),
+                    _check_uri_parameters(parameters), _check_uri_headers(headers))
+    return 0
+
+
+cdef int _assign_sip_uri(object uri, object secure, object user, object password, object host, object port,
+                         object parameters, object headers) except -1:
+    cdef bint frozen = uri._frozen
+    _set(uri, "_secure", secure)
+    _set(uri, "_user", user)
+    _set(uri, "_password", password)
+    _set(uri, "_host", host)
+    _set(uri, "_port", port)
+    _set(uri, "_parameters", _freeze(parameters) if frozen else parameters)
+    _set(uri, "_headers", _freeze(headers) if frozen else headers)
+    return 0
 
 
 class SIPURI(_SIPURIBase):
@@ -2755,12 +2780,15 @@ cdef object _frozen_uri_from_pjsip(pjsip_uri *uri):
         else:
             headers[earlier] = headers[earlier] + "," + value
         header = header.next
+    # FrozenSIPURI(...) with its checks, without the calls through Python.
+    frozen_uri = FrozenSIPURI.__new__(FrozenSIPURI)
     try:
-        return FrozenSIPURI(host=_pj_str_to_str(sip_uri.host), user=_pj_optional_str(sip_uri.user),
-                            password=_pj_optional_str(sip_uri.passwd), port=sip_uri.port or None,
-                            parameters=parameters, headers=headers, secure=scheme_name == "sips")
+        _init_sip_uri(frozen_uri, _pj_str_to_str(sip_uri.host), _pj_optional_str(sip_uri.user),
+                      _pj_optional_str(sip_uri.passwd), sip_uri.port or None, parameters, headers,
+                      scheme_name == "sips")
     except (TypeError, ValueError):
         return None
+    return frozen_uri
 
 
 cdef object _display_name_from_pjsip(pjsip_uri *uri):
