@@ -230,16 +230,20 @@ cdef int _check_encodable(str value, str what) except -1:
     return 0
 
 
-cdef int _check_text(str value, str what) except -1:
-    """Text that goes into a header as it is: no line breaks or other control characters but tab."""
+cdef bint _is_plain_text(str value):
+    # Neither control characters (_CONTROL) nor surrogates (the only
+    # characters that may not encode): what _check_text lets through, found
+    # in one pass instead of a regular expression and an encoding.
     cdef Py_UCS4 c
-    # The usual text has neither control characters (_CONTROL) nor
-    # surrogates (the only characters that may not encode): one pass over
-    # it instead of a regular expression and an encoding.
     for c in value:
         if (c < 0x20 and c != 0x09) or c == 0x7f or 0xd800 <= c <= 0xdfff:
-            break
-    else:
+            return False
+    return True
+
+
+cdef int _check_text(str value, str what) except -1:
+    """Text that goes into a header as it is: no line breaks or other control characters but tab."""
+    if _is_plain_text(value):
         return 0
     match = _CONTROL.search(value)
     if match is not None:
@@ -390,7 +394,8 @@ cdef dict _check_header_parameters(object parameters):
         if name.lower() in seen:
             raise ValueError("parameter %r is given twice" % name)
         seen.add(name.lower())
-        if value is not None:
+        # The label of an error is only formatted for a value that has one.
+        if value is not None and not (isinstance(value, str) and _is_plain_text(value)):
             _check_str(value, "value of parameter %r" % name)
             _check_text(value, "value of parameter %r" % name)
         result[name] = value
