@@ -503,7 +503,19 @@ cdef object _response_expires(object headers, object contact_header):
     return expires_header
 
 
-cdef void _cb_request_tsx_state(pjsip_transaction *tsx, pjsip_event *event) noexcept with gil:
+cdef void _cb_request_tsx_state(pjsip_transaction *tsx, pjsip_event *event) noexcept nogil:
+    # Half the calls have nothing for Python: the transaction starting (its
+    # request just sent) and, once forgotten, being destroyed. They are told
+    # apart here without taking the GIL, which the thread sending the
+    # request would otherwise take back for nothing.
+    if _request_module.id < 0 or tsx.mod_data[_request_module.id] == NULL:
+        return
+    if tsx.state < PJSIP_TSX_STATE_COMPLETED:
+        return
+    _request_tsx_state_changed(tsx, event)
+
+
+cdef void _request_tsx_state_changed(pjsip_transaction *tsx, pjsip_event *event) noexcept with gil:
     cdef Request request
     cdef PJSIPUA ua = _ua
     cdef pjsip_rx_data *rdata = NULL
