@@ -374,7 +374,8 @@ class NotificationCenter:
         """
         if not callable(getattr(observer, "handle_notification", None)):
             raise TypeError(f"observer {_safe_repr(observer)} has no callable handle_notification method")
-        _check_name(name, allow_any=True)
+        if type(name) is not str:  # the check itself costs a call on every registration
+            _check_name(name, allow_any=True)
         observer_id = id(observer)
         try:
             observer_ref = weakref.ref(observer, _death_callback(self._dead, (_OBSERVER_DIED, observer_id)))
@@ -394,7 +395,8 @@ class NotificationCenter:
                 sender_ref = _StrongRef(sender)
         garbage: list[object] = []  # released after the lock, see _drop_registration
         with self._lock:
-            self._process_dead(garbage)
+            if self._dead:
+                self._process_dead(garbage)
             record = self._observers.get(observer_id)
             if record is not None and record.ref() is not observer:
                 # Left over from a dead observer whose id has been reused.
@@ -517,7 +519,8 @@ class NotificationCenter:
         slot_key: _SlotKey = (name, Any if sender is Any else id(sender))  # type: ignore[assignment]
         garbage: list[object] = []
         with self._lock:
-            self._process_dead(garbage)
+            if self._dead:
+                self._process_dead(garbage)
             slot = self._registry.get(slot_key)
             registration = slot.get(observer_id) if slot is not None else None
             if (
