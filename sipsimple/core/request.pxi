@@ -91,6 +91,21 @@ cdef str _new_call_id():
     return _os.urandom(16).hex()
 
 
+cdef int _set_via_branch(pjsip_tx_data *tdata) except -1:
+    # The branch of a new request's Via, which PJSIP would make from a
+    # libuuid UUID too (see _new_call_id). A request re-sent with
+    # credentials gets a new branch from PJSIP, which clears this one.
+    cdef pjsip_via_hdr *via = <pjsip_via_hdr *> pjsip_msg_find_hdr(tdata.msg, PJSIP_H_VIA, NULL)
+    if via == NULL or via.branch_param.slen > 0:
+        return 0
+    pj_strdup2_with_null(tdata.pool, &via.branch_param, (_RFC3261_BRANCH_PREFIX + _os.urandom(16).hex()).encode())
+    return 0
+
+
+# RFC 3261 section 8.1.1.7: every branch starts with this magic cookie.
+_RFC3261_BRANCH_PREFIX = "z9hG4bK"
+
+
 cdef object _split_content_type(object content_type):
     # "text/plain;charset=utf-8" -> ("text", "plain", (("charset", "utf-8"),))
     if type(content_type) is not str:
@@ -334,6 +349,7 @@ cdef class Request:
             _add_headers(tdata, headers)
             if self.body is not None:
                 _set_body(tdata, self.content_type, self.body)
+            _set_via_branch(tdata)
             self.call_id = _pj_str_to_str((<pjsip_cid_hdr *> pjsip_msg_find_hdr(tdata.msg, PJSIP_H_CALL_ID, NULL)).id)
             self.cseq = (<pjsip_cseq_hdr *> pjsip_msg_find_hdr(tdata.msg, PJSIP_H_CSEQ, NULL)).cseq
             # Only a request with credentials can answer a challenge, so only
