@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import threading
 import weakref
 from collections import deque
@@ -280,6 +281,9 @@ class _Registration:
         return self.record.ref() is not None and (self.sender_ref is None or self.sender_ref() is not None)
 
 
+_registration_seq = operator.attrgetter("seq")
+
+
 def _death_callback(queue: deque[tuple[int, object]], item: tuple[int, object]) -> Callable[[object], None]:
     """Weak reference callback that records ``item`` in ``queue``.
 
@@ -370,7 +374,8 @@ class NotificationCenter:
         """
         if not callable(getattr(observer, "handle_notification", None)):
             raise TypeError(f"observer {_safe_repr(observer)} has no callable handle_notification method")
-        _check_name(name, allow_any=True)
+        if type(name) is not str:  # the check itself costs a call on every registration
+            _check_name(name, allow_any=True)
         observer_id = id(observer)
         try:
             observer_ref = weakref.ref(observer, _death_callback(self._dead, (_OBSERVER_DIED, observer_id)))
@@ -390,7 +395,8 @@ class NotificationCenter:
                 sender_ref = _StrongRef(sender)
         garbage: list[object] = []  # released after the lock, see _drop_registration
         with self._lock:
-            self._process_dead(garbage)
+            if self._dead:
+                self._process_dead(garbage)
             record = self._observers.get(observer_id)
             if record is not None and record.ref() is not observer:
                 # Left over from a dead observer whose id has been reused.
@@ -440,33 +446,26 @@ class NotificationCenter:
         synchronous, in the calling thread, and the lock is not held while
         observers run.  Exceptions raised by observers are logged, not raised.
         """
-        _check_name(name, allow_any=False)
+        if type(name) is not str:  # the check itself costs a call on every post
+            _check_name(name, allow_any=False)
         notification = Notification(name, sender, data)  # validates data
         if sender is Any:
             slot_keys: tuple[_SlotKey, ...] = ((name, Any), (Any, Any))
         else:
             sender_id = id(sender)
             slot_keys = ((name, sender_id), (name, Any), (Any, sender_id), (Any, Any))
+        registry = self._registry
         garbage: list[object] = []
         with self._lock:
-            self._process_dead(garbage)
+            if self._dead:
+                self._process_dead(garbage)
             registrations: list[_Registration] = []
             for slot_key in slot_keys:
-                slot = self._registry.get(slot_key)
+                slot = registry.get(slot_key)
                 if slot:
                     registrations.extend(slot.values())
         del garbage
-        if len(registrations) > 1:
-            registrations.sort(key=lambda registration: registration.seq)
-        observers: list[object] = []  # strong references for the duration of the delivery
-        seen: set[int] = set()
-        for registration in registrations:
-            observer = registration.record.ref()
-            if observer is None or not registration.matches_sender(sender):
-                continue
-            if id(observer) not in seen:
-                seen.add(id(observer))
-                observers.append(observer)
+        observers = self._observers_of(registrations, sender)
         del registrations
         for observer in observers:
             try:
@@ -478,6 +477,31 @@ class NotificationCenter:
                     name,
                     _safe_repr(sender),
                 )
+
+    @staticmethod
+    def _observers_of(registrations: list[_Registration], sender: object) -> list[object]:
+        """The live observers of `registrations` for `sender`, each once, in registration order.
+
+        The list holds strong references for the duration of the delivery.
+        """
+        if len(registrations) == 1:
+            # Most notifications have one observer: no ordering or duplicates to care about.
+            registration = registrations[0]
+            observer = registration.record.ref()
+            if observer is None or not registration.matches_sender(sender):
+                return []
+            return [observer]
+        registrations.sort(key=_registration_seq)
+        observers: list[object] = []
+        seen: set[int] = set()
+        for registration in registrations:
+            observer = registration.record.ref()
+            if observer is None or not registration.matches_sender(sender):
+                continue
+            if id(observer) not in seen:
+                seen.add(id(observer))
+                observers.append(observer)
+        return observers
 
     def registration_count(self) -> int:
         """Return the number of live registrations (for diagnostics and tests)."""
@@ -495,7 +519,8 @@ class NotificationCenter:
         slot_key: _SlotKey = (name, Any if sender is Any else id(sender))  # type: ignore[assignment]
         garbage: list[object] = []
         with self._lock:
-            self._process_dead(garbage)
+            if self._dead:
+                self._process_dead(garbage)
             slot = self._registry.get(slot_key)
             registration = slot.get(observer_id) if slot is not None else None
             if (

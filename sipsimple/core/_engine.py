@@ -344,8 +344,11 @@ class Engine(metaclass=Singleton):
             self._post("SIPEngineDidEnd")
 
     def _deliver(self, ua: PJSIPUA) -> None:
+        # What _post does, without a call per event: under load every
+        # MESSAGE, response and call state change comes through here.
+        post = self._notification_center.post_notification
         for name, sender, data in ua.pop_events():
-            self._post(name, NotificationData(**data), sender)
+            post(name, sender=self if sender is None else sender, data=NotificationData(**data))
 
     def _post(self, name: str, data: NotificationData | None = None, sender: object = None) -> None:
         self._notification_center.post_notification(

@@ -105,6 +105,9 @@ cdef extern from "pjsip.h" nogil:
     enum pjsip_hdr_e:
         PJSIP_H_ACCEPT
         PJSIP_H_ALLOW
+        PJSIP_H_CALL_ID
+        PJSIP_H_CSEQ
+        PJSIP_H_EXPIRES
         PJSIP_H_SUPPORTED
 
     enum pjsip_msg_type_e:

@@ -19,6 +19,7 @@
 # objects into PJSIP structures for sending (_pjsip_uri_from_uri,
 # _pjsip_hdr_from_header), with or without a running Engine.
 
+from cpython.object cimport PyObject_GenericSetAttr
 from libc.string cimport memcpy
 
 import collections.abc
@@ -29,7 +30,12 @@ from collections.abc import Mapping
 from urllib.parse import unquote as _percent_decode
 
 
-cdef object _set = object.__setattr__
+cdef inline int _set(object target, str name, object value) except -1:
+    # object.__setattr__(target, name, value), which the Frozen classes'
+    # constructors use to store past their __setattr__, without the call
+    # through Python (the constructors of received URIs and headers make
+    # many of these).
+    return PyObject_GenericSetAttr(target, name, value)
 
 
 # --- characters ------------------------------------------------------------
@@ -126,7 +132,15 @@ _MAX_DELTA_SECONDS = 2 ** 32 - 2
 
 
 cdef inline bint _is_token(str value):
-    return _TOKEN.fullmatch(value) is not None
+    # A loop over the characters (the same set as _TOKEN) rather than a
+    # regular expression call, which costs far more on these short values.
+    cdef Py_UCS4 c
+    if not value:
+        return False
+    for c in value:
+        if not _is_token_char(c):
+            return False
+    return True
 
 
 cdef bint _is_ipv6(str host):
@@ -139,8 +153,27 @@ cdef bint _is_ipv6(str host):
     return True
 
 
+# Hosts already judged by _is_valid_host: the same few hosts come back in
+# every URI, and judging one takes regular expressions (or an ipaddress
+# object). Cleared when full, so that it stays small.
+cdef dict _host_validity = {}
+cdef Py_ssize_t _HOST_VALIDITY_MAX = 1024
+
+
 cdef bint _is_valid_host(str host):
     """A host name, an IPv4 address or an IPv6 address (without brackets)."""
+    cdef bint valid
+    known = _host_validity.get(host)
+    if known is not None:
+        return known
+    valid = _judge_host(host)
+    if len(_host_validity) >= _HOST_VALIDITY_MAX:
+        _host_validity.clear()
+    _host_validity[host] = valid
+    return valid
+
+
+cdef bint _judge_host(str host):
     if ":" in host:
         return _is_ipv6(host)
     if _NUMERIC_HOST.fullmatch(host) is not None:
@@ -197,8 +230,21 @@ cdef int _check_encodable(str value, str what) except -1:
     return 0
 
 
+cdef bint _is_plain_text(str value):
+    # Neither control characters (_CONTROL) nor surrogates (the only
+    # characters that may not encode): what _check_text lets through, found
+    # in one pass instead of a regular expression and an encoding.
+    cdef Py_UCS4 c
+    for c in value:
+        if (c < 0x20 and c != 0x09) or c == 0x7f or 0xd800 <= c <= 0xdfff:
+            return False
+    return True
+
+
 cdef int _check_text(str value, str what) except -1:
     """Text that goes into a header as it is: no line breaks or other control characters but tab."""
+    if _is_plain_text(value):
+        return 0
     match = _CONTROL.search(value)
     if match is not None:
         raise ValueError("%s must not contain control characters (found %r)" % (what, match.group()))
@@ -272,11 +318,22 @@ cdef str _canonical_number(object value, str what, object high):
     return str(int(value))
 
 
+cdef bint _is_mapping(object value):
+    # isinstance(value, Mapping) goes through the ABC machinery, thousands of
+    # instructions each time; the dicts and frozendicts every caller passes
+    # are recognised without it.
+    if isinstance(value, dict) or type(value) is frozendict:
+        return True
+    return isinstance(value, Mapping)
+
+
 cdef dict _check_uri_parameters(object parameters):
     if parameters is None:
         return {}
-    if not isinstance(parameters, Mapping):
+    if not _is_mapping(parameters):
         raise TypeError("parameters must be a mapping, not %s" % type(parameters).__name__)
+    if not parameters:
+        return {}
     result = {}
     seen = set()
     for name, value in parameters.items():
@@ -303,8 +360,10 @@ cdef dict _check_uri_parameters(object parameters):
 cdef dict _check_uri_headers(object headers):
     if headers is None:
         return {}
-    if not isinstance(headers, Mapping):
+    if not _is_mapping(headers):
         raise TypeError("headers must be a mapping, not %s" % type(headers).__name__)
+    if not headers:
+        return {}
     result = {}
     seen = set()
     for name, value in headers.items():
@@ -324,8 +383,10 @@ cdef dict _check_uri_headers(object headers):
 cdef dict _check_header_parameters(object parameters):
     if parameters is None:
         return {}
-    if not isinstance(parameters, Mapping):
+    if not _is_mapping(parameters):
         raise TypeError("parameters must be a mapping, not %s" % type(parameters).__name__)
+    if not parameters:
+        return {}
     result = {}
     seen = set()
     for name, value in parameters.items():
@@ -333,7 +394,8 @@ cdef dict _check_header_parameters(object parameters):
         if name.lower() in seen:
             raise ValueError("parameter %r is given twice" % name)
         seen.add(name.lower())
-        if value is not None:
+        # The label of an error is only formatted for a value that has one.
+        if value is not None and not (isinstance(value, str) and _is_plain_text(value)):
             _check_str(value, "value of parameter %r" % name)
             _check_text(value, "value of parameter %r" % name)
         result[name] = value
@@ -494,6 +556,21 @@ class frozendict(Mapping):
 
     def __repr__(self):
         return "frozendict(%r)" % (self._data,)
+
+
+# Most URIs have no parameters and no headers: their Frozen forms share one
+# empty frozendict (it is immutable) instead of building one each.
+_EMPTY_FROZENDICT = frozendict()
+
+
+cdef object _freeze(object mapping):
+    if not mapping:
+        return _EMPTY_FROZENDICT
+    # frozendict(mapping) without the calls through Python.
+    frozen = frozendict.__new__(frozendict)
+    _set(frozen, "_data", dict(mapping))
+    _set(frozen, "_hash", None)
+    return frozen
 
 
 # --- the scanner ---------------------------------------------------------------
@@ -982,25 +1059,10 @@ class _SIPURIBase(_Value):
     __slots__ = ("_host", "_user", "_password", "_port", "_parameters", "_headers", "_secure")
 
     def __init__(self, host=None, user=None, password=None, port=None, parameters=None, headers=None, secure=False):
-        if host is not None:
-            host = _check_host(host)
-        elif self._frozen:
-            raise ValueError("a FrozenSIPURI needs a host")
-        user = _check_userinfo(user, "user")
-        password = _check_userinfo(password, "password")
-        if password is not None and user is None:
-            raise ValueError("a password needs a user")
-        self._assign(_check_bool(secure, "secure"), user, password, host, _check_port(port),
-                     _check_uri_parameters(parameters), _check_uri_headers(headers))
+        _init_sip_uri(self, host, user, password, port, parameters, headers, secure)
 
     def _assign(self, secure, user, password, host, port, parameters, headers):
-        _set(self, "_secure", secure)
-        _set(self, "_user", user)
-        _set(self, "_password", password)
-        _set(self, "_host", host)
-        _set(self, "_port", port)
-        _set(self, "_parameters", frozendict(parameters) if self._frozen else parameters)
-        _set(self, "_headers", frozendict(headers) if self._frozen else headers)
+        _assign_sip_uri(self, secure, user, password, host, port, parameters, headers)
 
     @classmethod
     def _from_fields(cls, tuple fields):
@@ -1053,7 +1115,7 @@ class _SIPURIBase(_Value):
             pieces.append("@")
         pieces.append(_format_host(self._host))
         if self._port is not None:
-            pieces.append(":%d" % self._port)
+            pieces.append(":" + str(self._port))
         for name, value in parameters.items():
             pieces.append(";")
             pieces.append(_escape(name, _URI_PARAMETER))
@@ -1096,6 +1158,36 @@ class _SIPURIBase(_Value):
 
 
 _SIPURIBase._family = _SIPURIBase
+
+
+cdef int _init_sip_uri(object uri, object host, object user, object password, object port, object parameters,
+                       object headers, object secure) except -1:
+    # The constructor of SIPURI and FrozenSIPURI; received URIs are built
+    # with it directly (see _frozen_uri_from_pjsip).
+    if host is not None:
+        host = _check_host(host)
+    elif uri._frozen:
+        raise ValueError("a FrozenSIPURI needs a host")
+    user = _check_userinfo(user, "user")
+    password = _check_userinfo(password, "password")
+    if password is not None and user is None:
+        raise ValueError("a password needs a user")
+    _assign_sip_uri(uri, _check_bool(secure, "secure"), user, password, host, _check_port(port),
+                    _check_uri_parameters(parameters), _check_uri_headers(headers))
+    return 0
+
+
+cdef int _assign_sip_uri(object uri, object secure, object user, object password, object host, object port,
+                         object parameters, object headers) except -1:
+    cdef bint frozen = uri._frozen
+    _set(uri, "_secure", secure)
+    _set(uri, "_user", user)
+    _set(uri, "_password", password)
+    _set(uri, "_host", host)
+    _set(uri, "_port", port)
+    _set(uri, "_parameters", _freeze(parameters) if frozen else parameters)
+    _set(uri, "_headers", _freeze(headers) if frozen else headers)
+    return 0
 
 
 class SIPURI(_SIPURIBase):
@@ -1239,7 +1331,7 @@ class _HeaderBase(_Value):
 
     def _make_parameters(self, parameters):
         parameters = self._check_parameters(_check_header_parameters(parameters))
-        return frozendict(parameters) if self._frozen else parameters
+        return _freeze(parameters) if self._frozen else parameters
 
     def _check_parameters(self, parameters):
         # Checks (and canonical forms) of the parameters a class knows.
@@ -1247,6 +1339,8 @@ class _HeaderBase(_Value):
 
     def _parameters_text(self, via=False, feature_tags=False):
         parameters = self._parameters
+        if not parameters and _is_mapping(parameters):
+            return ""               # most headers have none: nothing to check or format
         if not self._frozen:        # the dict may have been changed in place
             parameters = self._check_parameters(_check_header_parameters(parameters))
         return _format_header_parameters(parameters, self._quoted_parameters, via, feature_tags)
@@ -2691,12 +2785,15 @@ cdef object _frozen_uri_from_pjsip(pjsip_uri *uri):
         else:
             headers[earlier] = headers[earlier] + "," + value
         header = header.next
+    # FrozenSIPURI(...) with its checks, without the calls through Python.
+    frozen_uri = FrozenSIPURI.__new__(FrozenSIPURI)
     try:
-        return FrozenSIPURI(host=_pj_str_to_str(sip_uri.host), user=_pj_optional_str(sip_uri.user),
-                            password=_pj_optional_str(sip_uri.passwd), port=sip_uri.port or None,
-                            parameters=parameters, headers=headers, secure=scheme_name == "sips")
+        _init_sip_uri(frozen_uri, _pj_str_to_str(sip_uri.host), _pj_optional_str(sip_uri.user),
+                      _pj_optional_str(sip_uri.passwd), sip_uri.port or None, parameters, headers,
+                      scheme_name == "sips")
     except (TypeError, ValueError):
         return None
+    return frozen_uri
 
 
 cdef object _display_name_from_pjsip(pjsip_uri *uri):

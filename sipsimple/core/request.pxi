@@ -18,6 +18,7 @@
 # pool, timers) belong to the PJSIPUA that was running when send() was called
 # and are released before that PJSIPUA's endpoint is destroyed.
 
+import os as _os
 import time as _time
 
 cdef pjsip_module _request_module
@@ -75,8 +76,50 @@ cdef int _set_auth_credentials(pjsip_auth_clt_sess *session, object credentials)
     return 0
 
 
+# Content types already split: an application sends the same few over and
+# over, and each is split twice (checked by the constructor, used by send()).
+# Cleared when full, so that it stays small.
+cdef dict _split_content_types = {}
+cdef Py_ssize_t _SPLIT_CONTENT_TYPES_MAX = 256
+
+
+cdef str _new_call_id():
+    # 128 random bits in hex. PJSIP would make the Call-ID from a libuuid
+    # UUID, whose generator reseeds random() on every call (about 1.8 us,
+    # 9,000 instructions and the same getrandom() system call); this costs
+    # a fifth of that.
+    return _os.urandom(16).hex()
+
+
+cdef int _set_via_branch(pjsip_tx_data *tdata) except -1:
+    # The branch of a new request's Via, which PJSIP would make from a
+    # libuuid UUID too (see _new_call_id). A request re-sent with
+    # credentials gets a new branch from PJSIP, which clears this one.
+    cdef pjsip_via_hdr *via = <pjsip_via_hdr *> pjsip_msg_find_hdr(tdata.msg, PJSIP_H_VIA, NULL)
+    if via == NULL or via.branch_param.slen > 0:
+        return 0
+    pj_strdup2_with_null(tdata.pool, &via.branch_param, (_RFC3261_BRANCH_PREFIX + _os.urandom(16).hex()).encode())
+    return 0
+
+
+# RFC 3261 section 8.1.1.7: every branch starts with this magic cookie.
+_RFC3261_BRANCH_PREFIX = "z9hG4bK"
+
+
 cdef object _split_content_type(object content_type):
-    # "text/plain;charset=utf-8" -> ("text", "plain", [("charset", "utf-8")])
+    # "text/plain;charset=utf-8" -> ("text", "plain", (("charset", "utf-8"),))
+    if type(content_type) is not str:
+        return _parse_content_type(content_type)
+    split = _split_content_types.get(content_type)
+    if split is None:
+        split = _parse_content_type(content_type)
+        if len(_split_content_types) >= _SPLIT_CONTENT_TYPES_MAX:
+            _split_content_types.clear()
+        _split_content_types[content_type] = split
+    return split
+
+
+cdef tuple _parse_content_type(object content_type):
     if not isinstance(content_type, str):
         raise TypeError("content_type must be a str such as 'text/plain'")
     main, *parameters = [part.strip() for part in content_type.split(";")]
@@ -89,7 +132,7 @@ cdef object _split_content_type(object content_type):
             continue
         name, _, value = parameter.partition("=")
         params.append((name.strip(), value.strip()))
-    return type_, subtype, params
+    return type_, subtype, tuple(params)
 
 
 cdef object _body_bytes(object body):
@@ -276,21 +319,19 @@ cdef class Request:
         _check_thread()
         encoded_method = self.method.encode()
         encoded_target = str(self.request_uri).encode()
-        encoded_from = str(self.from_header.body if hasattr(self.from_header, "body") else self.from_header).encode()
-        encoded_to = str(self.to_header.body if hasattr(self.to_header, "body") else self.to_header).encode()
+        encoded_from = _header_text(self.from_header).encode()
+        encoded_to = _header_text(self.to_header).encode()
         _set_pj_str(&method_str, encoded_method)
         _set_pj_str(&target, encoded_target)
         _set_pj_str(&from_str, encoded_from)
         _set_pj_str(&to_str, encoded_to)
         if self.contact_header is not None:
-            encoded_contact = str(self.contact_header.body if hasattr(self.contact_header, "body")
-                                  else self.contact_header).encode()
+            encoded_contact = _header_text(self.contact_header).encode()
             _set_pj_str(&contact_str, encoded_contact)
             contact_ptr = &contact_str
-        if self.call_id is not None:
-            encoded_call_id = self.call_id.encode()
-            _set_pj_str(&call_id_str, encoded_call_id)
-            call_id_ptr = &call_id_str
+        encoded_call_id = (self.call_id if self.call_id is not None else _new_call_id()).encode()
+        _set_pj_str(&call_id_str, encoded_call_id)
+        call_id_ptr = &call_id_str
         cseq = self.cseq if self.cseq is not None else -1
         pjsip_method_init_np(&method, &method_str)
         with nogil:
@@ -301,16 +342,16 @@ cdef class Request:
         try:
             headers = []
             if self.route_header is not None:
-                headers.append(("Route", self.route_header.body if hasattr(self.route_header, "body")
-                                else str(self.route_header)))
+                headers.append(("Route", _header_text(self.route_header)))
             if ua.user_agent:
                 headers.append(("User-Agent", ua.user_agent))
             headers.extend(self.extra_headers)
             _add_headers(tdata, headers)
             if self.body is not None:
                 _set_body(tdata, self.content_type, self.body)
-            self.call_id = _pj_str_to_str((<pjsip_cid_hdr *> _find_hdr(tdata.msg, "Call-ID")).id)
-            self.cseq = (<pjsip_cseq_hdr *> _find_hdr(tdata.msg, "CSeq")).cseq
+            _set_via_branch(tdata)
+            self.call_id = _pj_str_to_str((<pjsip_cid_hdr *> pjsip_msg_find_hdr(tdata.msg, PJSIP_H_CALL_ID, NULL)).id)
+            self.cseq = (<pjsip_cseq_hdr *> pjsip_msg_find_hdr(tdata.msg, PJSIP_H_CSEQ, NULL)).cseq
             # Only a request with credentials can answer a challenge, so only
             # it needs the client authentication session and its pool (most
             # MESSAGEs have none: one pool less to create and release each).
@@ -417,9 +458,11 @@ cdef class Request:
         headers = _received_headers(rdata) if rdata != NULL else []
         body = _message_body(rdata.msg_info.msg) if rdata != NULL else None
         if 200 <= code < 300:
-            # Only a response that names an expiry needs its headers read now.
+            # Only a response with an Expires or a Contact header can name an
+            # expiry (see _response_expires), and only then are its headers
+            # read now.
             expires = None
-            if rdata != NULL and b"expires" in rdata.msg_info.msg_buf[:rdata.msg_info.len].lower():
+            if rdata != NULL and _may_name_expiry(rdata.msg_info.msg):
                 expires = _response_expires(headers, self.contact_header)
             if expires is None:
                 expires = self.default_expires
@@ -444,14 +487,9 @@ cdef void _cancel_timer(pjsip_endpoint *endpt, pj_timer_entry *entry) noexcept:
         entry.id = 0
 
 
-cdef void *_find_hdr(pjsip_msg *msg, str name):
-    cdef pjsip_hdr *hdr = msg.hdr.next
-    encoded = name.lower()
-    while hdr != &msg.hdr:
-        if _pj_str_to_str(hdr.name).lower() == encoded:
-            return hdr
-        hdr = hdr.next
-    return NULL
+cdef bint _may_name_expiry(pjsip_msg *msg) noexcept:
+    return (pjsip_msg_find_hdr(msg, PJSIP_H_EXPIRES, NULL) != NULL
+            or pjsip_msg_find_hdr(msg, PJSIP_H_CONTACT, NULL) != NULL)
 
 
 cdef object _response_expires(object headers, object contact_header):
@@ -481,7 +519,19 @@ cdef object _response_expires(object headers, object contact_header):
     return expires_header
 
 
-cdef void _cb_request_tsx_state(pjsip_transaction *tsx, pjsip_event *event) noexcept with gil:
+cdef void _cb_request_tsx_state(pjsip_transaction *tsx, pjsip_event *event) noexcept nogil:
+    # Half the calls have nothing for Python: the transaction starting (its
+    # request just sent) and, once forgotten, being destroyed. They are told
+    # apart here without taking the GIL, which the thread sending the
+    # request would otherwise take back for nothing.
+    if _request_module.id < 0 or tsx.mod_data[_request_module.id] == NULL:
+        return
+    if tsx.state < PJSIP_TSX_STATE_COMPLETED:
+        return
+    _request_tsx_state_changed(tsx, event)
+
+
+cdef void _request_tsx_state_changed(pjsip_transaction *tsx, pjsip_event *event) noexcept with gil:
     cdef Request request
     cdef PJSIPUA ua = _ua
     cdef pjsip_rx_data *rdata = NULL

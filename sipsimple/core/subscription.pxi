@@ -71,9 +71,13 @@ cdef int _register_subscription_module(PJSIPUA ua, dict events) except -1:
 
 
 cdef object _header_text(object header):
+    # The body of a header object, or the text of a str. .body is a property
+    # that formats the header, so it is read once (hasattr() would format it
+    # a first time for nothing).
     if header is None:
         return None
-    return str(header.body if hasattr(header, "body") else header)
+    body = getattr(header, "body", _MISSING)
+    return str(header if body is _MISSING else body)
 
 
 @cython.auto_pickle(False)
