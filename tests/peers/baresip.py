@@ -82,6 +82,22 @@ def write_tone(path: Path, seconds: int = 300, frequency: int = 400, rate: int =
     return path
 
 
+_START_ATTEMPTS = 3
+
+
+def _free_sip_port(host: str, attempts: int = 50) -> int:
+    """A port free for UDP and TCP whose next port is free for TCP too (baresip's TLS listener)."""
+    for _ in range(attempts):
+        port = free_udp_tcp_port(host)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tls:
+            try:
+                tls.bind((host, port + 1))
+            except OSError:
+                continue
+        return port
+    raise OSError(f"no pair of free ports for baresip on {host}")
+
+
 class Baresip:
     """One baresip process with its own configuration directory and ports."""
 
@@ -98,21 +114,28 @@ class Baresip:
         self.recordings = self.directory / "recordings"
         self.recordings.mkdir(exist_ok=True)
         self.source = source or write_tone(self.directory / "source.wav")
-        self.port = free_udp_tcp_port(host)
-        self.ctrl_port = free_udp_tcp_port(host)
         self.events: list[dict[str, Any]] = []
         self._responses: dict[str, dict[str, Any]] = {}
         self._condition = threading.Condition()
         self._token = 0
-        self._write_config(answermode)
-        self._log_file = open(self.directory / "baresip.log", "w")  # closed in stop()
-        self.process = subprocess.Popen(["baresip", "-f", str(self.directory)], stdin=subprocess.DEVNULL,
-                                        stdout=self._log_file, stderr=subprocess.STDOUT, cwd=self.directory)
-        try:
-            self._socket = self._connect(start_timeout)
-        except BaresipError:
-            self.stop()
-            raise
+        # baresip listens on sip_listen's port (UDP, TCP) and the next one
+        # (TLS). Free ports can be taken by another process between our check
+        # and baresip's bind, so a start that fails on a port in use is
+        # tried again on other ports.
+        for attempt in range(_START_ATTEMPTS):
+            self.port = _free_sip_port(host)
+            self.ctrl_port = free_udp_tcp_port(host)
+            self._write_config(answermode)
+            self._log_file = open(self.directory / "baresip.log", "w")  # closed in stop()
+            self.process = subprocess.Popen(["baresip", "-f", str(self.directory)], stdin=subprocess.DEVNULL,
+                                            stdout=self._log_file, stderr=subprocess.STDOUT, cwd=self.directory)
+            try:
+                self._socket = self._connect(start_timeout)
+                break
+            except BaresipError:
+                self.stop()
+                if "Address already in use" not in self.log() or attempt == _START_ATTEMPTS - 1:
+                    raise
         self._reader = threading.Thread(target=self._read_events, name="baresip-ctrl", daemon=True)
         self._reader.start()
 
@@ -252,7 +275,8 @@ class Baresip:
         """Ask baresip to quit, terminate it if it does not, and close everything."""
         if self.process.poll() is None:
             try:
-                self.command("quit", timeout=2)
+                if getattr(self, "_socket", None) is not None:  # none when the start failed
+                    self.command("quit", timeout=2)
             except (BaresipError, OSError):
                 pass
             try:
