@@ -791,6 +791,9 @@ cdef struct _slot_shared:
     size_t tx_count
 
 
+ctypedef pj_status_t (*_put_frame_callback)(pjmedia_port *port, pjmedia_frame *frame) noexcept nogil
+
+
 cdef struct _slot_port:
     # What the bridge sees: our callbacks around a PJMEDIA port (`inner`:
     # the file player or writer, the tone generator) or, for MixerPort, the
@@ -1072,6 +1075,46 @@ cdef class _MixerSlot:
         port.base.get_frame = _cb_no_frame
         self._port = port
         return port
+
+    cdef int _allocate_rings(self, size_t rx_capacity, size_t tx_capacity) except -1:
+        # The sample rings of a port whose frames live in _shared (MixerPort:
+        # both, RelayPort: tx only); a capacity of 0 makes no ring. Once per
+        # object: start() after stop() reuses them.
+        with self._lock:
+            if rx_capacity and self._shared.rx == NULL:
+                self._shared.rx = <int16_t *> malloc(rx_capacity * 2)
+                if self._shared.rx == NULL:
+                    raise MemoryError()
+                self._shared.rx_capacity = rx_capacity
+            if tx_capacity and self._shared.tx == NULL:
+                self._shared.tx = <int16_t *> malloc(tx_capacity * 2)
+                if self._shared.tx == NULL:
+                    raise MemoryError()
+                self._shared.tx_capacity = tx_capacity
+        return 0
+
+    cdef int _start_ring_port(self, bytes name, _put_frame_callback put_frame) except -1:
+        # start() of a port made of the rings alone: the bridge takes its
+        # frames from the tx ring, and gives them to `put_frame`.
+        cdef _slot_port *port
+        cdef unsigned samples = self.mixer._samples_per_frame
+        with self._lock:
+            self._require_startable()
+            self._open(name)
+            try:
+                port = self._make_port(self.mixer.sample_rate, samples)
+                port.base.get_frame = _cb_mixer_port_get_frame
+                port.base.put_frame = put_frame
+                pthread_mutex_lock(&self._shared.lock)
+                self._shared.frame_samples = samples
+                self._shared.rx_start = self._shared.rx_count = 0
+                self._shared.tx_start = self._shared.tx_count = 0
+                pthread_mutex_unlock(&self._shared.lock)
+                self._attach()
+            except BaseException:
+                self._close()
+                raise
+        return 0
 
     cdef int _attach(self) except -1:
         # Last step of start(): into the bridge.
@@ -1427,34 +1470,10 @@ cdef class MixerPort(_MixerSlot):
         _check_sound_int("buffer_ms", buffer_ms, 2 * _PTIME_MS, 600000)
         self.buffer_ms = buffer_ms
         capacity = <size_t> self.mixer.sample_rate * buffer_ms // 1000
-        with self._lock:
-            if self._shared.rx == NULL:
-                self._shared.rx = <int16_t *> malloc(capacity * 2)
-                self._shared.tx = <int16_t *> malloc(capacity * 2)
-                if self._shared.rx == NULL or self._shared.tx == NULL:
-                    raise MemoryError()
-                self._shared.rx_capacity = self._shared.tx_capacity = capacity
+        self._allocate_rings(capacity, capacity)
 
     def start(self):
-        cdef _slot_port *port
-        cdef unsigned rate = self.mixer.sample_rate
-        cdef unsigned samples = self.mixer._samples_per_frame
-        with self._lock:
-            self._require_startable()
-            self._open(b"MixerPort")
-            try:
-                port = self._make_port(rate, samples)
-                port.base.get_frame = _cb_mixer_port_get_frame
-                port.base.put_frame = _cb_mixer_port_put_frame
-                pthread_mutex_lock(&self._shared.lock)
-                self._shared.frame_samples = samples
-                self._shared.rx_start = self._shared.rx_count = 0
-                self._shared.tx_start = self._shared.tx_count = 0
-                pthread_mutex_unlock(&self._shared.lock)
-                self._attach()
-            except BaseException:
-                self._close()
-                raise
+        self._start_ring_port(b"MixerPort", _cb_mixer_port_put_frame)
 
     def read(self, timeout=None):
         """Everything received since the last read, waiting up to `timeout` seconds (None: no limit) for a frame.
@@ -1560,30 +1579,8 @@ cdef class RelayPort(_MixerSlot):
     """
 
     def __init__(self, mixer):
-        cdef size_t capacity
         self._set_mixer(mixer)
-        capacity = <size_t> 2 * self.mixer._samples_per_frame
-        with self._lock:
-            if self._shared.tx == NULL:
-                self._shared.tx = <int16_t *> malloc(capacity * 2)
-                if self._shared.tx == NULL:
-                    raise MemoryError()
-                self._shared.tx_capacity = capacity
+        self._allocate_rings(0, <size_t> 2 * self.mixer._samples_per_frame)
 
     def start(self):
-        cdef _slot_port *port
-        with self._lock:
-            self._require_startable()
-            self._open(b"RelayPort")
-            try:
-                port = self._make_port(self.mixer.sample_rate, self.mixer._samples_per_frame)
-                port.base.get_frame = _cb_mixer_port_get_frame
-                port.base.put_frame = _cb_relay_put_frame
-                pthread_mutex_lock(&self._shared.lock)
-                self._shared.frame_samples = self.mixer._samples_per_frame
-                self._shared.tx_start = self._shared.tx_count = 0
-                pthread_mutex_unlock(&self._shared.lock)
-                self._attach()
-            except BaseException:
-                self._close()
-                raise
+        self._start_ring_port(b"RelayPort", _cb_relay_put_frame)
