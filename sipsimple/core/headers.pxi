@@ -160,6 +160,15 @@ cdef dict _host_validity = {}
 cdef Py_ssize_t _HOST_VALIDITY_MAX = 1024
 
 
+cdef inline int _remember(dict cache, Py_ssize_t limit, object key, object value) except -1:
+    # A result kept in one of the small caches of values computed over and
+    # over; a full cache is emptied, so that it stays small without tracking use.
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return 0
+
+
 cdef bint _is_valid_host(str host):
     """A host name, an IPv4 address or an IPv6 address (without brackets)."""
     cdef bint valid
@@ -167,9 +176,7 @@ cdef bint _is_valid_host(str host):
     if known is not None:
         return known
     valid = _judge_host(host)
-    if len(_host_validity) >= _HOST_VALIDITY_MAX:
-        _host_validity.clear()
-    _host_validity[host] = valid
+    _remember(_host_validity, _HOST_VALIDITY_MAX, host, valid)
     return valid
 
 

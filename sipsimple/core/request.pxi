@@ -113,9 +113,7 @@ cdef object _split_content_type(object content_type):
     split = _split_content_types.get(content_type)
     if split is None:
         split = _parse_content_type(content_type)
-        if len(_split_content_types) >= _SPLIT_CONTENT_TYPES_MAX:
-            _split_content_types.clear()
-        _split_content_types[content_type] = split
+        _remember(_split_content_types, _SPLIT_CONTENT_TYPES_MAX, content_type, split)
     return split
 
 
