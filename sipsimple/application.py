@@ -291,7 +291,7 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
 
     def _open_mixers(self, settings: SIPSimpleSettings) -> None:
         audio = settings.audio
-        tail = int(audio.echo_canceller.tail_length) if audio.echo_canceller.enabled else 0
+        tail = _echo_tail(audio)
         rate = int(audio.sample_rate)
         self.voice_audio_mixer = _open_mixer(audio.input_device, audio.output_device, rate, tail)
         self.alert_audio_mixer = _open_mixer(None, audio.alert_device, rate, 0)
@@ -463,7 +463,7 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
         if voice is not None and alert is not None and voice.sample_rate == int(audio.sample_rate):
             # Same rate: switch the devices under the running mixers, so that
             # the bridges and whatever is in them (a call's audio) stay.
-            tail = int(audio.echo_canceller.tail_length) if audio.echo_canceller.enabled else 0
+            tail = _echo_tail(audio)
             _switch_devices(voice, audio.input_device, audio.output_device, tail)
             _switch_devices(alert, None, audio.alert_device, 0)
         else:
@@ -505,6 +505,11 @@ def _needs_rebind(wanted: int | None, current: int | None) -> bool:
     if wanted is None or current is None:
         return wanted != current
     return wanted != 0 and wanted != current
+
+
+def _echo_tail(audio: Any) -> int:
+    """The echo canceller's tail in ms for the voice mixer (SIPSimpleSettings.audio); 0: off."""
+    return int(audio.echo_canceller.tail_length) if audio.echo_canceller.enabled else 0
 
 
 def _switch_devices(mixer: AudioMixer, input_device: str | None, output_device: str | None, tail: int) -> None:
