@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sipsimple.core import (  # noqa: E402
+from sipsimple.core import (
     SIPURI,
     AudioMixer,
     AudioTransport,
@@ -39,8 +39,8 @@ from sipsimple.core import (  # noqa: E402
     ToHeader,
     WaveFile,
 )
-from sipsimple.notification import NotificationCenter  # noqa: E402
-from tests.audio_analysis import dominant_frequency, read_wav, rms_dbfs, tone, write_wav  # noqa: E402
+from sipsimple.notification import NotificationCenter
+from tests.audio_analysis import dominant_frequency, read_wav, rms_dbfs, tone, write_wav
 
 HOST = "127.0.0.1"
 RATE = 32000

@@ -90,7 +90,7 @@ class Account(SettingsObject):
     xcap: Group[XCAPSettings] = XCAPSettings
     tls: Group[TLSSettings] = TLSSettings
 
-    def __init__(self, id: object) -> None:  # noqa: A002 (the seed's name)
+    def __init__(self, id: object) -> None:
         self._contact_user = random_contact_user()
         self._started = False
         self._deleting = False

@@ -83,7 +83,7 @@ from pathlib import Path
 import pjsua2 as pj
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "standins"))
-from pjsua2_peer import Peer, uri  # noqa: E402
+from pjsua2_peer import Peer, uri
 
 
 class TrackedCall(pj.Call):
