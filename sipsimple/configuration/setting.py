@@ -75,15 +75,19 @@ class Setting(Generic[_V]):
     also takes what its constructor takes and the check happens at run time.
     """
 
+    # As at run time, a setting that is not nullable needs a default, and one that is says so.
     @overload
     def __init__(
-        self: Setting[_T], type: builtins.type[_T], default: Any = None, nullable: Literal[False] = False
+        self: Setting[_T], type: builtins.type[_T], default: Any, nullable: Literal[False] = False
     ) -> None: ...
 
     @overload
     def __init__(
-        self: Setting[_T | None], type: builtins.type[_T], default: Any = None, nullable: bool = ...
+        self: Setting[_T | None], type: builtins.type[_T], default: Any = None, *, nullable: bool
     ) -> None: ...
+
+    @overload
+    def __init__(self: Setting[_T | None], type: builtins.type[_T], default: Any, nullable: bool) -> None: ...
 
     def __init__(self, type: builtins.type, default: Any = None, nullable: bool = False) -> None:
         if type not in _BUILTIN_TYPES and not (isinstance(type, builtins.type) and issubclass(type, Datatype)):
