@@ -17,9 +17,9 @@ class _AddressHeaderBase(_HeaderBase):
         _set(self, "_display_name", _check_display_name(display_name))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    uri = _slot("_uri", "The address (SIPURI or FrozenSIPURI).")
-    display_name = _slot("_display_name", "Display name, or None.")
-    parameters = _slot("_parameters", "Header parameters: name -> value (None for a parameter without value).")
+    uri = _slot("_uri", "The address (SIPURI or FrozenSIPURI).", lambda value: _uri_argument(value, False))
+    display_name = _slot("_display_name", "Display name, or None.", lambda value: _check_display_name(value))
+    parameters = _parameters_slot("Header parameters: name -> value (None for a parameter without value).")
 
     def _body(self):
         return _format_address(self._uri, self._display_name) + self._parameters_text(
@@ -45,14 +45,6 @@ class _AddressHeaderBase(_HeaderBase):
         return (self._uri, self._display_name, self._parameters)
 
 
-def _set_uri(self, value):
-    self._uri = _uri_argument(value, False)
-
-
-def _set_display_name(self, value):
-    self._display_name = _check_display_name(value)
-
-
 class _FromToHeaderBase(_AddressHeaderBase):
     __slots__ = ()
 
@@ -69,9 +61,9 @@ class _FromToHeaderBase(_AddressHeaderBase):
         """The tag parameter, or None."""
         return _get_parameter(self._parameters, "tag")
 
-
-def _set_tag(self, value):
-    _put_parameter(self._parameters, "tag", _token_parameter_value(value, "tag"))
+    @tag.setter
+    def tag(self, value):
+        _put_parameter(self._parameters, "tag", _token_parameter_value(value, "tag"))
 
 
 class _FromHeaderBase(_FromToHeaderBase):
@@ -93,10 +85,6 @@ class FromHeader(_FromHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    uri = _settable(_AddressHeaderBase.uri, _set_uri)
-    display_name = _settable(_AddressHeaderBase.display_name, _set_display_name)
-    parameters = _settable(_AddressHeaderBase.parameters, _HeaderBase._set_parameters)
-    tag = _settable(_FromToHeaderBase.tag, _set_tag)
 
 
 class FrozenFromHeader(_FrozenValue, _FromHeaderBase):
@@ -110,10 +98,6 @@ class ToHeader(_ToHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    uri = _settable(_AddressHeaderBase.uri, _set_uri)
-    display_name = _settable(_AddressHeaderBase.display_name, _set_display_name)
-    parameters = _settable(_AddressHeaderBase.parameters, _HeaderBase._set_parameters)
-    tag = _settable(_FromToHeaderBase.tag, _set_tag)
 
 
 class FrozenToHeader(_FrozenValue, _ToHeaderBase):
@@ -151,6 +135,9 @@ class _ContactHeaderBase(_AddressHeaderBase):
         else:
             _AddressHeaderBase.__init__(self, uri, display_name, parameters)
 
+    uri = _slot("_uri", "The address (SIPURI or FrozenSIPURI); None for the wildcard \"*\".",
+                lambda value: None if value is None else _uri_argument(value, False))
+
     def _check_parameters(self, parameters):
         name = _find_parameter(parameters, "q")
         if name is not None:
@@ -183,36 +170,32 @@ class _ContactHeaderBase(_AddressHeaderBase):
         """The expires parameter as an int, or None."""
         return _get_number_parameter(self._parameters, "expires")
 
+    @expires.setter
+    def expires(self, value):
+        _put_parameter(self._parameters, "expires", _number_parameter_value(value, "expires", _MAX_DELTA_SECONDS))
+
     @property
     def q(self):
         """The q parameter as a float, or None."""
         value = _get_parameter(self._parameters, "q")
         return None if value is None else float(value)
 
+    @q.setter
+    def q(self, value):
+        if value is None:
+            _put_parameter(self._parameters, "q", _MISSING)
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError("q must be a number, not %s" % type(value).__name__)
+        if not 0 <= value <= 1:
+            raise ValueError("q must be between 0 and 1, not %r" % value)
+        q1000 = round(value * 1000)
+        if abs(value * 1000 - q1000) > 1e-6:
+            raise ValueError("q has at most three decimals, not %r" % value)
+        _put_parameter(self._parameters, "q", _format_q1000(q1000))
+
 
 _ContactHeaderBase._family = _ContactHeaderBase
-
-
-def _set_contact_uri(self, value):
-    self._uri = None if value is None else _uri_argument(value, False)
-
-
-def _set_expires(self, value):
-    _put_parameter(self._parameters, "expires", _number_parameter_value(value, "expires", _MAX_DELTA_SECONDS))
-
-
-def _set_q(self, value):
-    if value is None:
-        _put_parameter(self._parameters, "q", _MISSING)
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError("q must be a number, not %s" % type(value).__name__)
-    if not 0 <= value <= 1:
-        raise ValueError("q must be between 0 and 1, not %r" % value)
-    q1000 = round(value * 1000)
-    if abs(value * 1000 - q1000) > 1e-6:
-        raise ValueError("q has at most three decimals, not %r" % value)
-    _put_parameter(self._parameters, "q", _format_q1000(q1000))
 
 
 class ContactHeader(_ContactHeaderBase):
@@ -220,11 +203,6 @@ class ContactHeader(_ContactHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    uri = _settable(_AddressHeaderBase.uri, _set_contact_uri)
-    display_name = _settable(_AddressHeaderBase.display_name, _set_display_name)
-    parameters = _settable(_AddressHeaderBase.parameters, _HeaderBase._set_parameters)
-    expires = _settable(_ContactHeaderBase.expires, _set_expires)
-    q = _settable(_ContactHeaderBase.q, _set_q)
 
 
 class FrozenContactHeader(_FrozenValue, _ContactHeaderBase):
@@ -254,9 +232,6 @@ class RouteHeader(_RouteHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    uri = _settable(_AddressHeaderBase.uri, _set_uri)
-    display_name = _settable(_AddressHeaderBase.display_name, _set_display_name)
-    parameters = _settable(_AddressHeaderBase.parameters, _HeaderBase._set_parameters)
 
 
 class FrozenRouteHeader(_FrozenValue, _RouteHeaderBase):
@@ -270,9 +245,6 @@ class RecordRouteHeader(_RecordRouteHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    uri = _settable(_AddressHeaderBase.uri, _set_uri)
-    display_name = _settable(_AddressHeaderBase.display_name, _set_display_name)
-    parameters = _settable(_AddressHeaderBase.parameters, _HeaderBase._set_parameters)
 
 
 class FrozenRecordRouteHeader(_FrozenValue, _RecordRouteHeaderBase):
@@ -304,9 +276,6 @@ class ReferToHeader(_ReferToHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    uri = _settable(_AddressHeaderBase.uri, _set_uri)
-    display_name = _settable(_AddressHeaderBase.display_name, _set_display_name)
-    parameters = _settable(_AddressHeaderBase.parameters, _HeaderBase._set_parameters)
 
 
 class FrozenReferToHeader(_FrozenValue, _ReferToHeaderBase):
@@ -324,8 +293,9 @@ class _IdentityHeaderBase(_HeaderBase):
         _set(self, "_uri", _uri_argument(uri, self._frozen))
         _set(self, "_display_name", _check_display_name(display_name))
 
-    uri = _slot("_uri", "The asserted or preferred identity (SIPURI or FrozenSIPURI).")
-    display_name = _slot("_display_name", "Display name, or None.")
+    uri = _slot("_uri", "The asserted or preferred identity (SIPURI or FrozenSIPURI).",
+                lambda value: _uri_argument(value, False))
+    display_name = _slot("_display_name", "Display name, or None.", lambda value: _check_display_name(value))
 
     def _body(self):
         return _format_address(self._uri, self._display_name)
@@ -364,8 +334,6 @@ class PAssertedIdentityHeader(_PAssertedIdentityHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    uri = _settable(_IdentityHeaderBase.uri, _set_uri)
-    display_name = _settable(_IdentityHeaderBase.display_name, _set_display_name)
 
 
 class FrozenPAssertedIdentityHeader(_FrozenValue, _PAssertedIdentityHeaderBase):
@@ -379,8 +347,6 @@ class PPreferredIdentityHeader(_PPreferredIdentityHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    uri = _settable(_IdentityHeaderBase.uri, _set_uri)
-    display_name = _settable(_IdentityHeaderBase.display_name, _set_display_name)
 
 
 class FrozenPPreferredIdentityHeader(_FrozenValue, _PPreferredIdentityHeaderBase):

@@ -8,9 +8,10 @@ class _CredentialsBase(_Value):
         _set(self, "_password", _check_credential(password, "password"))
         _set(self, "_realm", _check_credential(realm, "realm"))
 
-    username = _slot("_username", "User name for digest authentication.")
-    password = _slot("_password", "Password.")
-    realm = _slot("_realm", "Realm these credentials are for; \"*\" for any realm.")
+    username = _slot("_username", "User name for digest authentication.", lambda value: _check_username(value))
+    password = _slot("_password", "Password.", lambda value: _check_credential(value, "password"))
+    realm = _slot("_realm", "Realm these credentials are for; \"*\" for any realm.",
+                  lambda value: _check_credential(value, "realm"))
 
     def _key(self):
         return (self._username, self._password, self._realm)
@@ -43,19 +44,6 @@ class Credentials(_CredentialsBase):
 
     __slots__ = ()
     __hash__ = None
-
-    def _set_username(self, value):
-        self._username = _check_username(value)
-
-    def _set_password(self, value):
-        self._password = _check_credential(value, "password")
-
-    def _set_realm(self, value):
-        self._realm = _check_credential(value, "realm")
-
-    username = _settable(_CredentialsBase.username, _set_username)
-    password = _settable(_CredentialsBase.password, _set_password)
-    realm = _settable(_CredentialsBase.realm, _set_realm)
 
 
 class FrozenCredentials(_FrozenValue, _CredentialsBase):

@@ -39,8 +39,14 @@ class _HeaderBase(_Value):
             parameters = self._check_parameters(_check_header_parameters(parameters))
         return _format_header_parameters(parameters, self._quoted_parameters, via, feature_tags)
 
-    def _set_parameters(self, value):
-        self._parameters = self._make_parameters(value)
+
+def _set_header_parameters(self, value):
+    self._parameters = self._make_parameters(value)
+
+
+def _parameters_slot(str doc):
+    """The `parameters` property of a header class; set, they go through the class's _check_parameters."""
+    return property(operator.attrgetter("_parameters"), _set_header_parameters, doc=doc)
 
 
 # Header(name, body): any header, its value kept as text.
@@ -52,12 +58,16 @@ class _GenericHeaderBase(_HeaderBase):
         _set(self, "_name", _check_token(name, "header name"))
         _set(self, "_value", _check_body(body))
 
-    name = _slot("_name", "Header name.")
+    name = _slot("_name", "Header name.", lambda value: _check_token(value, "header name"))
 
     @property
     def body(self):
         """The header's value as text."""
         return self._value
+
+    @body.setter
+    def body(self, value):
+        self._value = _check_body(value)
 
     def _body(self):
         return self._value
@@ -96,15 +106,6 @@ class Header(_GenericHeaderBase):
     __slots__ = ()
     __hash__ = None
 
-    def _set_name(self, value):
-        self._name = _check_token(value, "header name")
-
-    def _set_body(self, value):
-        self._value = _check_body(value)
-
-    name = _settable(_GenericHeaderBase.name, _set_name)
-    body = _settable(_GenericHeaderBase.body, _set_body)
-
 
 class FrozenHeader(_FrozenValue, _GenericHeaderBase):
     """An immutable, hashable Header."""
@@ -132,10 +133,10 @@ class _ViaHeaderBase(_HeaderBase):
         _set(self, "_port", _check_port(port))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    transport = _slot("_transport", "Transport (UDP, TCP, TLS, ...).")
-    host = _slot("_host", "Host of sent-by (IPv6 addresses without brackets).")
-    port = _slot("_port", "Port of sent-by, or None.")
-    parameters = _slot("_parameters", "Via parameters: name -> value (None for a parameter without value).")
+    transport = _slot("_transport", "Transport (UDP, TCP, TLS, ...).", lambda value: _check_token(value, "transport"))
+    host = _slot("_host", "Host of sent-by (IPv6 addresses without brackets).", lambda value: _check_host(value))
+    port = _slot("_port", "Port of sent-by, or None.", lambda value: _check_port(value))
+    parameters = _parameters_slot("Via parameters: name -> value (None for a parameter without value).")
 
     def _check_parameters(self, parameters):
         name = _find_parameter(parameters, "ttl")
@@ -181,10 +182,22 @@ class _ViaHeaderBase(_HeaderBase):
         """The branch parameter, or None."""
         return _get_parameter(self._parameters, "branch")
 
+    @branch.setter
+    def branch(self, value):
+        _put_parameter(self._parameters, "branch", _token_parameter_value(value, "branch"))
+
     @property
     def received(self):
         """The received parameter, or None."""
         return _get_parameter(self._parameters, "received")
+
+    @received.setter
+    def received(self, value):
+        if value is not None:
+            _check_str(value, "received")
+            if _VIA_VALUE.fullmatch(value) is None:
+                raise ValueError("received must be an address, not %r" % value)
+        _put_parameter(self._parameters, "received", _MISSING if value is None else value)
 
     @property
     def rport(self):
@@ -194,6 +207,15 @@ class _ViaHeaderBase(_HeaderBase):
             return None
         value = self._parameters[name]
         return 0 if value is None else int(value)
+
+    @rport.setter
+    def rport(self, value):
+        if value is None:
+            _put_parameter(self._parameters, "rport", _MISSING)
+        elif _check_int(value, "rport", 0, 65535) == 0:
+            _put_parameter(self._parameters, "rport", None)
+        else:
+            _put_parameter(self._parameters, "rport", str(value))
 
     def _key(self):
         return (self._transport.upper(), _host_key(self._host), self._port, _params_key(self._parameters))
@@ -205,49 +227,11 @@ class _ViaHeaderBase(_HeaderBase):
 _ViaHeaderBase._family = _ViaHeaderBase
 
 
-def _set_branch(self, value):
-    _put_parameter(self._parameters, "branch", _token_parameter_value(value, "branch"))
-
-
-def _set_received(self, value):
-    if value is not None:
-        _check_str(value, "received")
-        if _VIA_VALUE.fullmatch(value) is None:
-            raise ValueError("received must be an address, not %r" % value)
-    _put_parameter(self._parameters, "received", _MISSING if value is None else value)
-
-
-def _set_rport(self, value):
-    if value is None:
-        _put_parameter(self._parameters, "rport", _MISSING)
-    elif _check_int(value, "rport", 0, 65535) == 0:
-        _put_parameter(self._parameters, "rport", None)
-    else:
-        _put_parameter(self._parameters, "rport", str(value))
-
-
 class ViaHeader(_ViaHeaderBase):
     """Via: SIP/2.0/<transport> <host>[:<port>];params (mutable; see FrozenViaHeader)."""
 
     __slots__ = ()
     __hash__ = None
-
-    def _set_transport(self, value):
-        self._transport = _check_token(value, "transport")
-
-    def _set_host(self, value):
-        self._host = _check_host(value)
-
-    def _set_port(self, value):
-        self._port = _check_port(value)
-
-    transport = _settable(_ViaHeaderBase.transport, _set_transport)
-    host = _settable(_ViaHeaderBase.host, _set_host)
-    port = _settable(_ViaHeaderBase.port, _set_port)
-    parameters = _settable(_ViaHeaderBase.parameters, _HeaderBase._set_parameters)
-    branch = _settable(_ViaHeaderBase.branch, _set_branch)
-    received = _settable(_ViaHeaderBase.received, _set_received)
-    rport = _settable(_ViaHeaderBase.rport, _set_rport)
 
 
 class FrozenViaHeader(_FrozenValue, _ViaHeaderBase):
@@ -274,8 +258,8 @@ class _ContentTypeHeaderBase(_HeaderBase):
         _set(self, "_content_type", _check_content_type(content_type))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    content_type = _slot("_content_type", "The media type, \"type/subtype\".")
-    parameters = _slot("_parameters", "Media type parameters: name -> value.")
+    content_type = _slot("_content_type", "The media type, \"type/subtype\".", lambda value: _check_content_type(value))
+    parameters = _parameters_slot("Media type parameters: name -> value.")
 
     @property
     def type(self):
@@ -317,12 +301,6 @@ class ContentTypeHeader(_ContentTypeHeaderBase):
     __slots__ = ()
     __hash__ = None
 
-    def _set_content_type(self, value):
-        self._content_type = _check_content_type(value)
-
-    content_type = _settable(_ContentTypeHeaderBase.content_type, _set_content_type)
-    parameters = _settable(_ContentTypeHeaderBase.parameters, _HeaderBase._set_parameters)
-
 
 class FrozenContentTypeHeader(_FrozenValue, _ContentTypeHeaderBase):
     """An immutable, hashable ContentTypeHeader."""
@@ -348,6 +326,12 @@ cdef object _check_warn_agent(object agent):
     raise ValueError("agent must be a host[:port] or a token, not %r" % agent)
 
 
+cdef object _check_warning_text(object value):
+    _check_str(value, "text")
+    _check_text(value, "text")
+    return value
+
+
 class _WarningHeaderBase(_HeaderBase):
     __slots__ = ("_code", "_agent", "_text")
     name = "Warning"
@@ -355,13 +339,12 @@ class _WarningHeaderBase(_HeaderBase):
     def __init__(self, code, agent, text):
         _set(self, "_code", _check_int(code, "code", 100, 999))
         _set(self, "_agent", _check_warn_agent(agent))
-        _check_str(text, "text")
-        _check_text(text, "text")
-        _set(self, "_text", text)
+        _set(self, "_text", _check_warning_text(text))
 
-    code = _slot("_code", "Three-digit warning code.")
-    agent = _slot("_agent", "Host (and port) or pseudonym of the agent adding the warning.")
-    text = _slot("_text", "Warning text.")
+    code = _slot("_code", "Three-digit warning code.", lambda value: _check_int(value, "code", 100, 999))
+    agent = _slot("_agent", "Host (and port) or pseudonym of the agent adding the warning.",
+                  lambda value: _check_warn_agent(value))
+    text = _slot("_text", "Warning text.", lambda value: _check_warning_text(value))
 
     def _body(self):
         return "%d %s %s" % (self._code, self._agent, _quote(self._text, "text"))
@@ -413,21 +396,6 @@ class WarningHeader(_WarningHeaderBase):
     __slots__ = ()
     __hash__ = None
 
-    def _set_code(self, value):
-        self._code = _check_int(value, "code", 100, 999)
-
-    def _set_agent(self, value):
-        self._agent = _check_warn_agent(value)
-
-    def _set_text(self, value):
-        _check_str(value, "text")
-        _check_text(value, "text")
-        self._text = value
-
-    code = _settable(_WarningHeaderBase.code, _set_code)
-    agent = _settable(_WarningHeaderBase.agent, _set_agent)
-    text = _settable(_WarningHeaderBase.text, _set_text)
-
 
 class FrozenWarningHeader(_FrozenValue, _WarningHeaderBase):
     """An immutable, hashable WarningHeader."""
@@ -459,11 +427,12 @@ class _ReplacesHeaderBase(_HeaderBase):
         _set(self, "_early_only", _check_bool(early_only, "early_only"))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    call_id = _slot("_call_id", "Call-ID of the dialog to replace.")
-    from_tag = _slot("_from_tag", "From tag of the dialog to replace.")
-    to_tag = _slot("_to_tag", "To tag of the dialog to replace.")
-    early_only = _slot("_early_only", "Replace the dialog only while it is early.")
-    parameters = _slot("_parameters", "Other parameters: name -> value.")
+    call_id = _slot("_call_id", "Call-ID of the dialog to replace.", lambda value: _check_call_id(value))
+    from_tag = _slot("_from_tag", "From tag of the dialog to replace.", lambda value: _check_token(value, "from_tag"))
+    to_tag = _slot("_to_tag", "To tag of the dialog to replace.", lambda value: _check_token(value, "to_tag"))
+    early_only = _slot("_early_only", "Replace the dialog only while it is early.",
+                       lambda value: _check_bool(value, "early_only"))
+    parameters = _parameters_slot("Other parameters: name -> value.")
 
     def _check_parameters(self, parameters):
         for name in parameters:
@@ -521,24 +490,6 @@ class ReplacesHeader(_ReplacesHeaderBase):
     __slots__ = ()
     __hash__ = None
 
-    def _set_call_id(self, value):
-        self._call_id = _check_call_id(value)
-
-    def _set_from_tag(self, value):
-        self._from_tag = _check_token(value, "from_tag")
-
-    def _set_to_tag(self, value):
-        self._to_tag = _check_token(value, "to_tag")
-
-    def _set_early_only(self, value):
-        self._early_only = _check_bool(value, "early_only")
-
-    call_id = _settable(_ReplacesHeaderBase.call_id, _set_call_id)
-    from_tag = _settable(_ReplacesHeaderBase.from_tag, _set_from_tag)
-    to_tag = _settable(_ReplacesHeaderBase.to_tag, _set_to_tag)
-    early_only = _settable(_ReplacesHeaderBase.early_only, _set_early_only)
-    parameters = _settable(_ReplacesHeaderBase.parameters, _HeaderBase._set_parameters)
-
 
 class FrozenReplacesHeader(_FrozenValue, _ReplacesHeaderBase):
     """An immutable, hashable ReplacesHeader."""
@@ -565,9 +516,10 @@ class _RetryAfterHeaderBase(_HeaderBase):
         _set(self, "_comment", _check_comment(comment))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    seconds = _slot("_seconds", "Seconds after which to retry.")
-    comment = _slot("_comment", "Comment, or None.")
-    parameters = _slot("_parameters", "Parameters (duration, ...): name -> value.")
+    seconds = _slot("_seconds", "Seconds after which to retry.",
+                    lambda value: _check_int(value, "seconds", 0, 2 ** 31 - 1))
+    comment = _slot("_comment", "Comment, or None.", lambda value: _check_comment(value))
+    parameters = _parameters_slot("Parameters (duration, ...): name -> value.")
 
     def _check_parameters(self, parameters):
         name = _find_parameter(parameters, "duration")
@@ -615,16 +567,6 @@ class RetryAfterHeader(_RetryAfterHeaderBase):
     __slots__ = ()
     __hash__ = None
 
-    def _set_seconds(self, value):
-        self._seconds = _check_int(value, "seconds", 0, 2 ** 31 - 1)
-
-    def _set_comment(self, value):
-        self._comment = _check_comment(value)
-
-    seconds = _settable(_RetryAfterHeaderBase.seconds, _set_seconds)
-    comment = _settable(_RetryAfterHeaderBase.comment, _set_comment)
-    parameters = _settable(_RetryAfterHeaderBase.parameters, _HeaderBase._set_parameters)
-
 
 class FrozenRetryAfterHeader(_FrozenValue, _RetryAfterHeaderBase):
     """An immutable, hashable RetryAfterHeader."""
@@ -647,7 +589,7 @@ class _SubjectHeaderBase(_HeaderBase):
     def __init__(self, subject):
         _set(self, "_subject", _check_subject(subject))
 
-    subject = _slot("_subject", "The subject text.")
+    subject = _slot("_subject", "The subject text.", lambda value: _check_subject(value))
 
     def _body(self):
         return self._subject
@@ -672,11 +614,6 @@ class SubjectHeader(_SubjectHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-
-    def _set_subject(self, value):
-        self._subject = _check_subject(value)
-
-    subject = _settable(_SubjectHeaderBase.subject, _set_subject)
 
 
 class FrozenSubjectHeader(_FrozenValue, _SubjectHeaderBase):

@@ -9,7 +9,7 @@ class _TokenHeaderBase(_HeaderBase):
         _set(self, "_value", _check_token(value, self._value_name))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    parameters = _slot("_parameters", "Header parameters: name -> value (None for a parameter without value).")
+    parameters = _parameters_slot("Header parameters: name -> value (None for a parameter without value).")
 
     def _body(self):
         return self._value + self._parameters_text()
@@ -30,12 +30,6 @@ class _TokenHeaderBase(_HeaderBase):
         return (self._value, self._parameters)
 
 
-def _token_setter(what):
-    def setter(self, value):
-        self._value = _check_token(value, what)
-    return setter
-
-
 class _EventHeaderBase(_TokenHeaderBase):
     __slots__ = ()
     name = "Event"
@@ -44,7 +38,7 @@ class _EventHeaderBase(_TokenHeaderBase):
     def __init__(self, event, parameters=None):
         self._init(event, parameters)
 
-    event = _slot("_value", "Event package (presence, dialog, refer, ...).")
+    event = _slot("_value", "Event package (presence, dialog, refer, ...).", lambda value: _check_token(value, "event"))
 
     def _check_parameters(self, parameters):
         name = _find_parameter(parameters, "id")
@@ -57,12 +51,12 @@ class _EventHeaderBase(_TokenHeaderBase):
         """The id parameter, or None."""
         return _get_parameter(self._parameters, "id")
 
+    @id.setter
+    def id(self, value):
+        _put_parameter(self._parameters, "id", _token_parameter_value(value, "id"))
+
 
 _EventHeaderBase._family = _EventHeaderBase
-
-
-def _set_event_id(self, value):
-    _put_parameter(self._parameters, "id", _token_parameter_value(value, "id"))
 
 
 class EventHeader(_EventHeaderBase):
@@ -70,9 +64,6 @@ class EventHeader(_EventHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    event = _settable(_EventHeaderBase.event, _token_setter("event"))
-    parameters = _settable(_TokenHeaderBase.parameters, _HeaderBase._set_parameters)
-    id = _settable(_EventHeaderBase.id, _set_event_id)
 
 
 class FrozenEventHeader(_FrozenValue, _EventHeaderBase):
@@ -89,7 +80,7 @@ class _SubscriptionStateHeaderBase(_TokenHeaderBase):
     def __init__(self, state, parameters=None):
         self._init(state, parameters)
 
-    state = _slot("_value", "active, pending, terminated or an extension.")
+    state = _slot("_value", "active, pending, terminated or an extension.", lambda value: _check_token(value, "state"))
 
     def _check_parameters(self, parameters):
         for lower_name in ("expires", "retry-after"):
@@ -109,31 +100,31 @@ class _SubscriptionStateHeaderBase(_TokenHeaderBase):
         """The reason parameter, or None."""
         return _get_parameter(self._parameters, "reason")
 
+    @reason.setter
+    def reason(self, value):
+        _put_parameter(self._parameters, "reason", _token_parameter_value(value, "reason"))
+
     @property
     def expires(self):
         """The expires parameter as an int, or None."""
         return _get_number_parameter(self._parameters, "expires")
+
+    @expires.setter
+    def expires(self, value):
+        _put_parameter(self._parameters, "expires", _number_parameter_value(value, "expires", _MAX_DELTA_SECONDS))
 
     @property
     def retry_after(self):
         """The retry-after parameter as an int, or None."""
         return _get_number_parameter(self._parameters, "retry-after")
 
+    @retry_after.setter
+    def retry_after(self, value):
+        _put_parameter(self._parameters, "retry-after", _number_parameter_value(value, "retry_after",
+                                                                                _MAX_DELTA_SECONDS))
+
 
 _SubscriptionStateHeaderBase._family = _SubscriptionStateHeaderBase
-
-
-def _set_reason(self, value):
-    _put_parameter(self._parameters, "reason", _token_parameter_value(value, "reason"))
-
-
-def _set_state_expires(self, value):
-    _put_parameter(self._parameters, "expires", _number_parameter_value(value, "expires", _MAX_DELTA_SECONDS))
-
-
-def _set_retry_after(self, value):
-    _put_parameter(self._parameters, "retry-after", _number_parameter_value(value, "retry_after",
-                                                                            _MAX_DELTA_SECONDS))
 
 
 class SubscriptionStateHeader(_SubscriptionStateHeaderBase):
@@ -141,11 +132,6 @@ class SubscriptionStateHeader(_SubscriptionStateHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    state = _settable(_SubscriptionStateHeaderBase.state, _token_setter("state"))
-    parameters = _settable(_TokenHeaderBase.parameters, _HeaderBase._set_parameters)
-    reason = _settable(_SubscriptionStateHeaderBase.reason, _set_reason)
-    expires = _settable(_SubscriptionStateHeaderBase.expires, _set_state_expires)
-    retry_after = _settable(_SubscriptionStateHeaderBase.retry_after, _set_retry_after)
 
 
 class FrozenSubscriptionStateHeader(_FrozenValue, _SubscriptionStateHeaderBase):
@@ -163,7 +149,7 @@ class _ReasonHeaderBase(_TokenHeaderBase):
     def __init__(self, protocol, parameters=None):
         self._init(protocol, parameters)
 
-    protocol = _slot("_value", "SIP, Q.850 or another protocol.")
+    protocol = _slot("_value", "SIP, Q.850 or another protocol.", lambda value: _check_token(value, "protocol"))
 
     def _check_parameters(self, parameters):
         name = _find_parameter(parameters, "cause")
@@ -179,24 +165,24 @@ class _ReasonHeaderBase(_TokenHeaderBase):
         """The cause parameter as an int, or None."""
         return _get_number_parameter(self._parameters, "cause")
 
+    @cause.setter
+    def cause(self, value):
+        _put_parameter(self._parameters, "cause", _number_parameter_value(value, "cause", _MAX_DELTA_SECONDS))
+
     @property
     def text(self):
         """The text parameter, or None."""
         return _get_parameter(self._parameters, "text")
 
+    @text.setter
+    def text(self, value):
+        if value is not None:
+            _check_str(value, "text")
+            _check_text(value, "text")
+        _put_parameter(self._parameters, "text", _MISSING if value is None else value)
+
 
 _ReasonHeaderBase._family = _ReasonHeaderBase
-
-
-def _set_cause(self, value):
-    _put_parameter(self._parameters, "cause", _number_parameter_value(value, "cause", _MAX_DELTA_SECONDS))
-
-
-def _set_reason_text(self, value):
-    if value is not None:
-        _check_str(value, "text")
-        _check_text(value, "text")
-    _put_parameter(self._parameters, "text", _MISSING if value is None else value)
 
 
 class ReasonHeader(_ReasonHeaderBase):
@@ -204,10 +190,6 @@ class ReasonHeader(_ReasonHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    protocol = _settable(_ReasonHeaderBase.protocol, _token_setter("protocol"))
-    parameters = _settable(_TokenHeaderBase.parameters, _HeaderBase._set_parameters)
-    cause = _settable(_ReasonHeaderBase.cause, _set_cause)
-    text = _settable(_ReasonHeaderBase.text, _set_reason_text)
 
 
 class FrozenReasonHeader(_FrozenValue, _ReasonHeaderBase):
@@ -224,7 +206,8 @@ class _ContentDispositionHeaderBase(_TokenHeaderBase):
     def __init__(self, disposition, parameters=None):
         self._init(disposition, parameters)
 
-    disposition = _slot("_value", "render, session, icon, alert, attachment, ...")
+    disposition = _slot("_value", "render, session, icon, alert, attachment, ...",
+                        lambda value: _check_token(value, "disposition"))
 
     def _key(self):
         return (self._value.lower(), _params_key(self._parameters))
@@ -238,8 +221,6 @@ class ContentDispositionHeader(_ContentDispositionHeaderBase):
 
     __slots__ = ()
     __hash__ = None
-    disposition = _settable(_ContentDispositionHeaderBase.disposition, _token_setter("disposition"))
-    parameters = _settable(_TokenHeaderBase.parameters, _HeaderBase._set_parameters)
 
 
 class FrozenContentDispositionHeader(_FrozenValue, _ContentDispositionHeaderBase):

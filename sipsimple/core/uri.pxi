@@ -45,13 +45,15 @@ class _SIPURIBase(_Value):
         uri._assign(*fields)
         return uri
 
-    host = _slot("_host", "Host name, IPv4 address or IPv6 address (without brackets).")
-    user = _slot("_user", "User part, unescaped, or None.")
-    password = _slot("_password", "Password, unescaped, or None.")
-    port = _slot("_port", "Port number, or None when the URI has none.")
-    parameters = _slot("_parameters", "URI parameters: name -> value (None for a parameter without value).")
-    headers = _slot("_headers", "URI headers: name -> value, unescaped.")
-    secure = _slot("_secure", "True for a sips: URI.")
+    host = _slot("_host", "Host name, IPv4 address or IPv6 address (without brackets).",
+                 lambda value: None if value is None else _check_host(value))
+    user = _slot("_user", "User part, unescaped, or None.", lambda value: _check_userinfo(value, "user"))
+    password = _slot("_password", "Password, unescaped, or None.", lambda value: _check_userinfo(value, "password"))
+    port = _slot("_port", "Port number, or None when the URI has none.", lambda value: _check_port(value))
+    parameters = _slot("_parameters", "URI parameters: name -> value (None for a parameter without value).",
+                       lambda value: _check_uri_parameters(value))
+    headers = _slot("_headers", "URI headers: name -> value, unescaped.", lambda value: _check_uri_headers(value))
+    secure = _slot("_secure", "True for a sips: URI.", lambda value: _check_bool(value, "secure"))
 
     @classmethod
     def parse(cls, text):
@@ -173,35 +175,6 @@ class SIPURI(_SIPURIBase):
 
     __slots__ = ()
     __hash__ = None
-
-    def _set_host(self, value):
-        self._host = None if value is None else _check_host(value)
-
-    def _set_user(self, value):
-        self._user = _check_userinfo(value, "user")
-
-    def _set_password(self, value):
-        self._password = _check_userinfo(value, "password")
-
-    def _set_port(self, value):
-        self._port = _check_port(value)
-
-    def _set_parameters(self, value):
-        self._parameters = _check_uri_parameters(value)
-
-    def _set_headers(self, value):
-        self._headers = _check_uri_headers(value)
-
-    def _set_secure(self, value):
-        self._secure = _check_bool(value, "secure")
-
-    host = _settable(_SIPURIBase.host, _set_host)
-    user = _settable(_SIPURIBase.user, _set_user)
-    password = _settable(_SIPURIBase.password, _set_password)
-    port = _settable(_SIPURIBase.port, _set_port)
-    parameters = _settable(_SIPURIBase.parameters, _set_parameters)
-    headers = _settable(_SIPURIBase.headers, _set_headers)
-    secure = _settable(_SIPURIBase.secure, _set_secure)
 
 
 class FrozenSIPURI(_FrozenValue, _SIPURIBase):

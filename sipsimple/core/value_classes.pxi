@@ -20,9 +20,12 @@ cdef inline int _set(object target, str name, object value) except -1:
 # --- shared behaviour of the value classes -------------------------------------
 #
 # A family is the pair X / FrozenX, sharing a base class (_family) that holds
-# the state in __slots__ and the read side. Members of a family compare equal
-# when their _key()s are equal; FrozenX hashes its _key(). The Frozen form
-# refuses every attribute assignment; its constructor stores through _set.
+# the state in __slots__ and declares every property once, with its setter
+# (see _slot). Members of a family compare equal when their _key()s are
+# equal; FrozenX hashes its _key(). The mutable X inherits the properties as
+# they are; FrozenX refuses every attribute assignment in
+# _FrozenValue.__setattr__, before any property's setter is reached, and its
+# constructor stores through _set.
 
 class _Value:
     __slots__ = ()
@@ -66,12 +69,20 @@ class _FrozenValue:
         return hash((self._family, self._key()))
 
 
-def _settable(prop, setter):
-    return property(prop.fget, setter, doc=prop.__doc__)
+def _slot(str attribute, str doc, check=None, setter=None):
+    """A property of a family's base class reading the slot `attribute`.
 
-
-def _slot(name, doc):
-    return property(operator.attrgetter(name), doc=doc)
+    With `check` it sets too, storing check(value); with `setter` (for a
+    check that needs the other fields), setter(self, value) stores. That is
+    all the mutable class of the family needs: its Frozen twin refuses the
+    assignment before the property is reached.
+    """
+    getter = operator.attrgetter(attribute)
+    if check is not None:
+        def store(self, value):
+            _set(self, attribute, check(value))
+        setter = store
+    return property(getter, setter, doc=doc)
 
 
 # --- parameters looked up by name, whatever its case ---------------------------
