@@ -5,6 +5,25 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
+# The same list as _core.pyx's (stubtest and tests/test_core_names.py check it).
+__all__ = [
+    "AudioMixer", "AudioTransport", "available_srtp_suites", "ContactHeader", "ContentDispositionHeader",
+    "ContentTypeHeader", "Credentials", "DEFAULT_EVENTS", "DialogID", "EventHeader", "FromHeader",
+    "FrozenContactHeader", "FrozenContentDispositionHeader", "FrozenContentTypeHeader", "FrozenCredentials",
+    "frozendict", "FrozenEventHeader", "FrozenFromHeader", "FrozenHeader", "FrozenPAssertedIdentityHeader",
+    "FrozenPPreferredIdentityHeader", "FrozenReasonHeader", "FrozenRecordRouteHeader", "FrozenReferToHeader",
+    "FrozenReplacesHeader", "FrozenRetryAfterHeader", "FrozenRouteHeader", "FrozenSDPAttribute",
+    "FrozenSDPAttributeList", "FrozenSDPBandwidthInfo", "FrozenSDPConnection", "FrozenSDPMediaStream",
+    "FrozenSDPSession", "FrozenSIPURI", "FrozenSubjectHeader", "FrozenSubscriptionStateHeader", "FrozenToHeader",
+    "FrozenViaHeader", "FrozenWarningHeader", "Header", "ICECandidate", "IncomingReferral", "IncomingRequest",
+    "IncomingSubscription", "Invitation", "MixerPort", "PAssertedIdentityHeader", "PJSIP_VERSION", "PJSIPError",
+    "PPreferredIdentityHeader", "ReasonHeader", "RecordingWaveFile", "RecordRouteHeader", "Referral", "ReferToHeader",
+    "RelayPort", "ReplacesHeader", "Request", "RetryAfterHeader", "RouteHeader", "RTPTransport", "SDPAttribute",
+    "SDPAttributeList", "SDPBandwidthInfo", "SDPConnection", "SDPMediaStream", "SDPSession", "SIPCoreError",
+    "SIPCoreInvalidStateError", "SIPURI", "SubjectHeader", "Subscription", "SubscriptionStateHeader",
+    "SYSTEM_DEFAULT_DEVICE", "ToHeader", "ToneGenerator", "ViaHeader", "WarningHeader", "WaveFile",
+]
+
 PJSIP_VERSION: str
 DEFAULT_EVENTS: dict[str, list[str]]
 
@@ -456,9 +475,6 @@ class SubjectHeader(_SubjectHeaderBase):
 
 class FrozenSubjectHeader(_SubjectHeaderBase, _FrozenHeader): ...
 
-def _pjsip_parse_uri(text: str) -> FrozenSIPURI | None: ...
-def _pjsip_parse_header(name: str, body: str) -> list[Any]: ...
-def _pjsip_parse_message_headers(text: str) -> list[Any]: ...
 
 
 # --- requests outside a dialog (request.pxi) ---------------------------------

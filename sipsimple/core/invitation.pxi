@@ -6,7 +6,8 @@
 # the whole machine):
 #
 #   outgoing:  NULL --send_invite()--> outgoing --1xx with To tag--> early --2xx--> connecting --ACK--> connected
-#   incoming:  NULL --INVITE--> incoming --send_response(1xx)--> early --send_response(2xx)--> connecting --ACK--> connected
+#   incoming:  NULL --INVITE--> incoming --send_response(1xx)--> early --send_response(2xx)--> connecting
+#                   --ACK--> connected
 #   any state --end()--> disconnecting --> disconnected;  failure or remote BYE/CANCEL --> disconnected
 #
 # sub_state (while connected):

@@ -638,8 +638,8 @@ cdef class AudioTransport:
             if remote_sdp is not None:
                 remote = _pjmedia_sdp_from_sdp(self._pool, remote_sdp)
                 if sdp_index >= len(remote_sdp.media):
-                    raise ValueError("sdp_index %d is beyond the remote SDP's %d media" % (sdp_index,
-                                                                                         len(remote_sdp.media)))
+                    raise ValueError("sdp_index %d is beyond the remote SDP's %d media"
+                                     % (sdp_index, len(remote_sdp.media)))
             transport._media_create(self._pool, remote, sdp_index)
         except BaseException:
             self._release()

@@ -2,7 +2,7 @@
 # (X.parse(text), str(x)) and their conversion to and from PJMEDIA's
 # structures.
 #
-# The classes follow headers.pxi: a mutable form and a Frozen form per class
+# The classes follow the header classes (value_classes.pxi): a mutable form and a Frozen form per class
 # (sharing a base that holds the state), values checked in constructors and on
 # assignment, X.new() / FrozenX.new() to convert, equal forms compare equal.
 #

@@ -42,8 +42,8 @@ class _Value:
         """A `cls` with the value of `other`, which is of the same kind (mutable or frozen)."""
         if not isinstance(other, cls._family):
             plain = cls.__name__[6:] if cls._frozen else cls.__name__
-            raise TypeError("%s.new() needs a %s or Frozen%s, not %s" % (cls.__name__, plain, plain,
-                                                                       type(other).__name__))
+            raise TypeError("%s.new() needs a %s or Frozen%s, not %s"
+                            % (cls.__name__, plain, plain, type(other).__name__))
         if cls._frozen and type(other) is cls:
             return other
         return cls(*other._args())
