@@ -3,7 +3,9 @@
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, SupportsIndex, TypeVar
+
+from typing_extensions import disjoint_base
 
 # The same list as _core.pyx's (stubtest and tests/test_core_names.py check it).
 __all__ = [
@@ -36,6 +38,7 @@ class PJSIPError(SIPCoreError):
 
 class SIPCoreInvalidStateError(SIPCoreError): ...
 
+@disjoint_base
 class PJSIPUA:
     events: deque[tuple[str, object | None, dict[str, Any]]]
     ip_address: str
@@ -124,6 +127,7 @@ class frozendict(Mapping[str, Any]):
     def __hash__(self) -> int: ...
     def __or__(self, other: Mapping[str, Any]) -> frozendict: ...
     def copy(self) -> frozendict: ...
+    def get(self, key: str, default: Any = None) -> Any: ...  # type: ignore[override]
 
 class _SIPURIBase:
     @property
@@ -199,8 +203,6 @@ class _HeaderBase:
     @property
     def body(self) -> str: ...
     @classmethod
-    def parse(cls: type[_T], text: str) -> _T: ...
-    @classmethod
     def new(cls: type[_T], other: Any) -> _T: ...
 
 class _FrozenHeader(_HeaderBase):
@@ -208,6 +210,8 @@ class _FrozenHeader(_HeaderBase):
 
 class _GenericHeaderBase(_HeaderBase):
     def __init__(self, name: str, body: str) -> None: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class Header(_GenericHeaderBase):
     body: str  # type: ignore[assignment]
@@ -223,6 +227,8 @@ class _AddressHeaderBase(_HeaderBase):
     def display_name(self) -> str | None: ...
     @property
     def parameters(self) -> Mapping[str, str | None]: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class _MutableAddressHeader(_AddressHeaderBase):
     uri: SIPURI  # type: ignore[assignment]
@@ -285,6 +291,8 @@ class _IdentityHeaderBase(_HeaderBase):
     def uri(self) -> _AnySIPURI: ...
     @property
     def display_name(self) -> str | None: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class PAssertedIdentityHeader(_IdentityHeaderBase):
     uri: SIPURI  # type: ignore[assignment]
@@ -315,6 +323,8 @@ class _ViaHeaderBase(_HeaderBase):
     def received(self) -> str | None: ...
     @property
     def rport(self) -> int | None: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class ViaHeader(_ViaHeaderBase):
     transport: str
@@ -329,6 +339,8 @@ class FrozenViaHeader(_ViaHeaderBase, _FrozenHeader): ...
 
 class _ContentTypeHeaderBase(_HeaderBase):
     def __init__(self, content_type: str, parameters: _Parameters | None = None) -> None: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...  # before the property `type` hides the builtin
     @property
     def content_type(self) -> str: ...
     @property
@@ -347,6 +359,8 @@ class FrozenContentTypeHeader(_ContentTypeHeaderBase, _FrozenHeader): ...
 class _TokenHeaderBase(_HeaderBase):
     @property
     def parameters(self) -> Mapping[str, str | None]: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class _EventHeaderBase(_TokenHeaderBase):
     def __init__(self, event: str, parameters: _Parameters | None = None) -> None: ...
@@ -418,6 +432,8 @@ class _WarningHeaderBase(_HeaderBase):
     def agent(self) -> str: ...
     @property
     def text(self) -> str: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class WarningHeader(_WarningHeaderBase):
     code: int
@@ -439,6 +455,8 @@ class _ReplacesHeaderBase(_HeaderBase):
     def early_only(self) -> bool: ...
     @property
     def parameters(self) -> Mapping[str, str | None]: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class ReplacesHeader(_ReplacesHeaderBase):
     call_id: str
@@ -457,6 +475,8 @@ class _RetryAfterHeaderBase(_HeaderBase):
     def comment(self) -> str | None: ...
     @property
     def parameters(self) -> Mapping[str, str | None]: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class RetryAfterHeader(_RetryAfterHeaderBase):
     seconds: int
@@ -469,6 +489,8 @@ class _SubjectHeaderBase(_HeaderBase):
     def __init__(self, subject: str) -> None: ...
     @property
     def subject(self) -> str: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class SubjectHeader(_SubjectHeaderBase):
     subject: str
@@ -484,6 +506,7 @@ class ReceivedHeaders(Sequence[Any]):
     def __getitem__(self, index: Any) -> Any: ...
     def __len__(self) -> int: ...
 
+@disjoint_base
 class Request:
     state: str
     method: str
@@ -519,6 +542,7 @@ class Request:
     def send(self, timeout: float | None = None) -> None: ...
     def end(self) -> None: ...
 
+@disjoint_base
 class IncomingRequest:
     state: str
     method: str
@@ -541,6 +565,7 @@ class IncomingRequest:
 
 # --- subscriptions and referrals (subscription.pxi, referral.pxi) -----------
 
+@disjoint_base
 class _ClientSubscription:
     state: str
     request_uri: Any
@@ -552,6 +577,7 @@ class _ClientSubscription:
     call_id: str | None
     def end(self, timeout: float | None = None) -> None: ...
 
+@disjoint_base
 class Subscription(_ClientSubscription):
     event: str
     refresh: int
@@ -574,6 +600,7 @@ class Subscription(_ClientSubscription):
         timeout: float | None = None,
     ) -> None: ...
 
+@disjoint_base
 class Referral(_ClientSubscription):
     refer_to_header: Any
     def __init__(
@@ -588,6 +615,7 @@ class Referral(_ClientSubscription):
     ) -> None: ...
     def send_refer(self, timeout: float | None = None) -> None: ...
 
+@disjoint_base
 class _ServerSubscription:
     state: str
     event: str | None
@@ -599,12 +627,14 @@ class _ServerSubscription:
     content_type: str | None
     def reject(self, code: int) -> None: ...
 
+@disjoint_base
 class IncomingSubscription(_ServerSubscription):
     def accept_pending(self) -> None: ...
     def accept(self, content_type: str | None = None, content: str | bytes | None = None) -> None: ...
     def push_content(self, content_type: str, content: str | bytes) -> None: ...
     def end(self, reason: str | None = None) -> None: ...
 
+@disjoint_base
 class IncomingReferral(_ServerSubscription):
     refer_to_header: Any
     def accept(self, code: int = 202) -> None: ...
@@ -657,6 +687,9 @@ class _SDPAttributeListMixin:
 
 class SDPAttributeList(_SDPAttributeListMixin, list[_SDPAttributeBase]):
     def __init__(self, iterable: Iterable[_SDPAttributeBase] = ...) -> None: ...
+    def append(self, item: _SDPAttributeBase) -> None: ...
+    def insert(self, index: SupportsIndex, item: _SDPAttributeBase) -> None: ...
+    def extend(self, iterable: Iterable[_SDPAttributeBase]) -> None: ...
 
 class FrozenSDPAttributeList(_SDPAttributeListMixin, tuple[FrozenSDPAttribute, ...]):
     def __new__(cls, iterable: Iterable[_SDPAttributeBase] = ...) -> FrozenSDPAttributeList: ...
@@ -839,6 +872,7 @@ class DialogID(NamedTuple):
     local_tag: str
     remote_tag: str
 
+@disjoint_base
 class Invitation:
     state: str
     sub_state: str | None
@@ -907,6 +941,7 @@ class ICECandidate(NamedTuple):
 
 def available_srtp_suites() -> list[str]: ...
 
+@disjoint_base
 class RTPTransport:
     state: str
     ice_state: str
@@ -955,6 +990,7 @@ class RTPTransport:
     @property
     def remote_rtp_candidate(self) -> ICECandidate | None: ...
 
+@disjoint_base
 class AudioTransport:
     transport: RTPTransport
     state: str
@@ -986,6 +1022,7 @@ class AudioTransport:
 
 SYSTEM_DEFAULT_DEVICE: str
 
+@disjoint_base
 class AudioMixer:
     sample_rate: int
     slot_count: int
@@ -1015,6 +1052,7 @@ class AudioMixer:
     input_volume: int
     output_volume: int
 
+@disjoint_base
 class _MixerSlot:
     mixer: AudioMixer
     state: str
@@ -1024,6 +1062,7 @@ class _MixerSlot:
     def is_active(self) -> bool: ...
     def stop(self) -> None: ...
 
+@disjoint_base
 class WaveFile(_MixerSlot):
     filename: str
     loop: bool
@@ -1035,6 +1074,7 @@ class WaveFile(_MixerSlot):
     @property
     def paused(self) -> bool: ...
 
+@disjoint_base
 class RecordingWaveFile(_MixerSlot):
     filename: str
     def __init__(self, mixer: AudioMixer, filename: str | os.PathLike[str]) -> None: ...
@@ -1048,6 +1088,7 @@ class ToneGenerator(_MixerSlot):
     @property
     def is_busy(self) -> bool: ...
 
+@disjoint_base
 class MixerPort(_MixerSlot):
     buffer_ms: int
     def __init__(self, mixer: AudioMixer, buffer_ms: int = 2000) -> None: ...
