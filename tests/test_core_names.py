@@ -29,8 +29,8 @@ def _stub() -> ast.Module:
 
 def _stub_all(tree: ast.Module) -> list[str]:
     for node in tree.body:
-        if isinstance(node, ast.Assign) and [target.id for target in node.targets if isinstance(target, ast.Name)] \
-                == ["__all__"]:
+        targets = [target.id for target in getattr(node, "targets", []) if isinstance(target, ast.Name)]
+        if isinstance(node, ast.Assign) and targets == ["__all__"]:
             return list(ast.literal_eval(node.value))
     raise AssertionError("_core.pyi declares no __all__")
 

@@ -127,7 +127,7 @@ class frozendict(Mapping[str, Any]):
     def __hash__(self) -> int: ...
     def __or__(self, other: Mapping[str, Any]) -> frozendict: ...
     def copy(self) -> frozendict: ...
-    def get(self, key: str, default: Any = None) -> Any: ...  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any: ...
 
 class _SIPURIBase:
     @property
@@ -214,7 +214,7 @@ class _GenericHeaderBase(_HeaderBase):
     def parse(cls: type[_T], text: str) -> _T: ...
 
 class Header(_GenericHeaderBase):
-    body: str  # type: ignore[assignment]
+    body: str
 
 class FrozenHeader(_GenericHeaderBase, _FrozenHeader): ...
 
@@ -231,9 +231,9 @@ class _AddressHeaderBase(_HeaderBase):
     def parse(cls: type[_T], text: str) -> _T: ...
 
 class _MutableAddressHeader(_AddressHeaderBase):
-    uri: SIPURI  # type: ignore[assignment]
+    uri: SIPURI
     display_name: str | None
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
 
 class _FrozenAddressHeader(_AddressHeaderBase, _FrozenHeader):
     @property
@@ -278,11 +278,11 @@ class RecordRouteHeader(_MutableAddressHeader): ...
 class FrozenRecordRouteHeader(_FrozenAddressHeader): ...
 
 class ReferToHeader(_MutableAddressHeader):
-    def __init__(self, uri: _AnySIPURI, parameters: _Parameters | None = None,  # type: ignore[override]
+    def __init__(self, uri: _AnySIPURI, parameters: _Parameters | None = None,
                  display_name: str | None = None) -> None: ...
 
 class FrozenReferToHeader(_FrozenAddressHeader):
-    def __init__(self, uri: _AnySIPURI, parameters: _Parameters | None = None,  # type: ignore[override]
+    def __init__(self, uri: _AnySIPURI, parameters: _Parameters | None = None,
                  display_name: str | None = None) -> None: ...
 
 class _IdentityHeaderBase(_HeaderBase):
@@ -295,13 +295,13 @@ class _IdentityHeaderBase(_HeaderBase):
     def parse(cls: type[_T], text: str) -> _T: ...
 
 class PAssertedIdentityHeader(_IdentityHeaderBase):
-    uri: SIPURI  # type: ignore[assignment]
+    uri: SIPURI
     display_name: str | None
 
 class FrozenPAssertedIdentityHeader(_IdentityHeaderBase, _FrozenHeader): ...
 
 class PPreferredIdentityHeader(_IdentityHeaderBase):
-    uri: SIPURI  # type: ignore[assignment]
+    uri: SIPURI
     display_name: str | None
 
 class FrozenPPreferredIdentityHeader(_IdentityHeaderBase, _FrozenHeader): ...
@@ -330,7 +330,7 @@ class ViaHeader(_ViaHeaderBase):
     transport: str
     host: str
     port: int | None
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
     branch: str | None
     received: str | None
     rport: int | None
@@ -352,7 +352,7 @@ class _ContentTypeHeaderBase(_HeaderBase):
 
 class ContentTypeHeader(_ContentTypeHeaderBase):
     content_type: str
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
 
 class FrozenContentTypeHeader(_ContentTypeHeaderBase, _FrozenHeader): ...
 
@@ -371,7 +371,7 @@ class _EventHeaderBase(_TokenHeaderBase):
 
 class EventHeader(_EventHeaderBase):
     event: str
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
     id: str | None
 
 class FrozenEventHeader(_EventHeaderBase, _FrozenHeader): ...
@@ -389,7 +389,7 @@ class _SubscriptionStateHeaderBase(_TokenHeaderBase):
 
 class SubscriptionStateHeader(_SubscriptionStateHeaderBase):
     state: str
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
     reason: str | None
     expires: int | None
     retry_after: int | None
@@ -407,7 +407,7 @@ class _ReasonHeaderBase(_TokenHeaderBase):
 
 class ReasonHeader(_ReasonHeaderBase):
     protocol: str
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
     cause: int | None
     text: str | None
 
@@ -420,7 +420,7 @@ class _ContentDispositionHeaderBase(_TokenHeaderBase):
 
 class ContentDispositionHeader(_ContentDispositionHeaderBase):
     disposition: str
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
 
 class FrozenContentDispositionHeader(_ContentDispositionHeaderBase, _FrozenHeader): ...
 
@@ -463,7 +463,7 @@ class ReplacesHeader(_ReplacesHeaderBase):
     from_tag: str
     to_tag: str
     early_only: bool
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
 
 class FrozenReplacesHeader(_ReplacesHeaderBase, _FrozenHeader): ...
 
@@ -481,7 +481,7 @@ class _RetryAfterHeaderBase(_HeaderBase):
 class RetryAfterHeader(_RetryAfterHeaderBase):
     seconds: int
     comment: str | None
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
 
 class FrozenRetryAfterHeader(_RetryAfterHeaderBase, _FrozenHeader): ...
 
@@ -657,9 +657,9 @@ class _SDPConnectionBase:
     def new(cls: type[_S], other: _SDPConnectionBase) -> _S: ...
 
 class SDPConnection(_SDPConnectionBase):
-    address: str  # type: ignore[assignment]
-    net_type: str  # type: ignore[assignment]
-    address_type: str  # type: ignore[assignment]
+    address: str
+    net_type: str
+    address_type: str
 
 class FrozenSDPConnection(_SDPConnectionBase):
     def __hash__(self) -> int: ...
@@ -674,8 +674,8 @@ class _SDPAttributeBase:
     def new(cls: type[_S], other: _SDPAttributeBase) -> _S: ...
 
 class SDPAttribute(_SDPAttributeBase):
-    name: str  # type: ignore[assignment]
-    value: str | None  # type: ignore[assignment]
+    name: str
+    value: str | None
 
 class FrozenSDPAttribute(_SDPAttributeBase):
     def __hash__(self) -> int: ...
@@ -706,8 +706,8 @@ class _SDPBandwidthInfoBase:
     def new(cls: type[_S], other: _SDPBandwidthInfoBase) -> _S: ...
 
 class SDPBandwidthInfo(_SDPBandwidthInfoBase):
-    modifier: str  # type: ignore[assignment]
-    value: int  # type: ignore[assignment]
+    modifier: str
+    value: int
 
 class FrozenSDPBandwidthInfo(_SDPBandwidthInfoBase):
     def __hash__(self) -> int: ...
@@ -762,17 +762,17 @@ class _SDPMediaStreamBase:
     def new(cls: type[_S], other: _SDPMediaStreamBase) -> _S: ...
 
 class SDPMediaStream(_SDPMediaStreamBase):
-    media: str  # type: ignore[assignment]
-    port: int  # type: ignore[assignment]
-    transport: str  # type: ignore[assignment]
-    port_count: int  # type: ignore[assignment]
-    formats: list[str]  # type: ignore[assignment]
-    connection: SDPConnection | None  # type: ignore[assignment]
-    attributes: SDPAttributeList  # type: ignore[assignment]
-    bandwidth_info: list[SDPBandwidthInfo]  # type: ignore[assignment]
-    information: str | None  # type: ignore[assignment]
-    encryption_key: str | None  # type: ignore[assignment]
-    direction: str  # type: ignore[assignment]
+    media: str
+    port: int
+    transport: str
+    port_count: int
+    formats: list[str]
+    connection: SDPConnection | None
+    attributes: SDPAttributeList
+    bandwidth_info: list[SDPBandwidthInfo]
+    information: str | None
+    encryption_key: str | None
+    direction: str
 
 class FrozenSDPMediaStream(_SDPMediaStreamBase):
     def __hash__(self) -> int: ...
@@ -841,24 +841,24 @@ class _SDPSessionBase:
     def new(cls: type[_S], other: _SDPSessionBase) -> _S: ...
 
 class SDPSession(_SDPSessionBase):
-    address: str  # type: ignore[assignment]
-    id: int  # type: ignore[assignment]
-    version: int  # type: ignore[assignment]
-    user: str  # type: ignore[assignment]
-    net_type: str  # type: ignore[assignment]
-    address_type: str  # type: ignore[assignment]
-    name: str  # type: ignore[assignment]
-    connection: SDPConnection | None  # type: ignore[assignment]
-    start_time: int  # type: ignore[assignment]
-    stop_time: int  # type: ignore[assignment]
-    attributes: SDPAttributeList  # type: ignore[assignment]
-    bandwidth_info: list[SDPBandwidthInfo]  # type: ignore[assignment]
-    media: list[SDPMediaStream]  # type: ignore[assignment]
-    information: str | None  # type: ignore[assignment]
-    uri: str | None  # type: ignore[assignment]
-    emails: list[str]  # type: ignore[assignment]
-    phones: list[str]  # type: ignore[assignment]
-    encryption_key: str | None  # type: ignore[assignment]
+    address: str
+    id: int
+    version: int
+    user: str
+    net_type: str
+    address_type: str
+    name: str
+    connection: SDPConnection | None
+    start_time: int
+    stop_time: int
+    attributes: SDPAttributeList
+    bandwidth_info: list[SDPBandwidthInfo]
+    media: list[SDPMediaStream]
+    information: str | None
+    uri: str | None
+    emails: list[str]
+    phones: list[str]
+    encryption_key: str | None
 
 class FrozenSDPSession(_SDPSessionBase):
     def __hash__(self) -> int: ...
