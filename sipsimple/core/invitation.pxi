@@ -6,7 +6,8 @@
 # the whole machine):
 #
 #   outgoing:  NULL --send_invite()--> outgoing --1xx with To tag--> early --2xx--> connecting --ACK--> connected
-#   incoming:  NULL --INVITE--> incoming --send_response(1xx)--> early --send_response(2xx)--> connecting --ACK--> connected
+#   incoming:  NULL --INVITE--> incoming --send_response(1xx)--> early --send_response(2xx)--> connecting
+#                   --ACK--> connected
 #   any state --end()--> disconnecting --> disconnected;  failure or remote BYE/CANCEL --> disconnected
 #
 # sub_state (while connected):
@@ -624,38 +625,6 @@ cdef class Invitation:
         return 0
 
 
-cdef int _configure_uac_dialog(PJSIPUA ua, pjsip_dialog *dlg, object route_header, object credentials) except -1:
-    # Route set and credentials of a new UAC dialog (subscriptions, referrals,
-    # invitations). Only once a usage holds the dialog: PJSIP destroys a
-    # dialog without sessions whenever its lock is released, which setting
-    # the route set does.
-    cdef pjsip_hdr route_set
-    cdef void *route
-    cdef int parsed_length = 0
-    cdef pj_str_t route_name
-    cdef pj_str_t route_value
-    cdef pj_pool_t *pool
-    cdef int status
-    if route_header is not None:
-        pj_list_init(&route_set)
-        pool = pjsip_endpt_create_pool(ua._endpt, "route", 512, 512)
-        try:
-            pj_strdup2_with_null(pool, &route_name, b"Route")
-            pj_strdup2_with_null(pool, &route_value, _header_text(route_header).encode())
-            route = pjsip_parse_hdr(pool, &route_name, route_value.ptr, route_value.slen, &parsed_length)
-            if route == NULL:
-                raise SIPCoreError("Could not parse the route header %s" % _header_text(route_header))
-            pj_list_push_back(&route_set, route)
-            status = pjsip_dlg_set_route_set(dlg, <pjsip_route_hdr *> &route_set)  # copied into the dialog
-            if status != PJ_SUCCESS:
-                raise PJSIPError("Could not set the route", status)
-        finally:
-            pjsip_endpt_release_pool(ua._endpt, pool)
-    if credentials is not None:
-        _set_auth_credentials(&dlg.auth_sess, credentials)
-    return 0
-
-
 cdef int _receive_invite(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
     # A new INVITE: verified (Require, SDP, Replaces), answered 100 Trying,
     # announced as an Invitation in state "incoming"; the application
@@ -934,4 +903,4 @@ cdef void _cb_invitation_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noe
             if invitation._inv != NULL and invitation.state == "disconnecting":
                 pjsip_inv_terminate(invitation._inv, 408, 1)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()

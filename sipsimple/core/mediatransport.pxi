@@ -544,7 +544,7 @@ cdef void _cb_rtp_ice_complete(pjmedia_transport *tp, pj_ice_strans_op op, pj_st
                 ua._add_event("RTPTransportICENegotiationDidFail", dict(reason=_pj_status_to_str(status)),
                               transport)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_rtp_close_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
@@ -557,7 +557,7 @@ cdef void _cb_rtp_close_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noex
     try:
         transport._close()
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 # --- AudioTransport -------------------------------------------------------------------------------
@@ -638,8 +638,8 @@ cdef class AudioTransport:
             if remote_sdp is not None:
                 remote = _pjmedia_sdp_from_sdp(self._pool, remote_sdp)
                 if sdp_index >= len(remote_sdp.media):
-                    raise ValueError("sdp_index %d is beyond the remote SDP's %d media" % (sdp_index,
-                                                                                         len(remote_sdp.media)))
+                    raise ValueError("sdp_index %d is beyond the remote SDP's %d media"
+                                     % (sdp_index, len(remote_sdp.media)))
             transport._media_create(self._pool, remote, sdp_index)
         except BaseException:
             self._release()
@@ -981,7 +981,7 @@ cdef void _cb_audio_dtmf(pjmedia_stream *stream, void *user_data, int digit) noe
     try:
         ua._add_event("RTPAudioStreamGotDTMF", dict(digit=chr(digit)), <AudioTransport> user_data)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_audio_watchdog(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
@@ -995,7 +995,7 @@ cdef void _cb_audio_watchdog(pj_timer_heap_t *heap, pj_timer_entry *entry) noexc
         audio._watch()
         audio._schedule_watchdog()
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef int _media_transports_engine_stopping(PJSIPUA ua) except -1:

@@ -59,8 +59,6 @@ cdef class Referral(_ClientSubscription):
         self._send(tdata, None, None, None, timeout)
 
 
-
-
 @cython.auto_pickle(False)
 cdef class IncomingReferral(_ServerSubscription):
     """A REFER received outside a dialog; the application accepts or rejects it and reports progress."""

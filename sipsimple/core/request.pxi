@@ -576,7 +576,7 @@ cdef void _request_tsx_state_changed(pjsip_transaction *tsx, pjsip_event *event)
         if request.state == "TERMINATED":
             request._release_pool(ua)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
         # Whatever went wrong, a request whose transaction is over must not
         # stay "in progress" for ever.
         if request._final_handled and request.state == "IN_PROGRESS":
@@ -584,7 +584,7 @@ cdef void _request_tsx_state_changed(pjsip_transaction *tsx, pjsip_event *event)
                 request._terminate(expired=False)
                 request._release_pool(ua)
             except BaseException:
-                ua._add_exception()
+                _report_callback_exception()
 
 
 cdef void _cb_request_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
@@ -607,7 +607,7 @@ cdef void _cb_request_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexce
                 request._terminate(expired=True)
                 request._release_pool(ua)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 # --- incoming requests the application asked for ---------------------------
@@ -746,4 +746,4 @@ cdef void _cb_incoming_request_timer(pj_timer_heap_t *heap, pj_timer_entry *entr
         if request.state == "incoming":
             request.answer(480, "Not Answered By The Application")
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()

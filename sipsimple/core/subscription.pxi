@@ -70,16 +70,6 @@ cdef int _register_subscription_module(PJSIPUA ua, dict events) except -1:
     return 0
 
 
-cdef object _header_text(object header):
-    # The body of a header object, or the text of a str. .body is a property
-    # that formats the header, so it is read once (hasattr() would format it
-    # a first time for nothing).
-    if header is None:
-        return None
-    body = getattr(header, "body", _MISSING)
-    return str(header if body is _MISSING else body)
-
-
 @cython.auto_pickle(False)
 cdef class _ClientSubscription:
     # What Subscription and Referral share: a UAC dialog carrying one
@@ -366,7 +356,7 @@ cdef void _cb_evsub_state(pjsip_evsub *evsub, pjsip_event *event) noexcept with 
     try:
         (<_ClientSubscription> data)._on_state(evsub, event)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_evsub_rx_notify(pjsip_evsub *evsub, pjsip_rx_data *rdata, int *p_st_code, pj_str_t **p_st_text,
@@ -382,7 +372,7 @@ cdef void _cb_evsub_rx_notify(pjsip_evsub *evsub, pjsip_rx_data *rdata, int *p_s
     try:
         (<_ClientSubscription> data)._on_notify(rdata)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
@@ -406,7 +396,7 @@ cdef void _cb_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) n
                 (<Subscription> subscription)._extra_headers, (<Subscription> subscription)._content_type,
                 (<Subscription> subscription)._body, (<Subscription> subscription)._timeout)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 # --- server side -------------------------------------------------------------
@@ -436,19 +426,6 @@ cdef int _init_server_callbacks() except -1:
     # PJSIP's refer package answers refreshes itself.
     _server_referral_callbacks.on_evsub_state = _cb_server_evsub_state
     return 0
-
-
-cdef str _local_contact(pjsip_rx_data *rdata):
-    # Our address on the transport the request came in on.
-    cdef pjsip_transport *transport = rdata.tp_info.transport
-    host = _pj_str_to_str(transport.local_name.host)
-    if ":" in host:
-        host = "[%s]" % host
-    type_name = transport.type_name.decode()
-    transport_name = _TRANSPORT_NAMES.get(type_name, type_name.lower())
-    scheme = "sips" if transport_name == "tls" else "sip"
-    suffix = ";transport=%s" % transport_name if transport_name in ("tcp",) else ""
-    return "<%s:%s:%d%s>" % (scheme, host, transport.local_name.port, suffix)
 
 
 @cython.auto_pickle(False)
@@ -778,7 +755,7 @@ cdef void _cb_server_evsub_state(pjsip_evsub *evsub, pjsip_event *event) noexcep
         if pjsip_evsub_get_state(evsub) == PJSIP_EVSUB_STATE_TERMINATED:
             (<_ServerSubscription> data)._on_terminated()
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_server_rx_refresh(pjsip_evsub *evsub, pjsip_rx_data *rdata, int *p_st_code, pj_str_t **p_st_text,
@@ -793,7 +770,7 @@ cdef void _cb_server_rx_refresh(pjsip_evsub *evsub, pjsip_rx_data *rdata, int *p
     try:
         (<IncomingSubscription> data)._on_refresh(rdata)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_server_timeout(pjsip_evsub *evsub) noexcept with gil:
@@ -809,7 +786,7 @@ cdef void _cb_server_timeout(pjsip_evsub *evsub) noexcept with gil:
         else:
             pjsip_evsub_terminate(evsub, 0)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_server_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
@@ -823,7 +800,7 @@ cdef void _cb_server_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *e
         if subscription.state == "incoming" and subscription._rdata != NULL:
             subscription.reject(480)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_server_tsx_state(pjsip_evsub *evsub, pjsip_transaction *tsx, pjsip_event *event) noexcept with gil:
@@ -844,4 +821,4 @@ cdef void _cb_server_tsx_state(pjsip_evsub *evsub, pjsip_transaction *tsx, pjsip
         if done:
             (<_ServerSubscription> data)._notify_answered()
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()

@@ -907,9 +907,18 @@ cdef int _report_rejected_request(PJSIPUA ua, pjsip_rx_data *rdata, int code, st
     return 0
 
 
-cdef void _report_callback_exception():
-    # From the except clause of a PJSIP callback: the exception is posted as
-    # SIPEngineGotException instead of escaping into C.
+cdef void _report_callback_exception() noexcept:
+    # The one way a callback from PJSIP (or from a pjlib timer or ioqueue)
+    # reports a Python exception: C cannot take it, so every callback is
+    #
+    #     cdef void _cb_...(...) noexcept with gil:
+    #         try:
+    #             ...
+    #         except BaseException:
+    #             _report_callback_exception()
+    #
+    # and the exception, caught, is posted as SIPEngineGotException (with its
+    # traceback) for the Engine to deliver. Costs nothing until one is raised.
     if _ua is not None:
         _ua._add_exception()
 
@@ -930,7 +939,7 @@ cdef void _cb_wake_read(pj_ioqueue_key_t *key, pj_ioqueue_op_key_t *op_key, pj_s
         ua._read_wake()
         _deliver_media_events(ua)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_log(int level, const char *data, int length) noexcept with gil:
@@ -944,7 +953,7 @@ cdef void _cb_log(int level, const char *data, int length) noexcept with gil:
         ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender=sender, level=level,
                                            message=message.strip()))
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef pj_bool_t _cb_trace_rx(pjsip_rx_data *rdata) noexcept nogil:
@@ -975,7 +984,7 @@ cdef void _trace_received(pjsip_rx_data *rdata) noexcept:
             data=_c_buf_to_str(rdata.msg_info.msg_buf, rdata.msg_info.len),
             transport=_TRANSPORT_NAMES.get(type_name, type_name.lower())))
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _trace_sent(pjsip_tx_data *tdata) noexcept:
@@ -992,7 +1001,7 @@ cdef void _trace_sent(pjsip_tx_data *tdata) noexcept:
             data=_c_buf_to_str(tdata.buf.start, tdata.buf.cur - tdata.buf.start),
             transport=_TRANSPORT_NAMES.get(type_name, type_name.lower())))
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
@@ -1065,7 +1074,7 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
             ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender="sipsimple", level=2,
                                                message="Could not answer %s: %s" % (name, _pj_status_to_str(status))))
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
     return PJ_TRUE
 
 
@@ -1189,4 +1198,4 @@ cdef void _cb_dropped_data(pjsip_tp_dropped_data *dropped) noexcept with gil:
                                            message="Answered a malformed request with 400" if status == PJ_SUCCESS
                                            else "Could not answer a malformed request: %s" % _pj_status_to_str(status)))
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
