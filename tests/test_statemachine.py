@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from sipsimple.account.registration import REGISTRATION_STATES, RegistrationState
@@ -117,7 +120,7 @@ def test_diagram_is_mermaid_with_every_transition_and_the_operations_table() -> 
     assert "    open --> closed: close" in lines
     assert "    locked --> closed: unlock" in lines
     assert "| `knock()` | `closed`, `locked` |" in lines
-    assert text.endswith("\n") and lines.count("```") == 2
+    assert text.endswith("\n") and lines.count("```") == 1  # the closing fence (the opening one is ```mermaid)
 
 
 def test_transitions_between_the_same_states_share_one_arrow() -> None:
@@ -147,7 +150,7 @@ def test_every_operation_is_allowed_somewhere_and_every_state_has_a_way_on_or_is
     for operation, allowed in machine.operations.items():
         assert allowed, f"{machine.key}.{operation}() is allowed nowhere"
     # Final states: the ones the objects end in. Every other state leads on.
-    final = {"disconnected", "stopped", "terminated", "INVALID", "STOPPED", "TERMINATED"}
+    final = {"disconnected", "stopped", "terminated", "done", "INVALID", "STOPPED", "TERMINATED"}
     for state in machine.states:
         if state not in final:
             assert machine.events(state), f"{machine.key}: {state} leads nowhere"
@@ -167,6 +170,8 @@ def test_states_have_one_naming_style(machine: StateMachine) -> None:
         "TERMINATED",
         "WAIT_STUN",
         "INIT",
+        "IN_PROGRESS",
+        "EXPIRING",
         "LOCAL",
         "ESTABLISHED",
         "INVALID",
@@ -215,3 +220,60 @@ def test_registration_states_are_the_enum_values() -> None:
 def test_the_application_refuses_a_second_start_naming_its_state() -> None:
     with pytest.raises(SIPApplicationError, match=r"SIPApplication\.start\(\) is not possible in state 'started'"):
         APPLICATION_STATES.require("started", "start", SIPApplicationError)
+
+
+# --- the code uses its tables --------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = ROOT / "sipsimple" / "core"
+# The sources that drive each machine.
+DRIVERS: dict[str, tuple[Path, ...]] = {
+    "Request": (CORE / "request.pxi", CORE / "ua.pxi"),
+    "IncomingRequest": (CORE / "request.pxi", CORE / "ua.pxi"),
+    "Message": (CORE / "_message.py",),
+    "Invitation": (CORE / "invitation.pxi", CORE / "ua.pxi"),
+    "Invitation.sub_state": (CORE / "invitation.pxi",),
+    "Subscription": (CORE / "subscription.pxi", CORE / "ua.pxi"),
+    "Referral": (CORE / "subscription.pxi", CORE / "referral.pxi", CORE / "ua.pxi"),
+    "IncomingSubscription": (CORE / "subscription.pxi", CORE / "ua.pxi"),
+    "IncomingReferral": (CORE / "subscription.pxi", CORE / "referral.pxi", CORE / "transfer.pxi", CORE / "ua.pxi"),
+    "RTPTransport": (CORE / "mediatransport.pxi",),
+    "AudioTransport": (CORE / "mediatransport.pxi",),
+    "AudioMixer": (CORE / "sound.pxi",),
+    "MixerSlot": (CORE / "sound.pxi",),
+    "SIPApplication": (ROOT / "sipsimple" / "application.py",),
+    "AccountRegistrar": (ROOT / "sipsimple" / "account" / "registration.py",),
+}
+STATE_CHANGE = re.compile(r"_(?:change_state|set_state|set_sub_state)\(\"(\w+)\"")
+
+
+def test_every_machine_has_its_drivers_listed() -> None:
+    assert {machine.key for machine in ALL_MACHINES} == set(DRIVERS)
+
+
+@pytest.mark.parametrize("machine", ALL_MACHINES, ids=lambda m: m.key)
+def test_every_event_and_operation_of_a_table_is_used_by_its_code(machine: StateMachine) -> None:
+    source = "".join(path.read_text(encoding="utf-8") for path in DRIVERS[machine.key])
+    for transition in machine.transitions:
+        assert f'"{transition.event}"' in source, f"{machine.key}: event {transition.event} is never raised"
+    for operation in machine.operations:
+        assert f'"{operation}"' in source, f"{machine.key}: operation {operation} is never checked"
+
+
+@pytest.mark.parametrize("path", sorted({path for paths in DRIVERS.values() for path in paths}), ids=lambda p: p.name)
+def test_every_state_change_in_the_code_is_an_event_of_its_tables(path: Path) -> None:
+    events = {t.event for m in ALL_MACHINES if path in DRIVERS[m.key] for t in m.transitions}
+    used = set(STATE_CHANGE.findall(path.read_text(encoding="utf-8")))
+    assert used, f"{path.name} changes no state through a table"
+    assert used <= events, f"{path.name}: {sorted(used - events)} are in no table"
+
+
+@pytest.mark.parametrize("path", sorted({path for paths in DRIVERS.values() for path in paths}), ids=lambda p: p.name)
+def test_no_state_is_assigned_outside_the_one_place(path: Path) -> None:
+    # ``x.state = "..."`` with a literal: a change that bypasses the table.
+    assignments = re.findall(
+        r"^\s*(?:self|\w+|\(<\w+> \w+\))\.(?:state|sub_state|_state) = (?:\"|RegistrationState\.)",
+        path.read_text(encoding="utf-8"),
+        re.M,
+    )
+    assert not assignments

@@ -17,11 +17,14 @@ __all__ = [
     "AUDIO_MIXER",
     "AUDIO_TRANSPORT",
     "INCOMING_REFERRAL",
+    "INCOMING_REQUEST",
     "INCOMING_SUBSCRIPTION",
     "INVITATION",
     "INVITATION_SUB_STATE",
     "MACHINES",
+    "MESSAGE",
     "REFERRAL",
+    "REQUEST",
     "RTP_TRANSPORT",
     "MIXER_SLOT",
     "SUBSCRIPTION",
@@ -98,6 +101,52 @@ INVITATION_SUB_STATE = StateMachine(
         "send_response": ("received_proposal",),
     },
     attribute="sub_state",
+)
+
+
+# --- requests outside a dialog (request.pxi, _message.py) ------------------------------------------
+
+REQUEST = StateMachine(
+    "Request",
+    ("INIT", "IN_PROGRESS", "EXPIRING", "TERMINATED"),
+    "INIT",
+    [
+        Transition("INIT", "send", "IN_PROGRESS", "send()"),
+        Transition("IN_PROGRESS", "send_failed", "TERMINATED", "the request could not be sent"),
+        Transition("IN_PROGRESS", "expiring", "EXPIRING", "2xx with an expiry"),
+        Transition("IN_PROGRESS", "terminate", "TERMINATED", "final response without expiry, timeout, end()"),
+        Transition("EXPIRING", "terminate", "TERMINATED", "expiry, end(), Engine stop"),
+    ],
+    {
+        "send": ("INIT",),
+        "end": ("IN_PROGRESS", "EXPIRING"),  # elsewhere it does nothing
+    },
+)
+
+INCOMING_REQUEST = StateMachine(
+    "IncomingRequest",
+    ("incoming", "answered", "terminated"),
+    "incoming",
+    [
+        Transition("incoming", "answer", "answered", "answer(final), or 480 when left unanswered"),
+        *_from_each(("incoming", "answered"), "engine_stopped", "terminated", "Engine stop"),
+    ],
+    {"answer": ("incoming",)},
+)
+
+MESSAGE = StateMachine(
+    "Message",
+    ("new", "sending", "done"),
+    "new",
+    [
+        Transition("new", "send", "sending", "send()"),
+        Transition("sending", "succeeded", "done", "2xx"),
+        Transition("sending", "failed", "done", "failure"),
+    ],
+    {
+        "send": ("new",),
+        "end": ("sending",),  # elsewhere it does nothing
+    },
 )
 
 
@@ -286,6 +335,9 @@ MIXER_SLOT = StateMachine(
 
 
 MACHINES: tuple[StateMachine, ...] = (
+    REQUEST,
+    INCOMING_REQUEST,
+    MESSAGE,
     INVITATION,
     INVITATION_SUB_STATE,
     SUBSCRIPTION,

@@ -415,7 +415,8 @@ cdef class PJSIPUA:
             elif isinstance(obj, IncomingRequest):
                 if self._endpt != NULL:
                     _cancel_timer(self._endpt, &(<IncomingRequest> obj)._timer)
-                (<IncomingRequest> obj).state = "terminated"
+                if (<IncomingRequest> obj).state != "terminated":
+                    (<IncomingRequest> obj)._change_state("engine_stopped")
                 (<IncomingRequest> obj)._tsx = NULL
                 (<IncomingRequest> obj)._release()
         if self._media_endpt != NULL:
