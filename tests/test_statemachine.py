@@ -177,6 +177,12 @@ def test_states_have_one_naming_style(machine: StateMachine) -> None:
         "INVALID",
         "STARTED",
         "STOPPED",
+        "GATHERING",
+        "READY",
+        "NEGOTIATING",
+        "RUNNING",
+        "FAILED",
+        "DISABLED",
     }
     for state in machine.states:
         assert state is None or state in public_upper or state == state.lower(), state
@@ -238,13 +244,14 @@ DRIVERS: dict[str, tuple[Path, ...]] = {
     "IncomingSubscription": (CORE / "subscription.pxi", CORE / "ua.pxi"),
     "IncomingReferral": (CORE / "subscription.pxi", CORE / "referral.pxi", CORE / "transfer.pxi", CORE / "ua.pxi"),
     "RTPTransport": (CORE / "mediatransport.pxi",),
+    "RTPTransport.ice_state": (CORE / "mediatransport.pxi",),
     "AudioTransport": (CORE / "mediatransport.pxi",),
     "AudioMixer": (CORE / "sound.pxi",),
     "MixerSlot": (CORE / "sound.pxi",),
     "SIPApplication": (ROOT / "sipsimple" / "application.py",),
     "AccountRegistrar": (ROOT / "sipsimple" / "account" / "registration.py",),
 }
-STATE_CHANGE = re.compile(r"_(?:change_state|set_state|set_sub_state)\(\"(\w+)\"")
+STATE_CHANGE = re.compile(r"_(?:change_state|set_state|set_sub_state|set_ice_state)\(\"(\w+)\"")
 
 
 def test_every_machine_has_its_drivers_listed() -> None:
@@ -272,7 +279,7 @@ def test_every_state_change_in_the_code_is_an_event_of_its_tables(path: Path) ->
 def test_no_state_is_assigned_outside_the_one_place(path: Path) -> None:
     # ``x.state = "..."`` with a literal: a change that bypasses the table.
     assignments = re.findall(
-        r"^\s*(?:self|\w+|\(<\w+> \w+\))\.(?:state|sub_state|_state) = (?:\"|RegistrationState\.)",
+        r"^\s*(?:self|\w+|\(<\w+> \w+\))\.(?:state|sub_state|ice_state|_state) = (?:\"|RegistrationState\.)",
         path.read_text(encoding="utf-8"),
         re.M,
     )

@@ -26,6 +26,7 @@ __all__ = [
     "REFERRAL",
     "REQUEST",
     "RTP_TRANSPORT",
+    "RTP_TRANSPORT_ICE",
     "MIXER_SLOT",
     "SUBSCRIPTION",
 ]
@@ -271,6 +272,33 @@ RTP_TRANSPORT = StateMachine(
     },
 )
 
+# RTPTransport.ice_state: PJNATH's progress (the events of its ICE callback)
+# and what the negotiated SDPs say. Only negotiation's changes are announced
+# (RTPTransportICENegotiationStateDidChange); gathering's are the transport's
+# own DidInitialize / DidFail.
+RTP_TRANSPORT_ICE = StateMachine(
+    "RTPTransport",
+    ("NULL", "GATHERING", "READY", "NEGOTIATING", "RUNNING", "FAILED", "DISABLED"),
+    "NULL",
+    [
+        Transition("NULL", "gather", "GATHERING", "set_INIT() with ICE"),
+        Transition("GATHERING", "gathered", "READY", "candidates gathered"),
+        Transition("GATHERING", "gathering_failed", "FAILED", "gathering failed"),
+        *_from_each(("READY", "FAILED", "DISABLED"), "negotiate", "NEGOTIATING", "start(): ICE in both SDPs"),
+        *_from_each(
+            ("READY", "NEGOTIATING", "RUNNING", "FAILED"),
+            "peer_without_ice",
+            "DISABLED",
+            "start(): no ICE in the remote SDP",
+        ),
+        *_from_each(
+            ("NEGOTIATING", "FAILED", "DISABLED"), "negotiation_succeeded", "RUNNING", "a candidate pair chosen"
+        ),
+        *_from_each(("NEGOTIATING", "RUNNING", "DISABLED"), "negotiation_failed", "FAILED", "no pair works"),
+    ],
+    attribute="ice_state",
+)
+
 AUDIO_TRANSPORT = StateMachine(
     "AudioTransport",
     ("NULL", "INIT", "STARTED", "STOPPED"),
@@ -345,6 +373,7 @@ MACHINES: tuple[StateMachine, ...] = (
     INCOMING_SUBSCRIPTION,
     INCOMING_REFERRAL,
     RTP_TRANSPORT,
+    RTP_TRANSPORT_ICE,
     AUDIO_TRANSPORT,
     AUDIO_MIXER,
     MIXER_SLOT,

@@ -5,8 +5,8 @@
 #
 # States: the tables RTP_TRANSPORT and AUDIO_TRANSPORT in
 # sipsimple/core/_states.py, drawn in docs/api/media.md; each class changes
-# its state only in _change_state(). (ice_state follows PJNATH's progress
-# and is set by _set_ice_state().)
+# its state only in _change_state(), and RTPTransport its ice_state
+# (RTP_TRANSPORT_ICE) only in _set_ice_state().
 #
 # RTPTransportDidInitialize is posted on reaching INIT (also without ICE,
 # after the next poll), RTPTransportDidFail(reason) on failing to.
@@ -31,7 +31,7 @@
 
 import time
 
-from sipsimple.core._states import AUDIO_TRANSPORT, RTP_TRANSPORT
+from sipsimple.core._states import AUDIO_TRANSPORT, RTP_TRANSPORT, RTP_TRANSPORT_ICE
 
 ICECandidate = collections.namedtuple("ICECandidate", "type address port")
 ICECandidate.__doc__ = "An ICE candidate: type (host, srflx, prflx, relay), address, port."
@@ -115,7 +115,7 @@ cdef class RTPTransport:
 
     def __cinit__(self):
         self.state = RTP_TRANSPORT.initial
-        self.ice_state = "NULL"
+        self.ice_state = RTP_TRANSPORT_ICE.initial
         self._keep = []
 
     def __init__(self, encryption=None, use_ice=False, ice_stun_address=None, ice_stun_port=3478,
@@ -181,7 +181,7 @@ cdef class RTPTransport:
         try:
             if self.use_ice:
                 self._change_state("gather")
-                self.ice_state = "GATHERING"
+                self._set_ice_state("gather", False)
                 self._create_ice(ua)
             else:
                 self._create_udp(ua)
@@ -390,17 +390,21 @@ cdef class RTPTransport:
         self._change_state("start_media")
         if self.use_ice:
             if self.ice_active:
-                if self.ice_state not in ("NEGOTIATING", "RUNNING"):
-                    self._set_ice_state("NEGOTIATING")
-            elif self.ice_state != "DISABLED":
-                self._set_ice_state("DISABLED")     # the peer does not do ICE
+                if self.ice_state != "RUNNING":
+                    self._set_ice_state("negotiate", True)
+            else:
+                self._set_ice_state("peer_without_ice", True)
         return 0
 
-    cdef int _set_ice_state(self, str state) except -1:
-        prev_state, self.ice_state = self.ice_state, state
-        if prev_state != state and self._ua is not None:
+    cdef int _set_ice_state(self, str event, bint announce) except -1:
+        # The one place where ice_state changes: to where RTP_TRANSPORT_ICE
+        # says `event` leads; nothing when it is there already (a renegotiation).
+        if self.ice_state in RTP_TRANSPORT_ICE.targets(event):
+            return 0
+        prev_state, self.ice_state = self.ice_state, RTP_TRANSPORT_ICE.next(self.ice_state, event)
+        if announce and self._ua is not None:
             self._ua._add_event("RTPTransportICENegotiationStateDidChange",
-                                dict(prev_state=prev_state, state=state), self)
+                                dict(prev_state=prev_state, state=self.ice_state), self)
         return 0
 
     # --- what it is --------------------------------------------------------------------------------
@@ -521,22 +525,22 @@ cdef void _cb_rtp_ice_complete(pjmedia_transport *tp, pj_ice_strans_op op, pj_st
         if op == PJ_ICE_STRANS_OP_INIT:
             if status == PJ_SUCCESS:
                 transport._change_state("gathered")
-                transport.ice_state = "READY"
+                transport._set_ice_state("gathered", False)
                 ua._add_event("RTPTransportDidInitialize", dict(), transport)
             else:
                 transport._change_state("gathering_failed")
-                transport.ice_state = "FAILED"
+                transport._set_ice_state("gathering_failed", False)
                 ua._add_event("RTPTransportDidFail", dict(reason=_pj_status_to_str(status)), transport)
                 transport._close_later()
         elif op == PJ_ICE_STRANS_OP_NEGOTIATION:
             if status == PJ_SUCCESS:
                 transport._read_chosen_candidates()
-                transport._set_ice_state("RUNNING")
+                transport._set_ice_state("negotiation_succeeded", True)
                 ua._add_event("RTPTransportICENegotiationDidSucceed", dict(
                     chosen_local_candidate=transport._chosen_local,
                     chosen_remote_candidate=transport._chosen_remote), transport)
             else:
-                transport._set_ice_state("FAILED")
+                transport._set_ice_state("negotiation_failed", True)
                 ua._add_event("RTPTransportICENegotiationDidFail", dict(reason=_pj_status_to_str(status)),
                               transport)
     except BaseException:
