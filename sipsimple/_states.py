@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sipsimple.statemachine import StateMachine, Transition
 
-__all__ = ["APPLICATION_STATES", "MACHINES", "REGISTRATION_STATES"]
+__all__ = ["APPLICATION_STATES", "MACHINES", "REGISTRATION_STATES", "WAVE_PLAYER_STATES"]
 
 # sipsimple.application.SIPApplication.state; None: never started (as in the SIP SIMPLE API).
 APPLICATION_STATES = StateMachine(
@@ -65,4 +65,26 @@ REGISTRATION_STATES = StateMachine(
 )
 
 
-MACHINES: tuple[StateMachine, ...] = (APPLICATION_STATES, REGISTRATION_STATES)
+# sipsimple.audio.WavePlayer (``is_active``: not idle). "waiting" is the
+# time before a play: pause_time, or the moment it takes to open the file.
+WAVE_PLAYER_STATES = StateMachine(
+    "WavePlayer",
+    ("idle", "waiting", "playing"),
+    "idle",
+    [
+        Transition("idle", "start", "waiting", "start()"),
+        Transition("waiting", "play", "playing", "WavePlayerDidStart before the first play"),
+        Transition("playing", "played", "waiting", "end of the file, more plays to come: pause_time"),
+        Transition("playing", "finish", "idle", "end of the last play (loop_count): WavePlayerDidEnd"),
+        Transition("waiting", "stop", "idle", "stop(), the mixer closed: WavePlayerDidEnd"),
+        Transition("playing", "stop", "idle", "stop(), the mixer closed: WavePlayerDidEnd"),
+        Transition("waiting", "fail", "idle", "the file cannot be played: WavePlayerDidFail"),
+    ],
+    {
+        "start": ("idle",),
+        "stop": ("waiting", "playing"),  # elsewhere it does nothing
+    },
+)
+
+
+MACHINES: tuple[StateMachine, ...] = (APPLICATION_STATES, REGISTRATION_STATES, WAVE_PLAYER_STATES)

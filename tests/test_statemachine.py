@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from sipsimple._states import MACHINES as MIDDLEWARE_MACHINES
 from sipsimple.account.registration import REGISTRATION_STATES, RegistrationState
 from sipsimple.application import APPLICATION_STATES, SIPApplicationError
 from sipsimple.core import _states
 from sipsimple.statemachine import InvalidOperationError, InvalidTransitionError, StateMachine, Transition
 
-ALL_MACHINES = (*_states.MACHINES, APPLICATION_STATES, REGISTRATION_STATES)
+ALL_MACHINES = (*_states.MACHINES, *MIDDLEWARE_MACHINES)
 
 
 def door() -> StateMachine:
@@ -250,6 +251,7 @@ DRIVERS: dict[str, tuple[Path, ...]] = {
     "MixerSlot": (CORE / "sound.pxi",),
     "SIPApplication": (ROOT / "sipsimple" / "application.py",),
     "AccountRegistrar": (ROOT / "sipsimple" / "account" / "registration.py",),
+    "WavePlayer": (ROOT / "sipsimple" / "audio.py",),
 }
 STATE_CHANGE = re.compile(r"_(?:change_state|set_state|set_sub_state|set_ice_state)\(\"(\w+)\"")
 
