@@ -371,7 +371,8 @@ cdef class Request:
         try:
             self._send_tdata(tdata)
         except BaseException:
-            self._change_state("send_failed")
+            if self.state != "TERMINATED":   # else the transaction's callback already ended it
+                self._change_state("send_failed")
             ua._live_objects.discard(self)
             self._release_pool(ua)
             raise
