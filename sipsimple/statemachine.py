@@ -182,7 +182,7 @@ class StateMachine:
                 label += f" ({transition.note})"
             arrows.setdefault((transition.source, transition.target), []).append(label)
         for (source, target), labels in arrows.items():
-            lines.append(f"    {_mermaid_id(source)} --> {_mermaid_id(target)}: {'; '.join(labels)}")
+            lines.append(f"    {_mermaid_id(source)} --> {_mermaid_id(target)}: {' / '.join(labels)}")
         lines.append("```")
         if self.operations:
             lines.append("")

@@ -128,7 +128,7 @@ def test_transitions_between_the_same_states_share_one_arrow() -> None:
     machine = StateMachine(
         "M", ("a", "b"), "a", [Transition("a", "go", "b", "go()"), Transition("a", "run", "b", "fast")]
     )
-    assert "    a --> b: go; run (fast)" in machine.diagram().splitlines()
+    assert "    a --> b: go / run (fast)" in machine.diagram().splitlines()
 
 
 def test_reachable_and_targets() -> None:
