@@ -51,9 +51,12 @@ class StateMachine:
     ``operations`` maps an operation's name to the states it may be called
     in. ``attribute`` is the name of the object's attribute that holds the
     state ("state", or "sub_state" for a second machine of the same
-    object); ``key`` names the machine in the docs. States, events and operations are snake_case-like identifiers
-    (upper case is accepted for the public names inherited from the SIP
-    SIMPLE API, such as "NULL" or "WAIT_STUN"); spaces are not.
+    object); ``key`` names the machine in the docs. States, events and
+    operations are identifiers: snake_case, with upper case accepted for
+    the public names inherited from the SIP SIMPLE API ("NULL",
+    "WAIT_STUN"); no spaces. The table is checked when built: unknown
+    states, two transitions for one (state, event), a bad name raise
+    ValueError.
     """
 
     def __init__(
