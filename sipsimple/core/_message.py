@@ -46,7 +46,9 @@ class Message(RequestUser):
 
     @property
     def state(self) -> str:
-        return self._state
+        state = self._state
+        assert state is not None  # MESSAGE has no None state
+        return state
 
     @property
     def is_sent(self) -> bool:
@@ -65,9 +67,7 @@ class Message(RequestUser):
 
     def _change_state(self, event: str) -> None:
         """The one place where the state changes: to where MESSAGE says ``event`` leads."""
-        target = MESSAGE.next(self._state, event)
-        assert target is not None
-        self._state = target
+        self._state = MESSAGE.next(self._state, event)
 
     def _request_didsucceed(self, request: Request, data: NotificationData) -> None:
         self._change_state("succeeded")
