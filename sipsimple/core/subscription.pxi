@@ -5,12 +5,11 @@ import functools
 # implicit "refer" subscription), both on PJSIP's event subscription
 # framework over a dialog of their own.
 #
-# States (PJSIP's, as the SIP SIMPLE core names them):
-#
-#   NULL --subscribe()/send_refer()--> SENT --2xx--> ACCEPTED --NOTIFY active--> ACTIVE
-#                                       |              \--NOTIFY pending--> PENDING --NOTIFY active--> ACTIVE
-#                                       +--failure--> TERMINATED (DidFail)
-#   any --NOTIFY terminated, end() answered, 481, refresh failure, timeout--> TERMINATED (DidEnd)
+# States (PJSIP's, as the SIP SIMPLE core names them): the tables
+# SUBSCRIPTION and REFERRAL in sipsimple/core/_states.py, drawn in
+# docs/api/subscriptions.md; only _change_state() changes them. A failure
+# before the subscription started ends it with DidFail, later ones with
+# DidEnd.
 #
 # Refreshes are sent by PJSIP before expiry. A NOTIFY with
 # "Subscription-State: terminated;reason=deactivated" (or probation) ends the
@@ -24,8 +23,20 @@ import functools
 # (originator, code, reason), <prefix>DidFail (code, reason); prefix
 # "SIPSubscription" or "SIPReferral".
 
+from sipsimple.core._states import INCOMING_REFERRAL, INCOMING_SUBSCRIPTION, REFERRAL, SUBSCRIPTION
+
 cdef pjsip_module _subscription_module
 cdef pjsip_evsub_user _subscription_callbacks
+
+# PJSIP's event subscription states as events of SUBSCRIPTION and REFERRAL.
+_EVSUB_EVENTS = {
+    PJSIP_EVSUB_STATE_SENT: "sent",
+    PJSIP_EVSUB_STATE_ACCEPTED: "accepted",
+    PJSIP_EVSUB_STATE_PENDING: "pending",
+    PJSIP_EVSUB_STATE_ACTIVE: "active",
+    PJSIP_EVSUB_STATE_TERMINATED: "terminated",
+    PJSIP_EVSUB_STATE_UNKNOWN: "unknown",
+}
 
 # The event packages and the body types their NOTIFYs may carry; the Engine's
 # `events` option replaces it. "refer" is PJSIP's transfer package.
@@ -94,9 +105,11 @@ cdef class _ClientSubscription:
     cdef object _last_reason
     cdef object _retry_after
     cdef object _sender      # who the notifications come from: self, or the Invitation of a transfer
+    cdef object _machine     # SUBSCRIPTION or REFERRAL (sipsimple/core/_states.py)
 
     def __cinit__(self):
-        self.state = "NULL"
+        self._machine = SUBSCRIPTION
+        self.state = SUBSCRIPTION.initial
         self._sender = self
 
     cdef int _create_dialog(self) except -1:
@@ -173,7 +186,7 @@ cdef class _ClientSubscription:
         cdef pjsip_tx_data *tdata = NULL
         cdef int status
         self._end_requested = 1
-        if self._evsub == NULL or self.state in ("NULL", "TERMINATED"):
+        if self._evsub == NULL or not self._machine.allows(self.state, "end"):
             return
         _check_thread()
         with nogil:
@@ -188,17 +201,15 @@ cdef class _ClientSubscription:
         cdef PJSIPUA ua = self._ua
         cdef pjsip_transaction *tsx = NULL
         cdef pjsip_rx_data *rdata = NULL
-        prev_state = self.state
-        state = pjsip_evsub_get_state_name(evsub).decode()
+        change = _EVSUB_EVENTS.get(pjsip_evsub_get_state(evsub))
         if event != NULL and event.type == PJSIP_EVENT_TSX_STATE:
             tsx = event.body.tsx_state.tsx
             if tsx != NULL and tsx.status_code >= 200:
                 self._last_code = tsx.status_code
                 self._last_reason = _pj_str_to_str(tsx.status_text)
-        if state == prev_state:
-            return 0
-        self.state = state
-        ua._add_event(self._prefix + "ChangedState", dict(prev_state=prev_state, state=state), self._sender)
+        if change is None or self.state in self._machine.targets(change):
+            return 0   # PJSIP reports the state we are in (a NOTIFY active while active, ...)
+        state = self._change_state(change, self._sender)
         if state in ("ACCEPTED", "PENDING", "ACTIVE") and not self._started:
             self._started = 1
             _cancel_timer(ua._endpt, &self._timer)
@@ -221,6 +232,14 @@ cdef class _ClientSubscription:
                 ua._add_event(self._prefix + "DidFail", dict(code=code, reason=self._last_reason or reason),
                               self._sender)
         return 0
+
+    cdef str _change_state(self, str event, object sender):
+        # The one place where state changes: to where the table says
+        # `event` leads (an event it does not know there is a bug, raised).
+        prev_state = self.state
+        self.state = self._machine.next(prev_state, event)
+        self._ua._add_event(self._prefix + "ChangedState", dict(prev_state=prev_state, state=self.state), sender)
+        return self.state
 
     cdef int _did_start(self) except -1:
         return 0
@@ -293,8 +312,7 @@ cdef class Subscription(_ClientSubscription):
             raise TypeError("content_type and body must be given together")
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
             raise ValueError("timeout must be a positive number of seconds")
-        if self.state == "TERMINATED":
-            raise SIPCoreInvalidStateError("This subscription has ended")
+        SUBSCRIPTION.require(self.state, "subscribe", SIPCoreInvalidStateError)
         self._extra_headers, self._content_type, self._body, self._timeout = extra_headers, content_type, body, timeout
         if self._evsub == NULL:
             self._create_dialog()
@@ -331,8 +349,7 @@ cdef class Subscription(_ClientSubscription):
             return 0
         self._started = 0
         self._last_code = self._last_reason = None
-        prev_state, self.state = self.state, "NULL"
-        self._ua._add_event("SIPSubscriptionChangedState", dict(prev_state=prev_state, state="NULL"), self)
+        self._change_state("resubscribe", self)
         if reason == "deactivated":
             self.subscribe(self._extra_headers, self._content_type, self._body, self._timeout)
         else:
@@ -401,12 +418,10 @@ cdef void _cb_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) n
 
 # --- server side -------------------------------------------------------------
 #
-# IncomingSubscription states (and IncomingReferral's, with "active" only):
-#
-#   incoming --accept_pending()--> pending --accept()--> active
-#   incoming --accept()--> active --push_content()--> active
-#   incoming --reject(code) or unanswered for _UNANSWERED_TIMEOUT--> terminated
-#   pending/active --end(reason), unsubscribe, expiry without refresh--> terminated
+# IncomingSubscription and IncomingReferral states: the tables
+# INCOMING_SUBSCRIPTION and INCOMING_REFERRAL in sipsimple/core/_states.py,
+# drawn in docs/api/subscriptions.md; only _change_state() changes them. An
+# unanswered request is rejected (480) after _UNANSWERED_TIMEOUT.
 #
 # Notifications (sender: the IncomingSubscription): SIPIncomingSubscriptionGotSubscribe
 # (event, request_uri, from_header, to_header, headers, body, content_type),
@@ -451,9 +466,11 @@ cdef class _ServerSubscription:
     cdef bint _notify_pending
     cdef object _notify_queue
     cdef object _sender      # who the notifications come from: self, or the Invitation of a transfer
+    cdef object _machine     # INCOMING_SUBSCRIPTION or INCOMING_REFERRAL (sipsimple/core/_states.py)
 
     def __cinit__(self):
-        self.state = "incoming"
+        self._machine = INCOMING_SUBSCRIPTION
+        self.state = INCOMING_SUBSCRIPTION.initial
         self._notify_queue = collections.deque()
         self._sender = self
 
@@ -533,9 +550,8 @@ cdef class _ServerSubscription:
             self._timer.id = 1
         return 0
 
-    cdef int _require(self, tuple states) except -1:
-        if self.state not in states:
-            raise SIPCoreInvalidStateError("Not possible in state %s" % self.state)
+    cdef int _require(self, str operation) except -1:
+        self._machine.require(self.state, operation, SIPCoreInvalidStateError)
         if self._ua is None or self._ua._endpt == NULL or self._evsub == NULL:
             raise SIPCoreInvalidStateError("This subscription no longer exists")
         _check_thread()
@@ -555,7 +571,7 @@ cdef class _ServerSubscription:
         cdef int st_code
         if not isinstance(code, int) or isinstance(code, bool) or not 300 <= code <= 699:
             raise ValueError("code must be a final non-2xx SIP status code (300-699)")
-        self._require(("incoming",))
+        self._require("reject")
         st_code = code
         with nogil:
             status = pjsip_dlg_create_response(self._dlg, self._rdata, st_code, NULL, &tdata)
@@ -614,7 +630,8 @@ cdef class _ServerSubscription:
         if self._rdata != NULL:
             # Terminated before the application answered: PJSIP ended it.
             self._answered()
-        self.state = "terminated"
+        if self.state != "terminated":
+            self._change_state("terminated")
         self._notify_queue.clear()
         pjsip_evsub_set_mod_data(self._evsub, _subscription_module.id, NULL)
         self._evsub = NULL
@@ -622,6 +639,11 @@ cdef class _ServerSubscription:
         ua._live_objects.discard(self)
         ua._add_event(self._prefix + "DidEnd", dict(originator="local" if self._end_requested else "remote"),
                       self._sender)
+        return 0
+
+    cdef int _change_state(self, str event) except -1:
+        # The one place where state changes: to where the table says `event` leads.
+        self.state = self._machine.next(self.state, event)
         return 0
 
 
@@ -638,13 +660,13 @@ cdef class IncomingSubscription(_ServerSubscription):
     def accept_pending(self):
         """Accept (202) and tell the subscriber its subscription is pending authorization."""
         cdef int status
-        self._require(("incoming",))
+        self._require("accept_pending")
         with nogil:
             status = pjsip_evsub_accept(self._evsub, self._rdata, 202, NULL)
         self._answered()
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not accept the subscription", status)
-        self.state = "pending"
+        self._change_state("accept_pending")
         self._queue_notify(functools.partial(self._notify_state, "pending", None, None, None))
 
     def accept(self, content_type=None, content=None):
@@ -652,14 +674,14 @@ cdef class IncomingSubscription(_ServerSubscription):
         cdef int status
         if (content is None) != (content_type is None):
             raise TypeError("content_type and content must be given together")
-        self._require(("incoming", "pending"))
+        self._require("accept")
         if self.state == "incoming":
             with nogil:
                 status = pjsip_evsub_accept(self._evsub, self._rdata, 200, NULL)
             self._answered()
             if status != PJ_SUCCESS:
                 raise PJSIPError("Could not accept the subscription", status)
-        self.state = "active"
+        self._change_state("accept")
         if content is not None:
             self._content_type, self._content = content_type, content
         self._queue_notify(functools.partial(self._notify_state, "active", None, self._content_type, self._content))
@@ -668,7 +690,7 @@ cdef class IncomingSubscription(_ServerSubscription):
         """Send new state to the subscriber (active subscriptions only)."""
         if content_type is None or content is None:
             raise TypeError("content_type and content are required")
-        self._require(("active",))
+        self._require("push_content")
         self._content_type, self._content = content_type, content
         self._queue_notify(functools.partial(self._notify_state, "active", None, content_type, content))
 
@@ -679,7 +701,7 @@ cdef class IncomingSubscription(_ServerSubscription):
             return
         if self.state == "terminated":
             return
-        self._require(("pending", "active"))
+        self._require("end")
         self._end_requested = 1
         self._queue_notify(functools.partial(self._notify_state, "terminated", reason, None, None))
 

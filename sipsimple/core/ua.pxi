@@ -415,7 +415,8 @@ cdef class PJSIPUA:
             elif isinstance(obj, IncomingRequest):
                 if self._endpt != NULL:
                     _cancel_timer(self._endpt, &(<IncomingRequest> obj)._timer)
-                (<IncomingRequest> obj).state = "terminated"
+                if (<IncomingRequest> obj).state != "terminated":
+                    (<IncomingRequest> obj)._change_state("engine_stopped")
                 (<IncomingRequest> obj)._tsx = NULL
                 (<IncomingRequest> obj)._release()
         if self._media_endpt != NULL:
@@ -452,26 +453,20 @@ cdef class PJSIPUA:
                 # Its session went with the endpoint.
                 invitation = <Invitation> obj
                 invitation._inv = NULL
-                prev_state, invitation.state = invitation.state, "disconnected"
-                self._add_event("SIPInvitationChangedState", dict(
-                    prev_state=prev_state, state="disconnected", prev_sub_state=invitation.sub_state, sub_state=None,
-                    originator="local", code=0, reason="Engine stopped", headers=None, body=None,
-                    disconnect_reason="Engine stopped"), invitation)
+                invitation._set_state("engine_stopped", "local", 0, "Engine stopped", None, None, "Engine stopped")
             elif isinstance(obj, _ServerSubscription):
                 server = <_ServerSubscription> obj
                 server._evsub = NULL
                 server._dlg = NULL
                 if server.state != "terminated":
-                    server.state = "terminated"
+                    server._change_state("engine_stopped")
                     self._add_event(server._prefix + "DidEnd", dict(originator="local"), server)
             elif isinstance(obj, _ClientSubscription) and (<_ClientSubscription> obj).state != "TERMINATED":
                 # Its dialog went with the endpoint.
                 subscription = <_ClientSubscription> obj
                 subscription._evsub = NULL
                 subscription._dlg = NULL
-                prev_state, subscription.state = subscription.state, "TERMINATED"
-                self._add_event(subscription._prefix + "ChangedState", dict(prev_state=prev_state,
-                                                                            state="TERMINATED"), subscription)
+                subscription._change_state("engine_stopped", subscription)
                 if subscription._started:
                     self._add_event(subscription._prefix + "DidEnd", dict(originator="local", code=0,
                                                                           reason="Engine stopped"), subscription)
