@@ -316,6 +316,9 @@ def test_a_neighbour_going_away_is_removed(nodes: Callable[..., Node]) -> None:
     bob.wait_for(lambda e: e["event"] == "SIPAccountDidActivate", after=bob_mark, timeout=5)
     back = alice.neighbour_event("BonjourAccountDidAddNeighbour", bob, "udp", after=mark)
     assert back["uri"] == f"sip:{bob.contact_user}@127.0.0.1:{ports['udp_port']}"
+    # (Both services known again before the last step expects both removed: Alice reports the removal of
+    # only what she had resolved.)
+    alice.neighbour_event("BonjourAccountDidAddNeighbour", bob, "tcp", after=mark)
 
     # A process that ends removes its services too.
     mark = alice.mark()
@@ -323,6 +326,35 @@ def test_a_neighbour_going_away_is_removed(nodes: Callable[..., Node]) -> None:
     for transport in ("udp", "tcp"):
         alice.neighbour_event("BonjourAccountDidRemoveNeighbour", bob, transport, after=mark, timeout=10)
     assert alice.command("neighbours")["neighbours"] == []
+
+
+@needs_namespace
+def test_an_account_disabled_enabled_and_disabled_at_once_is_not_left_behind(nodes: Callable[..., Node]) -> None:
+    # Bob goes, comes back and goes again within a few hundred milliseconds. His second goodbye must remove
+    # him again: python-zeroconf drops a packet identical to one received less than 0.8 s before, so were
+    # his second goodbye the same packet as his first, Alice would drop it and list Bob for minutes.
+    alice = nodes("Alice")
+    bob = nodes("Bob")
+    _discover_each_other(alice, bob)
+    time.sleep(1)  # Bob's first announcements are out of that window: his comeback is not dropped either
+    mark = alice.mark()
+    # Each step waits for the account to take the previous one (it follows the setting's value when its
+    # worker gets to it, so three quick changes would be one); SIPAccountDidActivate comes before the
+    # announcements, so the last change withdraws them as soon as they are out.
+    for enabled, event in ((False, "SIPAccountDidDeactivate"), (True, "SIPAccountDidActivate"),
+                           (False, "SIPAccountDidDeactivate")):
+        bob_mark = bob.mark()
+        bob.command("enabled", value=enabled)
+        bob.wait_for(lambda e, event=event: e["event"] == event, after=bob_mark, timeout=10)
+
+    # Alice may or may not have resolved Bob's comeback before it ended (resolving waits up to 2 s); either
+    # way, after that he must be gone, and no event of his may follow his last removal.
+    time.sleep(3)
+    assert alice.command("neighbours")["neighbours"] == []
+    for transport in ("udp", "tcp"):
+        name = f"{bob.service_name}.{SERVICE_TYPES[transport]}"
+        events = [e["event"] for e in alice.events[mark:] if e.get("neighbour") == name]
+        assert events and events[-1] == "BonjourAccountDidRemoveNeighbour", (transport, events)
 
 
 @needs_namespace
