@@ -6,7 +6,9 @@ is given the MULTICAST flag and a route for 224.0.0.0/4, nothing leaves it.
 One ``sleep`` process holds the namespace; each account is a
 ``tests/peers/bonjour_node.py`` process entered into it with ``nsenter`` and
 driven by JSON lines. The tests skip only when the machine cannot make such a
-namespace (the reason says why).
+namespace (the kernel refuses unprivileged user namespaces; the reason says
+why); unshare, nsenter or ip missing is a failure: scripts/bootstrap installs
+them (util-linux, iproute2).
 
 The tests at the end run in this process with no mDNS at all: the account's
 attributes and settings, and start() with the Engine stopped.
@@ -38,23 +40,43 @@ from tests.support import observe
 
 REPO = Path(__file__).resolve().parents[1]
 MULTICAST_LOOPBACK = "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo"
+# ip lives in /usr/sbin, which a user's PATH may lack.
+TOOLS_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+NAMESPACE_TOOLS = {"unshare": "util-linux", "nsenter": "util-linux", "ip": "iproute2"}
 
 Event = dict[str, Any]
 
 
-def _namespace_unavailable() -> str | None:
-    """Why a user+network namespace cannot be used here, or None when it can."""
-    for tool in ("unshare", "nsenter", "ip"):
-        if shutil.which(tool) is None:
-            return f"{tool} (util-linux/iproute2) is not installed"
-    probe = subprocess.run(["unshare", "-rn", "sh", "-c", MULTICAST_LOOPBACK], capture_output=True, text=True)
+def _missing_tools() -> list[str]:
+    return [f"{tool} (Debian package {package})" for tool, package in NAMESPACE_TOOLS.items()
+            if shutil.which(tool, path=TOOLS_PATH) is None]
+
+
+def _namespace_refused() -> str | None:
+    """Why the kernel will not make a user+network namespace with a multicast loopback here, None when it will."""
+    if _missing_tools():
+        return None  # a failure, not a skip (namespace_support)
+    probe = subprocess.run(["unshare", "-rn", "sh", "-c", MULTICAST_LOOPBACK], capture_output=True, text=True,
+                           env=dict(os.environ, PATH=TOOLS_PATH))
     if probe.returncode != 0:
         return f"cannot create a user+network namespace with a multicast loopback (unshare -rn): {probe.stderr.strip()}"
     return None
 
 
-_UNAVAILABLE = _namespace_unavailable()
-needs_namespace = pytest.mark.skipif(_UNAVAILABLE is not None, reason=_UNAVAILABLE or "")
+_REFUSED = _namespace_refused()
+
+
+@pytest.fixture
+def namespace_support() -> None:
+    """Fails when a tool scripts/bootstrap installs is missing; skips only when the kernel refuses."""
+    missing = _missing_tools()
+    if missing:
+        pytest.fail(f"not installed: {', '.join(missing)}; scripts/bootstrap installs them", pytrace=False)
+    if _REFUSED is not None:
+        pytest.skip(_REFUSED)
+
+
+needs_namespace = pytest.mark.usefixtures("namespace_support")
 
 
 class Namespace:
@@ -63,7 +85,7 @@ class Namespace:
     def __init__(self, setup: str = MULTICAST_LOOPBACK) -> None:
         self.process = subprocess.Popen(
             ["unshare", "-rn", "sh", "-c", f"{setup} && echo ready && exec sleep 600"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, PATH=TOOLS_PATH),
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
