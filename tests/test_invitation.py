@@ -6,6 +6,7 @@ SIPp plays the other user agent with the scenarios of tests/scenarios/calls/
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -70,11 +71,33 @@ def test_incoming_call_answered_then_remote_bye(engine: Engine, transport: str) 
 
 
 def test_incoming_call_refused_busy(engine: Engine) -> None:
-    answerer = Answerer(486)  # noqa: F841 - observers are held weakly
-    result = run_sipp(CALLS / "call_bye_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
+    answerer = Answerer(486)
+    recorder = observe("SIPInvitationChangedState", "SIPEngineSIPTrace")
+    # The scenario passes only when its INVITE gets a 486 (or 603) as final response, which it acknowledges.
+    result = run_sipp(CALLS / "call_refused_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
                       extra=["-s", "bob"])
-    assert not result.succeeded  # the scenario wants a 200; the 486 is the point
-    assert "486" in result.messages
+    assert result.succeeded, result.stderr + result.log
+    assert "REFUSED code=486 reason=Busy Here" in result.log
+
+    [invitation] = answerer.invitations
+    assert invitation.remote_user_agent == "SIPp call scenario"
+    ended = recorder.wait_for(lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState"
+                              and n.data.state == "disconnected")
+    assert (ended.data.code, ended.data.reason, ended.data.disconnect_reason) == (486, "Busy Here", "Busy Here")
+    states = [n.data.state for n in recorder.named("SIPInvitationChangedState") if n.sender is invitation]
+    assert states == ["incoming", "early", "disconnected"]
+    assert invitation.state == "disconnected"
+
+    # On the wire: the INVITE's responses were 100, 180 and one 486, which SIPp's ACK stopped (no retransmission
+    # in the half second SIPp lingers), all in the INVITE's transaction.
+    sent = [n.data.data if isinstance(n.data.data, str) else n.data.data.decode()
+            for n in recorder.named("SIPEngineSIPTrace") if not n.data.received]
+    responses = [text for text in sent if f"Call-ID: {invitation.call_id}" in text]
+    assert [text.split(" ", 2)[1] for text in responses] == ["100", "180", "486"]
+    assert all("CSeq: 1 INVITE" in text for text in responses)
+    received = [n.data.data if isinstance(n.data.data, str) else n.data.data.decode()
+                for n in recorder.named("SIPEngineSIPTrace") if n.data.received]
+    assert [text.split(" ", 1)[0] for text in received if f"Call-ID: {invitation.call_id}" in text] == ["INVITE", "ACK"]
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
@@ -248,7 +271,8 @@ def test_call_to_baresip(engine: Engine, tmp_path, ended_by: str) -> None:
         update = recorder.wait_named("SIPInvitationGotSDPUpdate")
         assert update.data.succeeded
         assert update.data.remote_sdp.media[0].media == "audio"
-        assert invitation.remote_user_agent is None or isinstance(invitation.remote_user_agent, str)
+        # From its responses' Server header, e.g. "baresip v1.0.0 (x86_64/linux)"
+        assert re.fullmatch(r"baresip v[0-9.]+ \([^/()]+/[^/()]+\)", invitation.remote_user_agent or "")
         if ended_by == "engine":
             invitation.end()
         else:

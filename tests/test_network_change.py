@@ -54,13 +54,22 @@ CHECKS = (
 )
 
 
+# ip lives in /usr/sbin, which a user's PATH may lack; the driver runs it too.
+TOOLS_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+
+
 def unshare_unavailable() -> str | None:
-    """Why a user and network namespace cannot be made here, None when it can."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "unshare or ip (util-linux, iproute2) is not installed"
+    """Why the kernel will not make a user and network namespace here, None when it will.
+
+    unshare or ip missing is a failure, not a reason: scripts/bootstrap installs them.
+    """
+    for tool, package in (("unshare", "util-linux"), ("ip", "iproute2")):
+        if shutil.which(tool, path=TOOLS_PATH) is None:
+            pytest.fail(f"{tool} is not installed (Debian package {package}; scripts/bootstrap installs it)",
+                        pytrace=False)
     try:
         probe = subprocess.run(["unshare", "-rn", "ip", "link", "set", "lo", "up"], capture_output=True, text=True,
-                               timeout=10)
+                               timeout=10, env=dict(os.environ, PATH=TOOLS_PATH))
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"unshare -rn failed: {error}"
     if probe.returncode != 0:
@@ -151,7 +160,7 @@ def test_a_network_change_makes_the_account_register_its_new_contact(tmp_path: P
     reason = unshare_unavailable()
     if reason is not None:
         pytest.skip(reason)
-    environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
+    environment = dict(os.environ, PYTHONPATH=str(REPOSITORY), PATH=TOOLS_PATH)
     process = subprocess.run(
         ["unshare", "-rn", sys.executable, "-m", "tests.peers.network_change_driver", str(tmp_path), str(sip_port)],
         cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=240,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import itertools
 import logging
 import threading
 import uuid
@@ -81,6 +82,13 @@ _NETWORK_NOTIFICATIONS: Final = (
 )
 _TXT_VERSION: Final = "1"
 _MAX_TXT_ENTRY: Final = 255  # bytes in one TXT string (RFC 6763 6.1)
+# Each registration or update of a service carries the next number in its TXT record ("serial"), so that no
+# two different announcements, nor the goodbyes withdrawing them, are ever the same packet. python-zeroconf
+# drops a packet identical to one it received less than 0.8 s before, even when other packets came in
+# between: an account disabled, enabled and disabled again within that time would send a second goodbye that
+# its neighbours discard as a repeat of the first, and they would list it (back in between) until its
+# records expired, minutes later. Likewise an announcement identical to one of the previous activation.
+_SERIALS: Final = itertools.count(1)
 
 # One instance id and one contact user part per process: the account is a singleton, and a new
 # settings object after a restart of the ConfigurationManager is still the same account on the LAN.
@@ -155,7 +163,8 @@ class _Session:
 
     def __init__(self, zeroconf: Zeroconf) -> None:
         self.zeroconf = zeroconf
-        self.published: dict[str, ServiceInfo] = {}  # service type -> the info registered for it
+        # service type -> what is announced for it, and the info registered for that (its goodbye uses it)
+        self.published: dict[str, tuple[_Service, ServiceInfo]] = {}
         self.browser: ServiceBrowser | None = None
         self.browsed_types: frozenset[str] = frozenset()
         self.closed = False
@@ -165,6 +174,29 @@ class _Session:
         loop = self.zeroconf.loop
         assert loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result(_CALL_TIMEOUT)
+
+
+@dataclass(frozen=True)
+class _Service:
+    """What is announced for one service type; equal values need no new announcement."""
+
+    type: str
+    name: str
+    server: str
+    port: int | None
+    addresses: tuple[str, ...]
+    properties: tuple[tuple[str, str], ...]
+
+    def service_info(self, serial: int) -> ServiceInfo:
+        """The records to register, the TXT record carrying ``serial`` (see _SERIALS)."""
+        return ServiceInfo(
+            self.type,
+            self.name,
+            port=self.port,
+            properties={**dict(self.properties), "serial": str(serial)},
+            server=self.server,
+            parsed_addresses=list(self.addresses),
+        )
 
 
 # --------------------------------------------------------------------------
@@ -378,21 +410,20 @@ class BonjourAccount(SettingsObject):
         """Announce what should be announced now and browse the matching service types."""
         try:
             wanted = self._services()
-            for service_type, info in list(session.published.items()):
+            for service_type, (_, registered) in list(session.published.items()):
                 if service_type not in wanted:
-                    session.run(session.zeroconf.async_unregister_service(info))
+                    session.run(session.zeroconf.async_unregister_service(registered))
                     del session.published[service_type]
-            for service_type, info in wanted.items():
+            for service_type, service in wanted.items():
                 current = session.published.get(service_type)
+                if current is not None and current[0] == service:
+                    continue
+                info = service.service_info(next(_SERIALS))
                 if current is None:
                     session.run(session.zeroconf.async_register_service(info, cooperating_responders=True))
-                elif (current.port, current.addresses, current.properties) != (
-                    info.port, info.addresses, info.properties
-                ):
-                    session.run(session.zeroconf.async_update_service(info))
                 else:
-                    continue
-                session.published[service_type] = info
+                    session.run(session.zeroconf.async_update_service(info))
+                session.published[service_type] = (service, info)
             types = frozenset(wanted)
             if types != session.browsed_types:
                 if session.browser is not None:
@@ -410,8 +441,8 @@ class BonjourAccount(SettingsObject):
             self._close(session)
             self._notify("BonjourAccountDiscoveryDidFail", reason=f"announcing on mDNS failed: {error}")
 
-    def _services(self) -> dict[str, ServiceInfo]:
-        """The ServiceInfo to announce for each service type, from the Engine's transports now."""
+    def _services(self) -> dict[str, _Service]:
+        """What to announce for each service type, from the Engine's transports now."""
         engine = Engine()
         address = engine.ip_address
         addresses = [str(address)] if not is_unspecified(address) else interface_ipv4_addresses()
@@ -432,13 +463,13 @@ class BonjourAccount(SettingsObject):
                 "contact": str(uri),
                 "instance_id": self.instance_id,
             }
-            services[service_type] = ServiceInfo(
-                service_type,
-                f"{self.service_name}.{service_type}",
-                port=uri.port,
-                properties=properties,
+            services[service_type] = _Service(
+                type=service_type,
+                name=f"{self.service_name}.{service_type}",
                 server=server,
-                parsed_addresses=addresses,
+                port=uri.port,
+                addresses=tuple(addresses),
+                properties=tuple(properties.items()),
             )
         return services
 

@@ -536,6 +536,9 @@ cdef class Invitation:
                 if rdata.msg_info.msg.type == PJSIP_RESPONSE_MSG:
                     code = rdata.msg_info.msg.line.status.code
                     reason = _pj_str_to_str(rdata.msg_info.msg.line.status.reason)
+                    # The callee names itself in its responses (Server), the caller in its INVITE.
+                    if self.remote_user_agent is None:
+                        self.remote_user_agent = _user_agent_of(rdata.msg_info.msg)
                 headers = _received_headers(rdata)
                 body = _message_body(rdata.msg_info.msg)
             elif tsx != NULL and tsx.status_code:
@@ -690,8 +693,13 @@ cdef int _receive_invite(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
 
 
 cdef object _user_agent_of(pjsip_msg *msg):
+    # What the other side says it is: User-Agent in a request (and in a response from some), else Server,
+    # the header a response carries for it (RFC 3261 20.35, 20.41).
     cdef pj_str_t name = pj_str("User-Agent")
     cdef pjsip_generic_string_hdr *header = <pjsip_generic_string_hdr *> pjsip_msg_find_hdr_by_name(msg, &name, NULL)
+    if header == NULL:
+        name = pj_str("Server")
+        header = <pjsip_generic_string_hdr *> pjsip_msg_find_hdr_by_name(msg, &name, NULL)
     return None if header == NULL else _pj_str_to_str(header.hvalue)
 
 
