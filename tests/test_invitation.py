@@ -84,6 +84,7 @@ def test_incoming_call_refused_busy(engine: Engine) -> None:
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState"
                               and n.data.state == "disconnected")
     assert (ended.data.code, ended.data.reason, ended.data.disconnect_reason) == (486, "Busy Here", "Busy Here")
+    assert ended.data.originator == "local"  # we refused the call
     states = [n.data.state for n in recorder.named("SIPInvitationChangedState") if n.sender is invitation]
     assert states == ["incoming", "early", "disconnected"]
     assert invitation.state == "disconnected"
@@ -227,7 +228,7 @@ def test_outgoing_call_refused(engine: Engine, scenario: str, code: int) -> None
                            ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
                            sdp=audio_sdp(40016), timeout=10)
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
-    assert ended.data.code == code
+    assert (ended.data.code, ended.data.originator) == (code, "remote")  # the other side refused
     run = server.finish()
     assert run.succeeded, run.explain()
 

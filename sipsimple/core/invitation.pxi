@@ -312,6 +312,10 @@ cdef class Invitation:
         except BaseException:
             pjsip_tx_data_dec_ref(tdata)
             raise
+        if not answering_proposal and code >= 300:
+            # Refusing the call ends it from our side: its disconnection is
+            # reported with originator "local", as after end().
+            self._end_requested = 1
         if answering_proposal and code >= 200:
             # Before sending: the transaction's own state callback must see
             # the proposal as answered by us.
