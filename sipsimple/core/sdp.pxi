@@ -994,19 +994,3 @@ cdef object _frozen_sdp_from_pjmedia(const pjmedia_sdp_session *session):
             raise SIPCoreError("PJMEDIA could not print the SDP")
         size *= 4
     return FrozenSDPSession.parse(text)
-
-
-def _pjmedia_round_trip(text):
-    """For the tests: parse `text` with our parser, hand it to PJMEDIA and back; the text PJMEDIA printed."""
-    cdef pj_pool_t *pool = NULL
-    cdef pjmedia_sdp_session *session
-    sdp = FrozenSDPSession.parse(text)
-    _pjsip_parser_acquire()
-    try:
-        pool = _pjsip_parser_pool()
-        session = _pjmedia_sdp_from_sdp(pool, sdp)
-        return str(_frozen_sdp_from_pjmedia(session))
-    finally:
-        if pool != NULL:
-            pj_pool_release(pool)
-        _pjsip_parser_release()
