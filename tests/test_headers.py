@@ -476,6 +476,61 @@ def test_header_examples(header: Any, name: str, body: str) -> None:
     assert [strict(value) for value in pjsip_header(name, body)] == [strict(frozen)]
 
 
+def value_examples() -> list[Any]:
+    """One mutable object or more of every value class with a Frozen twin (SDP's too)."""
+    sdp = core.SDPSession.parse(
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nb=AS:64\r\nt=0 0\r\n"
+        "m=audio 5004 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+    )
+    return [
+        *(header for header, _, _ in HEADER_EXAMPLES),
+        SIPURI.parse("sips:alice:pw@example.com:5061;transport=tcp?subject=hi"),
+        Credentials("alice", "s3cret", "example.com"),
+        sdp, sdp.media[0], sdp.connection, sdp.attributes, sdp.media[0].attributes[0], sdp.bandwidth_info[0],
+    ]
+
+
+def test_every_value_class_is_in_the_examples() -> None:
+    families = {name for name in core._core.__all__ if "Frozen" + name in core._core.__all__}
+    assert families == {type(value).__name__ for value in value_examples()}
+
+
+@pytest.mark.parametrize("value", value_examples(), ids=lambda value: type(value).__name__)
+def test_properties_the_mutable_class_sets_the_frozen_one_refuses(value: Any) -> None:
+    # Every public property: assigning its own value back leaves the object as
+    # it was, and the Frozen twin refuses the same assignment; neither form lets
+    # a property be deleted. Read-only properties (body, codecs, ...) refuse
+    # assignment on both.
+    cls = type(value)
+    frozen = frozen_class(cls).new(value)
+    names = sorted({name for klass in cls.__mro__ for name, attribute in vars(klass).items()
+                    if not name.startswith("_") and hasattr(type(attribute), "__set__")})
+    settable = []
+    for name in names:
+        before = copy.deepcopy(value)
+        current = getattr(value, name)
+        frozen_current = getattr(frozen, name)
+        if isinstance(frozen_current, tuple):  # the Frozen forms hold tuples for lists
+            frozen_current = list(frozen_current)
+        assert frozen_current == current, name
+        try:
+            setattr(value, name, current)
+        except AttributeError:
+            pass
+        else:
+            settable.append(name)
+            assert value == before and strict(value) == strict(before), name
+            assert getattr(cls, name).__doc__, f"{cls.__name__}.{name} has no docstring"
+        with pytest.raises(AttributeError):
+            setattr(frozen, name, current)
+        with pytest.raises(AttributeError):
+            delattr(value, name)
+        with pytest.raises(AttributeError):
+            delattr(frozen, name)
+    if not isinstance(value, list):
+        assert settable, f"{cls.__name__} has no settable property"
+
+
 def test_header_classes_of_different_kinds_differ() -> None:
     assert FromHeader(URI) != ToHeader(URI)
     assert FromHeader(URI) != Header("From", "<sip:alice@example.com>")

@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sipsimple.core import (
+    SIPURI,
+    ContactHeader,
+    Engine,
+    FromHeader,
     FrozenSDPAttribute,
     FrozenSDPAttributeList,
     FrozenSDPBandwidthInfo,
     FrozenSDPConnection,
     FrozenSDPMediaStream,
     FrozenSDPSession,
+    Invitation,
     SDPAttribute,
     SDPAttributeList,
     SDPBandwidthInfo,
@@ -27,8 +33,10 @@ from sipsimple.core import (
     SDPMediaStream,
     SDPSession,
     SIPCoreError,
-    _core,
+    ToHeader,
 )
+from sipsimple.notification import NotificationCenter
+from tests.support import observe
 
 CORPUS = sorted((Path(__file__).parent / "data" / "sdp").glob("*.sdp"))
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -110,11 +118,53 @@ def pjmedia_meaning(session: FrozenSDPSession) -> FrozenSDPSession:
     )
 
 
+# What PJMEDIA makes of an SDP is read the way a call reads it: the Engine
+# sends the SDP as the offer of an INVITE to itself (our conversion to
+# PJMEDIA's structures, which PJMEDIA prints into the request), its incoming
+# side has PJMEDIA parse the offer and hands it over converted back
+# (Invitation.proposed_remote_sdp), then refuses the call.
+
+
+class CallingItself:
+    """The running Engine calling its own UDP port; it keeps each offer as received and refuses the call (488)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.port = engine.local_udp_port
+        self.offers: list[FrozenSDPSession | None] = []
+        self.states = observe("SIPInvitationChangedState")
+        NotificationCenter().add_observer(self, name="SIPInvitationChangedState")
+
+    def handle_notification(self, notification: Any) -> None:
+        invitation = notification.sender
+        if notification.data.state == "incoming" and invitation.direction == "incoming":
+            self.offers.append(invitation.proposed_remote_sdp)
+            invitation.send_response(488)
+
+    def invite(self, invitation: Invitation, sdp: SDPSession | FrozenSDPSession) -> None:
+        invitation.send_invite(
+            FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+            ToHeader(SIPURI(user="bob", host="127.0.0.1", port=self.port)),
+            None,
+            ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=self.port)),
+            sdp=sdp,
+            timeout=10,
+        )
+
+    def offer_as_received(self, sdp: SDPSession | FrozenSDPSession) -> FrozenSDPSession | None:
+        """`sdp` sent as an INVITE's offer, as the receiving side read it."""
+        received = len(self.offers)
+        invitation = Invitation()
+        self.invite(invitation, sdp)
+        ended = self.states.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
+        assert ended.data.code == 488
+        [offer] = self.offers[received:]
+        return offer
+
+
 @pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.stem)
-def test_corpus_accepted_by_pjmedia(path: Path):
-    text = path.read_text()
-    printed = _core._pjmedia_round_trip(text)
-    assert FrozenSDPSession.parse(printed) == pjmedia_meaning(FrozenSDPSession.parse(text))
+def test_corpus_accepted_by_pjmedia(engine: Engine, path: Path):
+    sdp = FrozenSDPSession.parse(path.read_text())
+    assert CallingItself(engine).offer_as_received(sdp) == pjmedia_meaning(sdp)
 
 
 def test_seed_audio_helpers():
@@ -365,11 +415,9 @@ def test_frozen_forms():
     assert pickle.loads(pickle.dumps(session)) == session
 
 
-def test_pjmedia_refuses():
+def test_pjmedia_refuses(engine: Engine):
     # Valid for us, refused by pjmedia_sdp_validate: a dynamic payload type without rtpmap.
     text = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 5 RTP/AVP 96\r\n"
-    with pytest.raises(SIPCoreError):
-        _core._pjmedia_round_trip(text)
     many = SDPSession(
         "192.0.2.1",
         1,
@@ -377,8 +425,20 @@ def test_pjmedia_refuses():
         connection=SDPConnection("192.0.2.1"),
         media=[SDPMediaStream("audio", 0, "RTP/AVP", formats=["0"])] * 17,
     )
-    with pytest.raises(SIPCoreError, match="at most 16"):
-        _core._pjmedia_round_trip(str(many))
+    calls = CallingItself(engine)
+    ua = engine._ua
+    assert ua is not None
+    pools = ua.pool_usage[0]
+    for sdp, reason in ((SDPSession.parse(text), "rtpmap"), (many, "at most 16")):
+        invitation = Invitation()
+        with pytest.raises(SIPCoreError, match=reason):
+            calls.invite(invitation, sdp)
+        assert invitation.state == "NULL"
+    # Refused before anything was made: no dialog (nor its pool) left behind, nothing sent.
+    assert ua.pool_usage[0] == pools
+    assert calls.offers == []
+    # And the Engine still calls with an SDP PJMEDIA takes.
+    assert calls.offer_as_received(FrozenSDPSession.parse(CORPUS[0].read_text())) is not None
 
 
 # --- property-based ----------------------------------------------------------------------

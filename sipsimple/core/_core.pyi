@@ -863,8 +863,6 @@ class SDPSession(_SDPSessionBase):
 class FrozenSDPSession(_SDPSessionBase):
     def __hash__(self) -> int: ...
 
-def _pjmedia_round_trip(text: str | bytes) -> str: ...
-
 # --- INVITE sessions (invitation.pxi) ---------------------------------------
 
 class DialogID(NamedTuple):

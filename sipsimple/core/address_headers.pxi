@@ -17,8 +17,8 @@ class _AddressHeaderBase(_HeaderBase):
         _set(self, "_display_name", _check_display_name(display_name))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    uri = _slot("_uri", "The address (SIPURI or FrozenSIPURI).", lambda value: _uri_argument(value, False))
-    display_name = _slot("_display_name", "Display name, or None.", lambda value: _check_display_name(value))
+    uri = _Slot("_uri", "The address (SIPURI or FrozenSIPURI).", lambda value: _uri_argument(value, False))
+    display_name = _Slot("_display_name", "Display name, or None.", lambda value: _check_display_name(value))
     parameters = _parameters_slot("Header parameters: name -> value (None for a parameter without value).")
 
     def _body(self):
@@ -135,7 +135,7 @@ class _ContactHeaderBase(_AddressHeaderBase):
         else:
             _AddressHeaderBase.__init__(self, uri, display_name, parameters)
 
-    uri = _slot("_uri", "The address (SIPURI or FrozenSIPURI); None for the wildcard \"*\".",
+    uri = _Slot("_uri", "The address (SIPURI or FrozenSIPURI); None for the wildcard \"*\".",
                 lambda value: None if value is None else _uri_argument(value, False))
 
     def _check_parameters(self, parameters):
@@ -293,9 +293,9 @@ class _IdentityHeaderBase(_HeaderBase):
         _set(self, "_uri", _uri_argument(uri, self._frozen))
         _set(self, "_display_name", _check_display_name(display_name))
 
-    uri = _slot("_uri", "The asserted or preferred identity (SIPURI or FrozenSIPURI).",
+    uri = _Slot("_uri", "The asserted or preferred identity (SIPURI or FrozenSIPURI).",
                 lambda value: _uri_argument(value, False))
-    display_name = _slot("_display_name", "Display name, or None.", lambda value: _check_display_name(value))
+    display_name = _Slot("_display_name", "Display name, or None.", lambda value: _check_display_name(value))
 
     def _body(self):
         return _format_address(self._uri, self._display_name)

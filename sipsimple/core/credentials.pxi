@@ -8,9 +8,9 @@ class _CredentialsBase(_Value):
         _set(self, "_password", _check_credential(password, "password"))
         _set(self, "_realm", _check_credential(realm, "realm"))
 
-    username = _slot("_username", "User name for digest authentication.", lambda value: _check_username(value))
-    password = _slot("_password", "Password.", lambda value: _check_credential(value, "password"))
-    realm = _slot("_realm", "Realm these credentials are for; \"*\" for any realm.",
+    username = _Slot("_username", "User name for digest authentication.", lambda value: _check_username(value))
+    password = _Slot("_password", "Password.", lambda value: _check_credential(value, "password"))
+    realm = _Slot("_realm", "Realm these credentials are for; \"*\" for any realm.",
                   lambda value: _check_credential(value, "realm"))
 
     def _key(self):

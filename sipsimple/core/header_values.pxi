@@ -46,7 +46,7 @@ def _set_header_parameters(self, value):
 
 def _parameters_slot(str doc):
     """The `parameters` property of a header class; set, they go through the class's _check_parameters."""
-    return property(operator.attrgetter("_parameters"), _set_header_parameters, doc=doc)
+    return _Slot("_parameters", doc, setter=_set_header_parameters)
 
 
 # Header(name, body): any header, its value kept as text.
@@ -58,7 +58,7 @@ class _GenericHeaderBase(_HeaderBase):
         _set(self, "_name", _check_token(name, "header name"))
         _set(self, "_value", _check_body(body))
 
-    name = _slot("_name", "Header name.", lambda value: _check_token(value, "header name"))
+    name = _Slot("_name", "Header name.", lambda value: _check_token(value, "header name"))
 
     @property
     def body(self):
@@ -133,9 +133,9 @@ class _ViaHeaderBase(_HeaderBase):
         _set(self, "_port", _check_port(port))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    transport = _slot("_transport", "Transport (UDP, TCP, TLS, ...).", lambda value: _check_token(value, "transport"))
-    host = _slot("_host", "Host of sent-by (IPv6 addresses without brackets).", lambda value: _check_host(value))
-    port = _slot("_port", "Port of sent-by, or None.", lambda value: _check_port(value))
+    transport = _Slot("_transport", "Transport (UDP, TCP, TLS, ...).", lambda value: _check_token(value, "transport"))
+    host = _Slot("_host", "Host of sent-by (IPv6 addresses without brackets).", lambda value: _check_host(value))
+    port = _Slot("_port", "Port of sent-by, or None.", lambda value: _check_port(value))
     parameters = _parameters_slot("Via parameters: name -> value (None for a parameter without value).")
 
     def _check_parameters(self, parameters):
@@ -258,7 +258,7 @@ class _ContentTypeHeaderBase(_HeaderBase):
         _set(self, "_content_type", _check_content_type(content_type))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    content_type = _slot("_content_type", "The media type, \"type/subtype\".", lambda value: _check_content_type(value))
+    content_type = _Slot("_content_type", "The media type, \"type/subtype\".", lambda value: _check_content_type(value))
     parameters = _parameters_slot("Media type parameters: name -> value.")
 
     @property
@@ -341,10 +341,10 @@ class _WarningHeaderBase(_HeaderBase):
         _set(self, "_agent", _check_warn_agent(agent))
         _set(self, "_text", _check_warning_text(text))
 
-    code = _slot("_code", "Three-digit warning code.", lambda value: _check_int(value, "code", 100, 999))
-    agent = _slot("_agent", "Host (and port) or pseudonym of the agent adding the warning.",
+    code = _Slot("_code", "Three-digit warning code.", lambda value: _check_int(value, "code", 100, 999))
+    agent = _Slot("_agent", "Host (and port) or pseudonym of the agent adding the warning.",
                   lambda value: _check_warn_agent(value))
-    text = _slot("_text", "Warning text.", lambda value: _check_warning_text(value))
+    text = _Slot("_text", "Warning text.", lambda value: _check_warning_text(value))
 
     def _body(self):
         return "%d %s %s" % (self._code, self._agent, _quote(self._text, "text"))
@@ -427,10 +427,10 @@ class _ReplacesHeaderBase(_HeaderBase):
         _set(self, "_early_only", _check_bool(early_only, "early_only"))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    call_id = _slot("_call_id", "Call-ID of the dialog to replace.", lambda value: _check_call_id(value))
-    from_tag = _slot("_from_tag", "From tag of the dialog to replace.", lambda value: _check_token(value, "from_tag"))
-    to_tag = _slot("_to_tag", "To tag of the dialog to replace.", lambda value: _check_token(value, "to_tag"))
-    early_only = _slot("_early_only", "Replace the dialog only while it is early.",
+    call_id = _Slot("_call_id", "Call-ID of the dialog to replace.", lambda value: _check_call_id(value))
+    from_tag = _Slot("_from_tag", "From tag of the dialog to replace.", lambda value: _check_token(value, "from_tag"))
+    to_tag = _Slot("_to_tag", "To tag of the dialog to replace.", lambda value: _check_token(value, "to_tag"))
+    early_only = _Slot("_early_only", "Replace the dialog only while it is early.",
                        lambda value: _check_bool(value, "early_only"))
     parameters = _parameters_slot("Other parameters: name -> value.")
 
@@ -516,9 +516,9 @@ class _RetryAfterHeaderBase(_HeaderBase):
         _set(self, "_comment", _check_comment(comment))
         _set(self, "_parameters", self._make_parameters(parameters))
 
-    seconds = _slot("_seconds", "Seconds after which to retry.",
+    seconds = _Slot("_seconds", "Seconds after which to retry.",
                     lambda value: _check_int(value, "seconds", 0, 2 ** 31 - 1))
-    comment = _slot("_comment", "Comment, or None.", lambda value: _check_comment(value))
+    comment = _Slot("_comment", "Comment, or None.", lambda value: _check_comment(value))
     parameters = _parameters_slot("Parameters (duration, ...): name -> value.")
 
     def _check_parameters(self, parameters):
@@ -589,7 +589,7 @@ class _SubjectHeaderBase(_HeaderBase):
     def __init__(self, subject):
         _set(self, "_subject", _check_subject(subject))
 
-    subject = _slot("_subject", "The subject text.", lambda value: _check_subject(value))
+    subject = _Slot("_subject", "The subject text.", lambda value: _check_subject(value))
 
     def _body(self):
         return self._subject

@@ -197,14 +197,15 @@ cdef class Invitation:
         _set_pj_str(&contact, encoded_contact)
         _set_pj_str(&remote_uri, encoded_remote)
         _set_pj_str(&target, encoded_target)
-        with nogil:
-            status = pjsip_dlg_create_uac(pjsip_ua_instance(), &local_uri, &contact, &remote_uri, &target, &dlg)
-        if status != PJ_SUCCESS:
-            raise PJSIPError("Could not create the dialog (check the URIs and headers)", status)
         pool = pjsip_endpt_create_pool(ua._endpt, "invite_sdp", 4096, 4096)
         try:
+            # The offer first: an SDP that PJMEDIA refuses must leave no dialog behind.
             if sdp is not None:
                 local_sdp = _pjmedia_sdp_from_sdp(pool, sdp)
+            with nogil:
+                status = pjsip_dlg_create_uac(pjsip_ua_instance(), &local_uri, &contact, &remote_uri, &target, &dlg)
+            if status != PJ_SUCCESS:
+                raise PJSIPError("Could not create the dialog (check the URIs and headers)", status)
             with nogil:
                 status = pjsip_inv_create_uac(dlg, local_sdp, _INVITE_OPTIONS, &inv)
             if status != PJ_SUCCESS:

@@ -227,9 +227,9 @@ class _SDPConnectionBase(_Value):
         _set(self, "_address_type", address_type)
         _set(self, "_address", _sdp_check_address(address, address_type, "address"))
 
-    address = _slot("_address", "IP address (with /ttl[/count] for multicast) or host name.", setter=_set_sdp_address)
-    net_type = _slot("_net_type", 'Network type: "IN".', lambda value: _check_token(value, "net_type"))
-    address_type = _slot("_address_type", '"IP4" or "IP6".', setter=_set_sdp_address_type)
+    address = _Slot("_address", "IP address (with /ttl[/count] for multicast) or host name.", setter=_set_sdp_address)
+    net_type = _Slot("_net_type", 'Network type: "IN".', lambda value: _check_token(value, "net_type"))
+    address_type = _Slot("_address_type", '"IP4" or "IP6".', setter=_set_sdp_address_type)
 
     def __str__(self):
         return "%s %s %s" % (self._net_type, self._address_type, self._address)
@@ -266,9 +266,9 @@ class _SDPAttributeBase(_Value):
         _set(self, "_name", _check_token(name, "attribute name"))
         _set(self, "_value", None if value is None else _sdp_check_line_text(value, "attribute value", True))
 
-    name = _slot("_name", "Attribute name (rtpmap, sendrecv, ...).",
+    name = _Slot("_name", "Attribute name (rtpmap, sendrecv, ...).",
                  lambda value: _check_token(value, "attribute name"))
-    value = _slot("_value", "Text after the colon, or None for a flag attribute (a=sendrecv).",
+    value = _Slot("_value", "Text after the colon, or None for a flag attribute (a=sendrecv).",
                   lambda value: None if value is None else _sdp_check_line_text(value, "attribute value", True))
 
     def __str__(self):
@@ -400,9 +400,9 @@ class _SDPBandwidthInfoBase(_Value):
         _set(self, "_modifier", _check_token(modifier, "bandwidth modifier"))
         _set(self, "_value", _check_int(value, "bandwidth value", 0, 2 ** 32 - 1))
 
-    modifier = _slot("_modifier", "Bandwidth modifier: CT, AS, TIAS, RS, RR, ...",
+    modifier = _Slot("_modifier", "Bandwidth modifier: CT, AS, TIAS, RS, RR, ...",
                      lambda value: _check_token(value, "bandwidth modifier"))
-    value = _slot("_value", "Bandwidth (kbit/s for CT and AS, bit/s for TIAS).",
+    value = _Slot("_value", "Bandwidth (kbit/s for CT and AS, bit/s for TIAS).",
                   lambda value: _check_int(value, "bandwidth value", 0, 2 ** 32 - 1))
 
     def __str__(self):
@@ -464,25 +464,25 @@ class _SDPMediaStreamBase(_Value):
         _set(self, "_information", _sdp_optional_text(information, "information"))
         _set(self, "_encryption_key", _sdp_optional_text(encryption_key, "encryption_key"))
 
-    media = _slot("_media", "Media type: audio, video, message, application, ...",
+    media = _Slot("_media", "Media type: audio, video, message, application, ...",
                   lambda value: _check_token(value, "media"))
-    port = _slot("_port", "Transport port (0: the stream is rejected or disabled).",
+    port = _Slot("_port", "Transport port (0: the stream is rejected or disabled).",
                  lambda value: _check_int(value, "port", 0, 65535))
-    transport = _slot("_transport", "Transport protocol: RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF, TCP/TLS/MSRP, ...",
+    transport = _Slot("_transport", "Transport protocol: RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF, TCP/TLS/MSRP, ...",
                       lambda value: _sdp_check_transport(value))
-    port_count = _slot("_port_count", "Number of ports (the /n after the port; 1 when absent).",
+    port_count = _Slot("_port_count", "Number of ports (the /n after the port; 1 when absent).",
                        lambda value: _check_int(value, "port_count", 1, 65535))
-    formats = _slot("_formats", "Media formats (payload types for RTP) as text, in order of preference.",
+    formats = _Slot("_formats", "Media formats (payload types for RTP) as text, in order of preference.",
                     lambda value: _sdp_formats_argument(value, False))
-    connection = _slot("_connection", "The media-level c= line, or None (the session's applies).",
+    connection = _Slot("_connection", "The media-level c= line, or None (the session's applies).",
                        lambda value: _sdp_connection_argument(value, False))
-    attributes = _slot("_attributes", "The a= lines of this media description.",
+    attributes = _Slot("_attributes", "The a= lines of this media description.",
                        lambda value: _sdp_attributes_argument(value, False))
-    bandwidth_info = _slot("_bandwidth_info", "The b= lines of this media description.",
+    bandwidth_info = _Slot("_bandwidth_info", "The b= lines of this media description.",
                            lambda value: _sdp_bandwidth_argument(value, False))
-    information = _slot("_information", "The i= line (media title), or None.",
+    information = _Slot("_information", "The i= line (media title), or None.",
                         lambda value: _sdp_optional_text(value, "information"))
-    encryption_key = _slot("_encryption_key", "The k= line's value, or None (obsolete; kept as read).",
+    encryption_key = _Slot("_encryption_key", "The k= line's value, or None (obsolete; kept as read).",
                            lambda value: _sdp_optional_text(value, "encryption_key"))
 
     @property
@@ -651,32 +651,32 @@ class _SDPSessionBase(_Value):
         _set(self, "_phones", _sdp_text_list_argument(phones, "phones", frozen))
         _set(self, "_encryption_key", _sdp_optional_text(encryption_key, "encryption_key"))
 
-    address = _slot("_address", "The o= line's address (of the machine that made the description).",
+    address = _Slot("_address", "The o= line's address (of the machine that made the description).",
                     setter=_set_sdp_address)
-    id = _slot("_id", "The o= line's session id (int).", lambda value: _sdp_check_number(value, "id"))
-    version = _slot("_version", "The o= line's session version (int); raise it for every new offer.",
+    id = _Slot("_id", "The o= line's session id (int).", lambda value: _sdp_check_number(value, "id"))
+    version = _Slot("_version", "The o= line's session version (int); raise it for every new offer.",
                     lambda value: _sdp_check_number(value, "version"))
-    user = _slot("_user", 'The o= line\'s user name ("-" for none).', lambda value: _sdp_check_word(value, "user"))
-    net_type = _slot("_net_type", 'The o= line\'s network type: "IN".', lambda value: _check_token(value, "net_type"))
-    address_type = _slot("_address_type", 'The o= line\'s address type: "IP4" or "IP6".', setter=_set_sdp_address_type)
-    name = _slot("_name", 'The s= line (" " when there is no name).', lambda value: _sdp_check_line_text(value, "name"))
-    connection = _slot("_connection", "The session-level c= line, or None.",
+    user = _Slot("_user", 'The o= line\'s user name ("-" for none).', lambda value: _sdp_check_word(value, "user"))
+    net_type = _Slot("_net_type", 'The o= line\'s network type: "IN".', lambda value: _check_token(value, "net_type"))
+    address_type = _Slot("_address_type", 'The o= line\'s address type: "IP4" or "IP6".', setter=_set_sdp_address_type)
+    name = _Slot("_name", 'The s= line (" " when there is no name).', lambda value: _sdp_check_line_text(value, "name"))
+    connection = _Slot("_connection", "The session-level c= line, or None.",
                        lambda value: _sdp_connection_argument(value, False))
-    start_time = _slot("_start_time", "The first t= line's start time (NTP seconds; 0: unbounded).",
+    start_time = _Slot("_start_time", "The first t= line's start time (NTP seconds; 0: unbounded).",
                        lambda value: _sdp_check_number(value, "start_time"))
-    stop_time = _slot("_stop_time", "The first t= line's stop time (NTP seconds; 0: unbounded).",
+    stop_time = _Slot("_stop_time", "The first t= line's stop time (NTP seconds; 0: unbounded).",
                       lambda value: _sdp_check_number(value, "stop_time"))
-    attributes = _slot("_attributes", "The session-level a= lines.",
+    attributes = _Slot("_attributes", "The session-level a= lines.",
                        lambda value: _sdp_attributes_argument(value, False))
-    bandwidth_info = _slot("_bandwidth_info", "The session-level b= lines.",
+    bandwidth_info = _Slot("_bandwidth_info", "The session-level b= lines.",
                            lambda value: _sdp_bandwidth_argument(value, False))
-    media = _slot("_media", "The media descriptions, in order.", lambda value: _sdp_media_argument(value, False))
-    information = _slot("_information", "The session-level i= line, or None.",
+    media = _Slot("_media", "The media descriptions, in order.", lambda value: _sdp_media_argument(value, False))
+    information = _Slot("_information", "The session-level i= line, or None.",
                         lambda value: _sdp_optional_text(value, "information"))
-    uri = _slot("_uri", "The u= line, or None.", lambda value: _sdp_optional_text(value, "uri"))
-    emails = _slot("_emails", "The e= lines.", lambda value: _sdp_text_list_argument(value, "emails", False))
-    phones = _slot("_phones", "The p= lines.", lambda value: _sdp_text_list_argument(value, "phones", False))
-    encryption_key = _slot("_encryption_key", "The session-level k= line's value, or None.",
+    uri = _Slot("_uri", "The u= line, or None.", lambda value: _sdp_optional_text(value, "uri"))
+    emails = _Slot("_emails", "The e= lines.", lambda value: _sdp_text_list_argument(value, "emails", False))
+    phones = _Slot("_phones", "The p= lines.", lambda value: _sdp_text_list_argument(value, "phones", False))
+    encryption_key = _Slot("_encryption_key", "The session-level k= line's value, or None.",
                            lambda value: _sdp_optional_text(value, "encryption_key"))
 
     @classmethod
@@ -730,16 +730,6 @@ class _SDPSessionBase(_Value):
 
 
 _SDPSessionBase._family = _SDPSessionBase
-
-
-def _set_session_address(self, value):
-    self._address = _sdp_check_address(value, self._address_type, "address")
-
-
-def _set_session_address_type(self, value):
-    value = _sdp_check_address_type(value)
-    _sdp_check_address(self._address, value, "address")
-    self._address_type = value
 
 
 class SDPSession(_SDPSessionBase):
@@ -1004,19 +994,3 @@ cdef object _frozen_sdp_from_pjmedia(const pjmedia_sdp_session *session):
             raise SIPCoreError("PJMEDIA could not print the SDP")
         size *= 4
     return FrozenSDPSession.parse(text)
-
-
-def _pjmedia_round_trip(text):
-    """For the tests: parse `text` with our parser, hand it to PJMEDIA and back; the text PJMEDIA printed."""
-    cdef pj_pool_t *pool = NULL
-    cdef pjmedia_sdp_session *session
-    sdp = FrozenSDPSession.parse(text)
-    _pjsip_parser_acquire()
-    try:
-        pool = _pjsip_parser_pool()
-        session = _pjmedia_sdp_from_sdp(pool, sdp)
-        return str(_frozen_sdp_from_pjmedia(session))
-    finally:
-        if pool != NULL:
-            pj_pool_release(pool)
-        _pjsip_parser_release()

@@ -38,7 +38,7 @@ class _EventHeaderBase(_TokenHeaderBase):
     def __init__(self, event, parameters=None):
         self._init(event, parameters)
 
-    event = _slot("_value", "Event package (presence, dialog, refer, ...).", lambda value: _check_token(value, "event"))
+    event = _Slot("_value", "Event package (presence, dialog, refer, ...).", lambda value: _check_token(value, "event"))
 
     def _check_parameters(self, parameters):
         name = _find_parameter(parameters, "id")
@@ -80,7 +80,7 @@ class _SubscriptionStateHeaderBase(_TokenHeaderBase):
     def __init__(self, state, parameters=None):
         self._init(state, parameters)
 
-    state = _slot("_value", "active, pending, terminated or an extension.", lambda value: _check_token(value, "state"))
+    state = _Slot("_value", "active, pending, terminated or an extension.", lambda value: _check_token(value, "state"))
 
     def _check_parameters(self, parameters):
         for lower_name in ("expires", "retry-after"):
@@ -149,7 +149,7 @@ class _ReasonHeaderBase(_TokenHeaderBase):
     def __init__(self, protocol, parameters=None):
         self._init(protocol, parameters)
 
-    protocol = _slot("_value", "SIP, Q.850 or another protocol.", lambda value: _check_token(value, "protocol"))
+    protocol = _Slot("_value", "SIP, Q.850 or another protocol.", lambda value: _check_token(value, "protocol"))
 
     def _check_parameters(self, parameters):
         name = _find_parameter(parameters, "cause")
@@ -206,7 +206,7 @@ class _ContentDispositionHeaderBase(_TokenHeaderBase):
     def __init__(self, disposition, parameters=None):
         self._init(disposition, parameters)
 
-    disposition = _slot("_value", "render, session, icon, alert, attachment, ...",
+    disposition = _Slot("_value", "render, session, icon, alert, attachment, ...",
                         lambda value: _check_token(value, "disposition"))
 
     def _key(self):

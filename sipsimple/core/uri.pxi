@@ -45,15 +45,15 @@ class _SIPURIBase(_Value):
         uri._assign(*fields)
         return uri
 
-    host = _slot("_host", "Host name, IPv4 address or IPv6 address (without brackets).",
+    host = _Slot("_host", "Host name, IPv4 address or IPv6 address (without brackets).",
                  lambda value: None if value is None else _check_host(value))
-    user = _slot("_user", "User part, unescaped, or None.", lambda value: _check_userinfo(value, "user"))
-    password = _slot("_password", "Password, unescaped, or None.", lambda value: _check_userinfo(value, "password"))
-    port = _slot("_port", "Port number, or None when the URI has none.", lambda value: _check_port(value))
-    parameters = _slot("_parameters", "URI parameters: name -> value (None for a parameter without value).",
+    user = _Slot("_user", "User part, unescaped, or None.", lambda value: _check_userinfo(value, "user"))
+    password = _Slot("_password", "Password, unescaped, or None.", lambda value: _check_userinfo(value, "password"))
+    port = _Slot("_port", "Port number, or None when the URI has none.", lambda value: _check_port(value))
+    parameters = _Slot("_parameters", "URI parameters: name -> value (None for a parameter without value).",
                        lambda value: _check_uri_parameters(value))
-    headers = _slot("_headers", "URI headers: name -> value, unescaped.", lambda value: _check_uri_headers(value))
-    secure = _slot("_secure", "True for a sips: URI.", lambda value: _check_bool(value, "secure"))
+    headers = _Slot("_headers", "URI headers: name -> value, unescaped.", lambda value: _check_uri_headers(value))
+    secure = _Slot("_secure", "True for a sips: URI.", lambda value: _check_bool(value, "secure"))
 
     @classmethod
     def parse(cls, text):

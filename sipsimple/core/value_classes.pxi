@@ -4,9 +4,9 @@
 # hashable); X.new(x) and FrozenX.new(x) convert between them, and the two
 # forms of a class compare equal when their values are equal.
 
-from cpython.object cimport PyObject_GenericSetAttr
+from cpython.object cimport Py_TYPE, PyObject_GenericSetAttr, PyTypeObject, descrgetfunc, descrsetfunc
 
-import operator
+import types
 
 
 cdef inline int _set(object target, str name, object value) except -1:
@@ -21,7 +21,7 @@ cdef inline int _set(object target, str name, object value) except -1:
 #
 # A family is the pair X / FrozenX, sharing a base class (_family) that holds
 # the state in __slots__ and declares every property once, with its setter
-# (see _slot). Members of a family compare equal when their _key()s are
+# (see _Slot). Members of a family compare equal when their _key()s are
 # equal; FrozenX hashes its _key(). The mutable X inherits the properties as
 # they are; FrozenX refuses every attribute assignment in
 # _FrozenValue.__setattr__, before any property's setter is reached, and its
@@ -69,20 +69,73 @@ class _FrozenValue:
         return hash((self._family, self._key()))
 
 
-def _slot(str attribute, str doc, check=None, setter=None):
-    """A property of a family's base class reading the slot `attribute`.
+@cython.final
+@cython.auto_pickle(False)
+cdef class _Slot:
+    """A property of a family's base class, reading the slot `attribute`.
 
-    With `check` it sets too, storing check(value); with `setter` (for a
-    check that needs the other fields), setter(self, value) stores. That is
-    all the mutable class of the family needs: its Frozen twin refuses the
-    assignment before the property is reached.
+    Set, it stores check(value) in the slot, or calls setter(self, value)
+    for a check that needs the other fields. That is all the mutable class
+    of the family needs: its Frozen twin refuses the assignment in
+    _FrozenValue.__setattr__, before the descriptor is reached.
+
+    A property over operator.attrgetter and a setter function would do the
+    same, but every read would look the slot up by name and every assignment
+    would cost one more call through Python; the value classes are read and
+    assigned in every request the Engine makes or receives, so here both go
+    straight to the slot's own descriptor, found once by __set_name__.
     """
-    getter = operator.attrgetter(attribute)
-    if check is not None:
-        def store(self, value):
-            _set(self, attribute, check(value))
-        setter = store
-    return property(getter, setter, doc=doc)
+
+    cdef readonly str attribute
+    cdef readonly object check
+    cdef readonly object setter
+    cdef readonly object __doc__
+    # The member descriptor that __slots__ made for `attribute`, and its type's functions.
+    cdef object _member
+    cdef descrgetfunc _member_get
+    cdef descrsetfunc _member_set
+
+    def __init__(self, str attribute not None, str doc not None, check=None, setter=None):
+        # Every property of a value class can be set on its mutable form (the
+        # stub declares them as plain attributes there), hence exactly one.
+        if (check is None) == (setter is None):
+            raise TypeError("a slot property takes a check or a setter")
+        self.attribute = attribute
+        self.__doc__ = doc
+        self.check = check
+        self.setter = setter
+
+    def __set_name__(self, owner, name):
+        member = None
+        for klass in owner.__mro__:
+            if self.attribute in vars(klass):
+                member = vars(klass)[self.attribute]
+                break
+        if type(member) is not types.MemberDescriptorType:
+            raise TypeError("%s.%s: %s is not in the __slots__ of %s or its bases"
+                            % (owner.__name__, name, self.attribute, owner.__name__))
+        cdef PyTypeObject *member_type = Py_TYPE(member)
+        self._member = member
+        self._member_get = member_type.tp_descr_get
+        self._member_set = member_type.tp_descr_set
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        if self._member is None:
+            raise TypeError("the slot property for %s was not made in a class body" % self.attribute)
+        return self._member_get(self._member, instance, owner)
+
+    def __set__(self, instance, value):
+        if self.setter is not None:
+            self.setter(instance, value)
+            return
+        if self._member is None:
+            raise TypeError("the slot property for %s was not made in a class body" % self.attribute)
+        self._member_set(self._member, instance, self.check(value))
+
+    def __delete__(self, instance):
+        raise AttributeError("%s cannot be deleted" % self.attribute.lstrip("_"))
 
 
 # --- parameters looked up by name, whatever its case ---------------------------
