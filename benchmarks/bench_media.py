@@ -64,7 +64,7 @@ from benchmarks.harness import (
     SidedRuns,
     alternate,
 )
-from tests.audio_analysis import dominant_frequency, read_wav, rms_dbfs
+from devkit.audio import dominant_frequency, read_wav, rms_dbfs
 
 NAME = "media"
 DESCRIPTION = "concurrent calls with PCMU audio through the mixer between two user agents: CPU, memory, RTP loss"

@@ -24,6 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from devkit.audio import dominant_frequency, read_wav, rms_dbfs, tone, write_wav  # noqa: E402
 from sipsimple.core import (  # noqa: E402
     SIPURI,
     AudioMixer,
@@ -40,7 +41,6 @@ from sipsimple.core import (  # noqa: E402
     WaveFile,
 )
 from sipsimple.notification import NotificationCenter  # noqa: E402
-from tests.audio_analysis import dominant_frequency, read_wav, rms_dbfs, tone, write_wav  # noqa: E402
 
 HOST = "127.0.0.1"
 RATE = 32000

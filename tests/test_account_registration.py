@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.ports import free_port
 from sipsimple.account import Account, AccountManager
 from sipsimple.account.registration import RegistrationState
 from sipsimple.configuration.settings import SIPSimpleSettings
@@ -23,9 +24,9 @@ from sipsimple.core import Engine, Registration
 from sipsimple.lookup import Route
 from sipsimple.notification import Notification, NotificationCenter
 from sipsimple.threading import spawn
-from tests.account_support import DOMAIN, ZoneServer, fresh_configuration, tear_down
 from tests.peers.kamailio import TEST_USERS, Kamailio
-from tests.support import NotificationRecorder, free_port, observe
+from tests.support.accounts import DOMAIN, ZoneServer, fresh_configuration, tear_down
+from tests.support.notifications import NotificationRecorder, observe
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from devkit.ports import free_port
+from devkit.sipp import run_sipp
 from sipsimple.application import SIPApplication, SIPApplicationError
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import FileBackend, MemoryBackend
 from sipsimple.configuration.errors import ConfigurationBackendError
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import AudioMixer, Engine
-from tests.support import NotificationRecorder, free_port, observe, request_scenario, run_sipp
+from tests.support.notifications import NotificationRecorder, observe
+from tests.support.scenarios import request_scenario
 
 LIFECYCLE = ("SIPApplicationWillStart", "SIPApplicationDidStart", "SIPApplicationWillEnd", "SIPApplicationDidEnd")
 
@@ -256,8 +259,8 @@ def test_changing_local_ip_restarts_the_engine_on_the_new_address(application: S
 
 def test_the_audio_bridges_carry_audio_and_survive_a_device_change(application: SIPApplication,
                                                                     tmp_path: Path) -> None:
+    from devkit.audio import dominant_frequency, read_wav, sound_segments, tone, write_wav
     from sipsimple.audio import AudioBridge, AudioDevice, WavePlayer, WaveRecorder
-    from tests.audio_analysis import dominant_frequency, read_wav, sound_segments, tone, write_wav
 
     recorder = observe(*LIFECYCLE, "SIPApplicationDidChangeAudioDevices", "WavePlayerDidEnd")
     start(application, MemoryBackend(loopback_settings()), recorder)

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from devkit.audio import dominant_frequency, pcm_to_samples, read_wav, rms_dbfs, sound_segments, tone, write_wav
 from sipsimple.audio import AudioBridge, AudioDevice, AudioPort, IAudioPort, WavePlayer, WaveRecorder
 from sipsimple.core import AudioMixer, Engine, MixerPort, SIPCoreInvalidStateError
 from sipsimple.notification import NotificationCenter
-from tests.audio_analysis import dominant_frequency, pcm_to_samples, read_wav, rms_dbfs, sound_segments, tone, write_wav
 
 RATE = 16000
 FRAME = RATE // 50

@@ -24,14 +24,15 @@ from typing import Any
 
 import pytest
 
+from devkit.ports import free_port_on_all
+from devkit.processes import stop_process
 from sipsimple.account import Account
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import FileBackend
 from sipsimple.configuration.settings import SIPSimpleSettings
-from tests.account_support import DOMAIN, NAMESERVER, zone
-from tests.peers.dns import NSD, free_port
+from tests.peers.dns import NSD
 from tests.peers.kamailio import TEST_USERS, Kamailio
-from tests.peers.processes import stop_process
+from tests.support.accounts import DOMAIN, NAMESERVER, zone
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 Event = dict[str, Any]
@@ -134,7 +135,7 @@ def write_configuration(path: Path, dns_port: int) -> None:
 def test_the_seeds_example_registers_survives_a_registrar_restart_and_stops_in_time(
     tmp_path: Path, kamailio: Kamailio
 ) -> None:
-    dns_port = free_port([NAMESERVER])
+    dns_port = free_port_on_all([NAMESERVER])
     nsd = NSD(tmp_path / "nsd", NAMESERVER, dns_port, {DOMAIN: zone(srv_records(kamailio.port))})
     nsd.start()
     config = tmp_path / "sipsimple" / "config.json"

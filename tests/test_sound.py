@@ -17,17 +17,7 @@ from pathlib import Path
 import pytest
 
 import sipsimple.core._engine as engine_module
-from sipsimple.core import (
-    AudioMixer,
-    Engine,
-    MixerPort,
-    RecordingWaveFile,
-    SIPCoreError,
-    SIPCoreInvalidStateError,
-    ToneGenerator,
-    WaveFile,
-)
-from tests.audio_analysis import (
+from devkit.audio import (
     dominant_frequency,
     dtmf_sequence,
     pcm_to_samples,
@@ -38,7 +28,17 @@ from tests.audio_analysis import (
     tone,
     write_wav,
 )
-from tests.support import observe
+from sipsimple.core import (
+    AudioMixer,
+    Engine,
+    MixerPort,
+    RecordingWaveFile,
+    SIPCoreError,
+    SIPCoreInvalidStateError,
+    ToneGenerator,
+    WaveFile,
+)
+from tests.support.notifications import observe
 
 RATE = 16000
 FRAME = RATE // 50  # samples in the bridge's 20 ms frame

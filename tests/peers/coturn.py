@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from tests.peers.processes import free_udp_tcp_port, stop_process
+from devkit.ports import free_udp_tcp_port
+from devkit.processes import stop_process
 
 __all__ = ["DEBIAN_PACKAGES", "Coturn", "CoturnError", "check_installation"]
 

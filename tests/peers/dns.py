@@ -14,7 +14,7 @@
   query to it times out.
 
 Every instance listens on the same port number (given, from
-:func:`free_port`): a client asks every nameserver on one port, as it would
+devkit.ports.free_port_on_all): a client asks every nameserver on one port, as it would
 ask on 53. Nothing here needs sipsimple.
 """
 
@@ -35,9 +35,9 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from tests.peers.processes import stop_process
+from devkit.processes import stop_process
 
-__all__ = ["DEBIAN_PACKAGES", "NSD", "DNSPeerError", "Router", "SilentServer", "check_installation", "free_port"]
+__all__ = ["DEBIAN_PACKAGES", "NSD", "DNSPeerError", "Router", "SilentServer", "check_installation"]
 
 DEBIAN_PACKAGES = ("nsd",)
 
@@ -55,29 +55,6 @@ def check_installation() -> str | None:
 
 def _nsd_binary() -> str:
     return shutil.which("nsd") or "/usr/sbin/nsd"
-
-
-def free_port(addresses: Iterable[str]) -> int:
-    """A port free for UDP and TCP on every one of ``addresses`` now."""
-    addresses = list(addresses)
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind((addresses[0], 0))
-            port = probe.getsockname()[1]
-        sockets: list[socket.socket] = []
-        try:
-            for address in addresses:
-                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                    sock = socket.socket(socket.AF_INET, kind)
-                    sockets.append(sock)
-                    sock.bind((address, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise DNSPeerError(f"no port free on all of {addresses}")
 
 
 class NSD:

@@ -2,7 +2,7 @@
 
 Run as a subprocess, one pjsua2 Endpoint per process:
 
-    python pjsua2_peer.py ACTION [options]
+    python -m tests.peers.pjsua2_peer ACTION [options]
 
 Actions:
   register   an account registers with --expires at --peer and, once registered,
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import select
 import sys
@@ -40,6 +39,8 @@ import time
 from collections.abc import Callable
 
 import pjsua2 as pj
+
+from devkit.pjsua2 import add_transport, create_endpoint, endpoint_config, exit_without_teardown
 
 MESSAGE_LOG_LEVEL = 4
 
@@ -83,37 +84,19 @@ class Trace(pj.LogWriter):
 
 
 class Peer:
+    """The Endpoint (devkit.pjsua2's set-up, polled from the main thread) and its trace."""
+
     def __init__(self, trace_path: str | None) -> None:
-        self.ep = pj.Endpoint()
-        self.ep.libCreate()
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = True
-        cfg.uaConfig.userAgent = "pjsua2 stand-in"
-        cfg.medConfig.threadCnt = 0
-        cfg.medConfig.noVad = True
         self.trace = Trace(trace_path)
-        cfg.logConfig.writer = self.trace
-        cfg.logConfig.msgLogging = True
-        cfg.logConfig.level = MESSAGE_LOG_LEVEL
-        cfg.logConfig.consoleLevel = MESSAGE_LOG_LEVEL
-        cfg.logConfig.decor = 0
-        self.ep.libInit(cfg)
-        self.ep.audDevManager().setNullDev()
+        cfg = endpoint_config("pjsua2 stand-in", log_level=MESSAGE_LOG_LEVEL, console_level=MESSAGE_LOG_LEVEL,
+                              log_writer=self.trace)
+        cfg.medConfig.noVad = True
+        self.ep = create_endpoint(cfg)
         self.transports: dict[str, int] = {}
 
     def add_transport(self, kind: str, host: str, port: int = 0) -> int:
-        tcfg = pj.TransportConfig()
-        tcfg.boundAddress = host
-        tcfg.port = port
-        family6 = ":" in host
-        types = {
-            "udp": pj.PJSIP_TRANSPORT_UDP6 if family6 else pj.PJSIP_TRANSPORT_UDP,
-            "tcp": pj.PJSIP_TRANSPORT_TCP6 if family6 else pj.PJSIP_TRANSPORT_TCP,
-        }
-        tid = self.ep.transportCreate(types[kind], tcfg)
-        self.transports[kind] = tid
-        return int(self.ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
+        self.transports[kind], local_port = add_transport(self.ep, kind, host, port)
+        return local_port
 
     def listen(self, host: str, port: int = 0) -> int:
         """UDP and TCP on one port number (port, or any free one); returns it.
@@ -167,7 +150,7 @@ def finish(result: dict, peer: Peer) -> None:
     # Like an engine that lives on, keep the TCP connection a moment so that
     # SIPp ends its scenario before it sees the connection close.
     peer.run_for(0.5)
-    os._exit(0)
+    exit_without_teardown()
 
 
 # --- register -----------------------------------------------------------------
@@ -339,8 +322,7 @@ def do_uas(peer: Peer, args: argparse.Namespace) -> None:
         readable, _, _ = select.select([sys.stdin], [], [], 0)
         if readable and not sys.stdin.readline():
             break
-    sys.stdout.flush()
-    os._exit(0)
+    exit_without_teardown()
 
 
 def main() -> None:

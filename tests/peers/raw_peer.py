@@ -1,6 +1,6 @@
 """A scripted SIP peer on a plain socket, for what pjsua2 cannot play.
 
-    python raw_peer.py ACTION [options]
+    python -m tests.peers.raw_peer ACTION [options]
 
 Actions:
   refer-client  sends an out-of-dialog REFER to --peer-port, then answers the
@@ -32,7 +32,7 @@ import json
 import re
 import sys
 
-from rawsip import Connection, Message, new_token, response, uri_host
+from tests.peers.rawsip import Connection, Message, new_token, response, uri_host
 
 PIDF = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
