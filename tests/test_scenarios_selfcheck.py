@@ -222,6 +222,67 @@ def test_refer_uas_and_refer_uac_agree() -> None:
     assert "REFER-DONE notifies=2" in client.log
 
 
+# The raw peer is the only peer of the positive REFER scenarios (no stack here takes a REFER outside a
+# dialog: pjsua2 drops it, baresip 1.0 answers 501): its two REFER sides are checked against pjsua2 in a
+# call instead, with the very code that plays them outside one (follow_notifies, send_notifies). Over UDP:
+# the raw peer reads only the TCP connection it made, and pjsua would connect to its Contact anew.
+
+
+@needs_pjsua2
+def test_raw_refer_client_accepts_the_notifies_of_a_real_stack() -> None:
+    """pjsua2 accepts the raw peer's REFER, calls the Refer-To target (itself, ringing 300 ms) and reports that
+    call in NOTIFYs which pass every check the raw peer makes of refer_uas.xml's."""
+    callee = ListeningPeer("pjsua2_call_peer", "callee", "--seconds", 20, "--ring-ms", 300)
+    try:
+        target = f"sip:carol@127.0.0.1:{callee.port}"
+        outcome = run_peer("raw_peer", "call", "--peer-port", callee.port, "--refer", "client", "--refer-to", target)
+        pjsua = callee.result()
+    finally:
+        callee.stop()
+    assert outcome["answered"] == 200 and outcome["final"] == 202, outcome
+    assert outcome["problems"] == [], outcome
+    assert [notify["body"] for notify in outcome["notifies"]] == [
+        "SIP/2.0 100 Trying\r\n", "SIP/2.0 180 Ringing\r\n", "SIP/2.0 200 OK\r\n"], outcome
+    assert outcome["notifies"][-1]["state"].startswith("terminated"), outcome
+    assert pjsua["calls"][0]["transfer"] == [["refer", f"<{target}>"]], pjsua
+    assert pjsua["requests_sent"].count("NOTIFY") == 3, pjsua
+
+
+@needs_pjsua2
+@pytest.mark.parametrize("notifies", [2, 3])
+def test_raw_refer_server_notifies_are_taken_by_a_real_stack(notifies: int) -> None:
+    """pjsua2 REFERs the raw peer in a call: it takes the raw peer's 202 and NOTIFYs (as refer_uac.xml is
+    proven against) and reports each step of the transfer, the last one final; then it hangs up."""
+    callee = ListeningPeer("pjsua2_call_peer", "callee", "--seconds", 20, "--transfer", "sip:carol@127.0.0.1:5099",
+                           "--hangup-ms", 200)
+    try:
+        outcome = run_peer("raw_peer", "call", "--peer-port", callee.port, "--refer", "server",
+                           "--notifies", notifies)
+        pjsua = callee.result()
+    finally:
+        callee.stop()
+    assert outcome["refer"].startswith("REFER sip:alice@127.0.0.1:"), outcome
+    assert outcome["answers"] == [200] * notifies and outcome["bye"], outcome
+    trying = [[100, "Trying", False]] * (notifies - 1)
+    assert pjsua["calls"][0]["transfer"] == [[100, "Accepted", False], *trying, [200, "OK", True]], pjsua
+    assert pjsua["requests_sent"] == ["REFER", "BYE"], pjsua
+
+
+@needs_pjsua2
+def test_raw_refer_server_fault_is_refused_by_a_real_stack() -> None:
+    """A NOTIFY outside the REFER's dialog (a wrong From tag) gets no 200 from pjsua2: acceptance means something."""
+    callee = ListeningPeer("pjsua2_call_peer", "callee", "--seconds", 15, "--transfer", "sip:carol@127.0.0.1:5099",
+                           "--hangup-ms", 200)
+    try:
+        outcome = run_peer("raw_peer", "call", "--peer-port", callee.port, "--refer", "server", "--fault", "from-tag",
+                           "--seconds", 3)
+        pjsua = callee.result()
+    finally:
+        callee.stop()
+    assert outcome["answers"] and 200 not in outcome["answers"], outcome
+    assert [200, "OK", True] not in pjsua["calls"][0]["transfer"], pjsua
+
+
 # --- publish_uas.xml / publish_412_uas.xml ---------------------------------------
 
 @needs_pjsua2

@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
 
 import dns.exception
 import dns.message
@@ -35,7 +34,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from devkit.processes import stop_process
+from devkit.processes import Service, stop_process
 
 __all__ = ["DEBIAN_PACKAGES", "NSD", "DNSPeerError", "Router", "SilentServer", "check_installation"]
 
@@ -57,7 +56,7 @@ def _nsd_binary() -> str:
     return shutil.which("nsd") or "/usr/sbin/nsd"
 
 
-class NSD:
+class NSD(Service):
     """One NSD serving ``zones`` ({zone name: zone file text}) on ``address``:``port``, UDP and TCP."""
 
     def __init__(self, directory: Path, address: str, port: int, zones: Mapping[str, str]) -> None:
@@ -138,16 +137,8 @@ class NSD:
     def log(self) -> str:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
-    def __enter__(self) -> NSD:
-        return self.start()
 
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class Router:
+class Router(Service):
     """Relays UDP queries on ``address``:``port`` to ``upstream``:``port``, breaking some query types."""
 
     def __init__(
@@ -232,16 +223,8 @@ class Router:
             self._socket.close()
             self._socket = None
 
-    def __enter__(self) -> Router:
-        return self.start()
 
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class SilentServer:
+class SilentServer(Service):
     """Sockets bound on ``address``:``port`` (UDP, and TCP listening) that never answer."""
 
     def __init__(self, address: str, port: int) -> None:
@@ -263,10 +246,3 @@ class SilentServer:
             sock.close()
         self._sockets = []
 
-    def __enter__(self) -> SilentServer:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -44,10 +44,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from devkit.ports import free_udp_tcp_port
+from devkit.processes import Service
 
 __all__ = [
     "DEBIAN_PACKAGES",
@@ -211,7 +211,7 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-class Kamailio:
+class Kamailio(Service):
     """Kamailio 5.6 as registrar (digest), proxy (MESSAGE, INVITE) and presence server.
 
     directory: where the configuration, the database and the log go (a
@@ -317,15 +317,6 @@ class Kamailio:
             return ""
 
     # -- life cycle -------------------------------------------------------
-
-    def __enter__(self) -> Kamailio:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def is_running(self) -> bool:

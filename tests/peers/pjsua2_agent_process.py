@@ -21,16 +21,7 @@ from typing import Any
 import pjsua2 as pj
 
 from devkit.pjsua2 import add_transport, create_endpoint, endpoint_config
-
-Event = dict[str, Any]
-_output_lock = threading.Lock()
-
-
-def emit(event: str, **fields: Any) -> None:
-    """One event on stdout, the channel to the test."""
-    with _output_lock:
-        sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
-        sys.stdout.flush()
+from tests.peers.json_lines import Event, emit
 
 
 class Account(pj.Account):

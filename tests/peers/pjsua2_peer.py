@@ -145,6 +145,15 @@ def account_config(peer: Peer, args: argparse.Namespace, id_uri: str) -> pj.Acco
     return acfg
 
 
+def add_buddy(buddy: pj.Buddy, account: pj.Account, args: argparse.Namespace, subscribe: bool) -> pj.Buddy:
+    """`buddy` created for bob at SIPp (--peer-port, --transport) in `account`, subscribed to when `subscribe`."""
+    bcfg = pj.BuddyConfig()
+    bcfg.uri = uri(args.host, args.peer_port, "bob", args.transport)
+    bcfg.subscribe = subscribe
+    buddy.create(account, bcfg)
+    return buddy
+
+
 def finish(result: dict, peer: Peer) -> None:
     print("RESULT " + json.dumps(result), flush=True)
     # Like an engine that lives on, keep the TCP connection a moment so that
@@ -216,11 +225,7 @@ def do_message(peer: Peer, args: argparse.Namespace) -> None:
     acfg.sipConfig.authCreds.append(credentials(args))
     acc = ImAccount()
     acc.create(acfg)
-    bcfg = pj.BuddyConfig()
-    bcfg.uri = uri(args.host, args.peer_port, "bob", args.transport)
-    bcfg.subscribe = False
-    buddy = ImBuddy()
-    buddy.create(acc, bcfg)
+    buddy = add_buddy(ImBuddy(), acc, args, subscribe=False)
     prm = pj.SendInstantMessageParam()
     prm.content = "Hello from the pjsua2 stand-in"
     prm.contentType = "text/plain"
@@ -256,11 +261,7 @@ def do_subscribe(peer: Peer, args: argparse.Namespace) -> None:
     acfg = account_config(peer, args, uri(args.host, peer.local_port, args.user))
     acc = pj.Account()
     acc.create(acfg)
-    bcfg = pj.BuddyConfig()
-    bcfg.uri = uri(args.host, args.peer_port, "bob", args.transport)
-    bcfg.subscribe = True
-    buddy = PresBuddy()
-    buddy.create(acc, bcfg)
+    buddy = add_buddy(PresBuddy(), acc, args, subscribe=True)
     terminated = peer.run_until(lambda: any(s.get("subState") == "TERMINATED" for s in buddy.states), args.seconds)
     # pjsua subscribes again 500 ms after "deactivated" (RFC 6665: retry at once).
     resubscribed = peer.run_until(lambda: len(peer.trace.sent("SUBSCRIBE ")) >= 2, 3)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,18 +26,8 @@ from sipsimple.core import (
 )
 from sipsimple.core._core import AudioMixer, RecordingWaveFile, Subscription
 from sipsimple.notification import Notification, NotificationCenter
+from tests.peers.json_lines import Event, emit
 from tests.support.media_calls import AudioCall
-
-Event = dict[str, Any]
-_output_lock = threading.Lock()
-
-
-def emit(event: str, **fields: Any) -> None:
-    """One event on stdout, the channel to the test."""
-    with _output_lock:
-        sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
-        sys.stdout.flush()
-
 
 # Notification name -> the event it becomes (fields from its data).
 EVENTS: dict[str, Callable[[Any], None]] = {
