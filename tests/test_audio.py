@@ -2,7 +2,7 @@
 
 No sound card: mixers without devices, driven by their own clock. What a
 bridge connects is checked twice: in the mixer's connection list, and by
-what reaches a recorder or a MixerPort (tests/audio_analysis.py).
+what reaches a recorder or a MixerPort (devkit/audio.py).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def test_start_stop_start_again_with_notifications() -> None:
         assert not engine.is_running
         assert engine.local_udp_port is None
     recorder.wait_for(lambda n: len(recorder.named("SIPEngineDidEnd")) == 3)
-    assert recorder.names_seen() == ["SIPEngineWillStart", "SIPEngineDidStart", "SIPEngineWillEnd",
+    assert recorder.names == ["SIPEngineWillStart", "SIPEngineDidStart", "SIPEngineWillEnd",
                                      "SIPEngineDidEnd"] * 3
     assert all(n.sender is engine for n in recorder.notifications)
 

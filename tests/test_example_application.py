@@ -31,6 +31,7 @@ from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import FileBackend
 from sipsimple.configuration.settings import SIPSimpleSettings
 from tests.peers.dns import NSD
+from tests.peers.json_lines import next_event
 from tests.peers.kamailio import TEST_USERS, Kamailio
 from tests.support.accounts import DOMAIN, NAMESERVER, zone
 
@@ -64,13 +65,11 @@ class ApplicationProcess:
     def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 20.0) -> Event:
         deadline = time.monotonic() + timeout
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no such report within {timeout} s; got {[e['event'] for e in self.events]}")
             try:
-                event = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                continue
+                event = next_event(self._queue, deadline)
+            except TimeoutError:
+                got = [e["event"] for e in self.events]
+                raise AssertionError(f"no such report within {timeout} s; got {got}") from None
             if event is None:
                 raise AssertionError(f"the application exited: {self.stderr()}")
             self.events.append(event)

@@ -5,7 +5,7 @@ What is checked on the wire: the negotiated codec and SRTP suite, RTP both
 ways, DTMF (RFC 4733) in order, hold and unhold by re-INVITE stopping and
 restarting the audio, RTCP statistics (RTT). The audio itself: a 1 kHz tone
 played into our stream, recorded by the peer and analysed (dominant frequency
-and level, tests/audio_analysis.py) for every codec, SRTP off and on, ICE off
+and level, devkit/audio.py) for every codec, SRTP off and on, ICE off
 and on; through a TURN relay; tone, silence, tone across hold and unhold;
 SIPp's RTP reaching our recording; DTMF from SIPp (RFC 4733 from pcaps) reaching us.
 """

@@ -1,7 +1,7 @@
 """The conference bridge and what plays into it, tested by what comes out.
 
 No sound card is needed: a mixer without devices is driven by its own clock
-thread. Audio is checked by analysis (tests/audio_analysis.py) of what a
+thread. Audio is checked by analysis (devkit/audio.py) of what a
 RecordingWaveFile wrote or a MixerPort received, never by timing: every wait
 is for a notification or for an amount of audio, with a generous limit.
 """

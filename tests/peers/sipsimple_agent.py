@@ -45,7 +45,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-Event = dict[str, Any]
+from tests.peers.json_lines import Event, next_event
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -62,7 +63,7 @@ class SipsimpleAgent:
             [sys.executable, "-m", "tests.peers.sipsimple_agent_process", "--host", host], cwd=REPO, env=environment,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
         )
-        self.events: queue.Queue[Event] = queue.Queue()
+        self.events: queue.Queue[Event | None] = queue.Queue()
         self.seen: list[Event] = []
         self._next_id = 0
         self._stderr: list[str] = []
@@ -78,6 +79,7 @@ class SipsimpleAgent:
             line = line.strip()
             if line.startswith("{"):
                 self.events.put(json.loads(line))
+        self.events.put(None)
 
     def wait_for(self, event: str, timeout: float = 10.0, where: Callable[[Event], bool] | None = None) -> Event:
         for candidate in self.seen:
@@ -86,13 +88,13 @@ class SipsimpleAgent:
                 return candidate
         deadline = time.monotonic() + timeout
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AgentError(f"no {event!r} event within {timeout} s; stderr: {''.join(self._stderr)[-2000:]}")
             try:
-                candidate = self.events.get(timeout=remaining)
-            except queue.Empty:
-                continue
+                candidate = next_event(self.events, deadline)
+            except TimeoutError:
+                raise AgentError(f"no {event!r} event within {timeout} s; "
+                                 f"stderr: {''.join(self._stderr)[-2000:]}") from None
+            if candidate is None:
+                raise AgentError(f"the agent exited; stderr: {''.join(self._stderr)[-2000:]}")
             if candidate["event"] == event and (where is None or where(candidate)):
                 return candidate
             self.seen.append(candidate)
