@@ -17,7 +17,7 @@ import pytest
 from sipsimple.configuration import ConfigurationBackendError, ConfigurationManager
 from sipsimple.configuration.backend import ConfigurationBackend, FileBackend, MemoryBackend
 from sipsimple.configuration.settings import SIPSimpleSettings
-from tests.configuration_saver import bulk, version_of
+from tests.peers.configuration_saver import bulk, version_of
 from tests.support.notifications import observe
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -227,7 +227,7 @@ def start_saver(filename: Path, mode: str) -> tuple[subprocess.Popen[str], int]:
     """Start the saving child; return it and the version it found in the file once it is ready."""
     environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.configuration_saver", str(filename), mode],
+        [sys.executable, "-m", "tests.peers.configuration_saver", str(filename), mode],
         cwd=REPOSITORY,
         env=environment,
         stdout=subprocess.PIPE,

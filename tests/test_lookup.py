@@ -1,4 +1,4 @@
-"""sipsimple.lookup against real DNS servers on loopback (tests/dns_zones.py describes the world).
+"""sipsimple.lookup against real DNS servers on loopback (tests/support/dns_zones.py describes the world).
 
 Two NSD instances serve the zones: LOCAL, the nameserver the lookups are
 configured with, and AUTHORITATIVE, the one the zones' NS records name. They
@@ -29,8 +29,8 @@ from sipsimple._dnsquery import order_srv_records
 from sipsimple.core import SIPURI, FrozenSIPURI, RouteHeader
 from sipsimple.lookup import DNSLookup, DNSLookupError, Route
 from sipsimple.threading import NotificationQueue, in_green_thread, spawn
-from tests import dns_zones as zones
 from tests.peers.dns import NSD, DNSPeerError, Router, SilentServer
+from tests.support import dns_zones as zones
 from tests.support.notifications import NotificationRecorder, observe
 
 A = zones.AUTHORITATIVE_PREFIX  # addresses served by AUTHORITATIVE
