@@ -52,6 +52,8 @@ def core_extension() -> Extension:
         sources=["sipsimple/core/_core.pyx"],
         # Relink when pjproject was rebuilt, recompile when any area changed.
         depends=[str(path) for path in [*sorted(core.glob("*.px[di]")), *sorted((prefix / "lib").glob("*.a"))]],
+        # Cython's generated C defines helpers and temporaries for every
+        # feature it might use; those unused in this module are not ours to fix.
         extra_compile_args=[*cflags, "-Wno-unused-function", "-Wno-unused-variable"],
         # Keep pjproject's symbols private to the extension.
         extra_link_args=[*libs, "-Wl,--exclude-libs,ALL"],

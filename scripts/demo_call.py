@@ -24,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devkit.audio import dominant_frequency, read_wav, rms_dbfs, tone, write_wav  # noqa: E402
-from sipsimple.core import (  # noqa: E402
+from devkit.audio import dominant_frequency, read_wav, rms_dbfs, tone, write_wav
+from sipsimple.core import (
     SIPURI,
     AudioMixer,
     AudioTransport,
@@ -40,7 +40,7 @@ from sipsimple.core import (  # noqa: E402
     ToHeader,
     WaveFile,
 )
-from sipsimple.notification import NotificationCenter  # noqa: E402
+from sipsimple.notification import NotificationCenter
 
 HOST = "127.0.0.1"
 RATE = 32000

@@ -1,15 +1,9 @@
 """SIPApplication: starts and stops the middleware's components in order.
 
-States (``SIPApplication.state``)::
-
-    None ──start()──> "starting" ──(components up)──> "started"
-                          │                               │
-                          │ stop() / fatal error          │ stop()
-                          v                               v
-                      "stopping" <────────────────────────┘
-                          │ (components down, bounded in time)
-                          v
-                      "stopped" ──start()──> "starting" ...
+States (``SIPApplication.state``): the table APPLICATION_STATES (sipsimple/_states.py),
+drawn in docs/api/application.md. None (never started), "starting",
+"started", "stopping" (components going down, bounded in time), "stopped"
+(startable again). Only ``_change_state`` changes the state.
 
 ``start(storage)`` starts the ConfigurationManager on ``storage`` in the
 caller's thread, so a bad or corrupt configuration raises there and the
@@ -68,6 +62,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar, overload
 
+from sipsimple._states import APPLICATION_STATES
 from sipsimple.account import AccountManager
 from sipsimple.audio import AudioBridge, AudioDevice
 from sipsimple.configuration import ConfigurationManager
@@ -78,7 +73,7 @@ from sipsimple.notification import Notification, NotificationCenter, Notificatio
 from sipsimple.singleton import Singleton
 from sipsimple.threading import Future, call_in_green_thread, call_in_thread_pool, spawn
 
-__all__ = ["SIPApplication", "SIPApplicationError"]
+__all__ = ["APPLICATION_STATES", "SIPApplication", "SIPApplicationError"]
 
 log = logging.getLogger("sipsimple.application")
 
@@ -221,11 +216,10 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
         (SIPApplicationDidFail, then WillEnd and DidEnd).
         """
         with SIPApplication.state.lock:
-            if self.state not in (None, "stopped"):
-                raise SIPApplicationError(f"SIPApplication cannot start while {self.state}")
+            APPLICATION_STATES.require(self.state, "start", SIPApplicationError)
             ConfigurationManager().start(storage)
             self.storage = storage
-            self.state = "starting"
+            self._change_state("start")
             self._start_done = Future()
             self._stop_done = Future()
         call_in_green_thread(self._run_start)
@@ -233,9 +227,9 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
     def stop(self) -> None:
         """Stop every component; returns at once, SIPApplicationDidEnd tells when done."""
         with SIPApplication.state.lock:
-            if self.state not in ("starting", "started"):
+            if not APPLICATION_STATES.allows(self.state, "stop"):
                 return
-            self.state = "stopping"
+            self._change_state("stop")
         self._post("SIPApplicationWillEnd")
         call_in_green_thread(self._run_stop)
 
@@ -245,6 +239,10 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
         if done is None:
             return
         done.wait(timeout)
+
+    def _change_state(self, event: str) -> None:
+        """The one place where the state changes: to where APPLICATION_STATES says ``event`` leads."""
+        self.state = APPLICATION_STATES.next(self.state, event)
 
     # -- start and stop sequences (green threads) ----------------------------
 
@@ -272,7 +270,7 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
         with SIPApplication.state.lock:
             started = self.state == "starting"
             if started:
-                self.state = "started"
+                self._change_state("started")
         if started:
             self._post("SIPApplicationDidStart")
 
@@ -319,7 +317,8 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
         finally:
             self.engine = None
             self._settings = None
-            self.state = "stopped"
+            with SIPApplication.state.lock:
+                self._change_state("stopped")
             self._post("SIPApplicationDidEnd")
             stop_done = self._stop_done
             if stop_done is not None:

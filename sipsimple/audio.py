@@ -21,14 +21,10 @@ green thread of the middleware thread, which is where its notifications
 (and the slot changes it causes) are posted from; stop() acts at once, in
 the caller's thread.
 
-WavePlayer's states (``is_active`` is True in all but idle):
-
-    idle --start()--> waiting (initial_play False: pause_time) --> playing
-    idle --start()--> playing --end of file--> waiting (pause_time) --> playing ...
-    playing --end of the last play (loop_count)--> idle       WavePlayerDidEnd
-    any --stop()--> idle                                      WavePlayerDidEnd
-    any --the mixer closed--> idle                            WavePlayerDidEnd
-    waiting/start() --the file cannot be played--> idle       WavePlayerDidFail
+WavePlayer's states (``is_active`` is True in all but idle): idle, waiting
+(pause_time before a play), playing; the table WAVE_PLAYER_STATES in
+sipsimple/_states.py (drawn in docs/api/audio.md), through which alone
+WavePlayer._change_state() changes them.
 """
 
 from __future__ import annotations
@@ -42,6 +38,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from zope.interface import Attribute, Interface, implementer
 
+from sipsimple._states import WAVE_PLAYER_STATES
 from sipsimple.core import AudioMixer, RecordingWaveFile, RelayPort, SIPCoreInvalidStateError, WaveFile
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
 from sipsimple.threading import Channel, call_in_green_thread
@@ -452,7 +449,7 @@ class WavePlayer:
         self.initial_play = bool(initial_play)
         self._lock = threading.RLock()
         self._run = 0  # the current start()'s number; a green thread of an older one stops
-        self._active = False
+        self._state = WAVE_PLAYER_STATES.initial
         self._wave: WaveFile | None = None
         self._events: Channel[object] | None = None
 
@@ -466,15 +463,21 @@ class WavePlayer:
         return wave.slot if wave is not None else None
 
     @property
+    def state(self) -> str:
+        """idle, waiting (before a play) or playing."""
+        state = self._state
+        assert state is not None
+        return state
+
+    @property
     def is_active(self) -> bool:
-        return self._active
+        return self._state != WAVE_PLAYER_STATES.initial
 
     def start(self) -> None:
         """Start playing (after pause_time when initial_play is False)."""
         with self._lock:
-            if self._active:
-                raise SIPCoreInvalidStateError("the WavePlayer is already playing")
-            self._active = True
+            WAVE_PLAYER_STATES.require(self._state, "start", SIPCoreInvalidStateError)
+            self._change_state("start")
             self._run += 1
             self._events = Channel()
             call_in_green_thread(self._play, self._run, self._events)
@@ -482,11 +485,19 @@ class WavePlayer:
     def stop(self) -> None:
         """Stop at once. Does nothing when not playing."""
         with self._lock:
-            if not self._active:
+            if not WAVE_PLAYER_STATES.allows(self._state, "stop"):
                 return
-            self._finish(self._run)
+            self._finish("stop")
             assert self._events is not None
             self._events.put(_STOP)
+
+    def _change_state(self, event: str) -> None:
+        """The one place where the state changes (with the lock held): where WAVE_PLAYER_STATES says."""
+        self._state = WAVE_PLAYER_STATES.next(self._state, event)
+
+    def _stopped(self, run: int) -> bool:
+        """Whether the green thread of start() number ``run`` is to stop: stopped, or started again."""
+        return run != self._run or not self.is_active
 
     def handle_notification(self, notification: Notification) -> None:
         # Engine thread: our WaveFile reached its end.
@@ -501,10 +512,10 @@ class WavePlayer:
             return
         while True:
             with self._lock:
-                if run != self._run or not self._active:
+                if self._stopped(run):
                     return
                 if self.mixer.state != "running":
-                    self._finish(run)  # the mixer closed (during a pause): nothing more to play on
+                    self._finish("stop")  # the mixer closed (during a pause): nothing more to play on
                     return
                 wave: WaveFile | None = None
                 try:
@@ -515,10 +526,11 @@ class WavePlayer:
                 except Exception as error:
                     if wave is not None:
                         NotificationCenter().discard_observer(self, name="WaveFileDidFinishPlaying", sender=wave)
-                    self._active = False
+                    self._change_state("fail")
                     self._post("WavePlayerDidFail", error=error)
                     return
                 self._wave = wave
+                self._change_state("play")
                 slot = wave.slot
                 _post_slots_changed(self, None, None, None, slot)
                 if plays == 0:
@@ -533,18 +545,19 @@ class WavePlayer:
                 if event is _STOP or event is wave or not wave.is_active:
                     break
             with self._lock:
-                if run != self._run or not self._active:
+                if self._stopped(run):
                     return
                 if self.mixer.state != "running":
-                    self._finish(run)
+                    self._finish("stop")
                     return
                 NotificationCenter().discard_observer(self, name="WaveFileDidFinishPlaying", sender=wave)
                 self._wave = None
                 _post_slots_changed(self, None, None, slot, None)
                 plays += 1
                 if self.loop_count and plays >= self.loop_count:
-                    self._finish(run)
+                    self._finish("finish")
                     return
+                self._change_state("played")
             if not self._pause(run, events):
                 return
 
@@ -557,12 +570,12 @@ class WavePlayer:
             except TimeoutError:
                 pass
         with self._lock:
-            return run == self._run and self._active
+            return not self._stopped(run)
 
-    def _finish(self, run: int) -> None:
+    def _finish(self, event: str) -> None:
         # With the lock held: stop the file, report the slot gone and the end.
         wave, self._wave = self._wave, None
-        self._active = False
+        self._change_state(event)
         if wave is not None:
             NotificationCenter().discard_observer(self, name="WaveFileDidFinishPlaying", sender=wave)
             slot = wave.slot
@@ -576,4 +589,4 @@ class WavePlayer:
         )
 
     def __repr__(self) -> str:
-        return f"<WavePlayer {self.filename!r} active={self._active}>"
+        return f"<WavePlayer {self.filename!r} {self._state}>"

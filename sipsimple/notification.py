@@ -79,12 +79,13 @@ import itertools
 import logging
 import operator
 import threading
+import typing
 import weakref
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime as _datetime
-from typing import Final, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, cast, runtime_checkable
 
 from zope.interface import Attribute, Interface, implementer
 
@@ -137,10 +138,13 @@ Any: Final[AnyType] = AnyType()
 # Interfaces
 
 
+# zope.interface declares methods without self: the first parameter is the first argument of a call.
+
+
 class IObserver(Interface):
     """An object that receives notifications from a notification center."""
 
-    def handle_notification(notification):  # noqa: N805 (zope.interface style)
+    def handle_notification(notification: Notification) -> None:
         """Called with each :class:`Notification` the observer is registered for."""
 
 
@@ -149,19 +153,19 @@ class INotificationCenter(Interface):
 
     name = Attribute("The name of the center")
 
-    def add_observer(observer, name=Any, sender=Any):  # noqa: N805
+    def add_observer(observer: object, name: str | AnyType = Any, sender: object = Any) -> None:
         """Register observer for notifications named name posted by sender."""
 
-    def remove_observer(observer, name=Any, sender=Any):  # noqa: N805
+    def remove_observer(observer: object, name: str | AnyType = Any, sender: object = Any) -> None:
         """Remove a registration; raise KeyError if it does not exist."""
 
-    def discard_observer(observer, name=Any, sender=Any):  # noqa: N805
+    def discard_observer(observer: object, name: str | AnyType = Any, sender: object = Any) -> None:
         """Remove a registration if it exists."""
 
-    def purge_observer(observer):  # noqa: N805
+    def purge_observer(observer: object) -> None:
         """Remove every registration of observer."""
 
-    def post_notification(name, sender=Any, data=None):  # noqa: N805
+    def post_notification(name: str, sender: object = Any, data: NotificationData | None = None) -> None:
         """Deliver a notification to every matching observer."""
 
 
@@ -187,6 +191,14 @@ class NotificationData:
 
     def __init__(self, **kwargs: object) -> None:
         self.__dict__.update(kwargs)
+
+    if TYPE_CHECKING:
+        # The attributes are whatever the poster passed (or set later), so a reader's ``data.code`` types
+        # as Any (the documented notification tables say what each carries). Only for type checkers: at
+        # run time a missing attribute raises AttributeError as usual, and copy/pickle see no __getattr__.
+        def __getattr__(self, name: str) -> typing.Any: ...
+
+        def __setattr__(self, name: str, value: typing.Any) -> None: ...
 
     def __repr__(self) -> str:
         attributes = ", ".join(f"{key}={value!r}" for key, value in self.__dict__.items())

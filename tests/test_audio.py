@@ -42,7 +42,7 @@ def tone_path(tmp_path: Path) -> Path:
     return path
 
 
-class observe:  # noqa: N801 (used like a function: ``with observe(name, sender) as seen``)
+class observe:  # used like a function: ``with observe(name, sender) as seen``
     """The notifications ``name`` from ``sender`` posted inside the ``with`` block, in a list."""
 
     def __init__(self, name: str, sender: object) -> None:
@@ -487,7 +487,7 @@ def test_bridges_and_players_made_and_dropped_leave_nothing_behind(mixer: AudioM
             bridge.add(player)
             with observe("WavePlayerDidStart", sender=player) as starts:
                 player.start()
-                wait_until(lambda: starts, what="WavePlayerDidStart")  # noqa: B023 (waited for in this loop)
+                wait_until(lambda: starts, what="WavePlayerDidStart")  # waited for in this loop
             player.stop()
             bridge.close()
 

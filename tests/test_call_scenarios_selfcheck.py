@@ -52,7 +52,7 @@ def local_port(transport: str) -> int:
     return free_port(socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM)
 
 
-def Callee(*args: str | int) -> ListeningPeer:  # noqa: N802 - reads like the class it returns
+def Callee(*args: str | int) -> ListeningPeer:  # reads like the class it returns
     """pjsua2_call_peer.py callee: listens (READY <port>) while SIPp calls it."""
     return ListeningPeer("pjsua2_call_peer", "callee", *args)
 

@@ -156,7 +156,7 @@ def test_exception_in_a_callback_is_reported_not_raised(engine: Engine, monkeypa
     import sipsimple.core._core as core_module
 
     class BrokenClock:
-        class datetime:  # noqa: N801 - stands in for the datetime module
+        class datetime:  # stands in for the datetime module
             @staticmethod
             def now():
                 raise RuntimeError("clock is broken")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import pickle
+import socket
 import string
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from sipsimple.core import (
     FrozenFromHeader,
     FrozenHeader,
     FrozenReferToHeader,
+    FrozenRouteHeader,
     FrozenSIPURI,
     FrozenToHeader,
     FrozenViaHeader,
@@ -58,10 +60,35 @@ from sipsimple.core import (
     WarningHeader,
     frozendict,
 )
-from sipsimple.core._core import _pjsip_parse_header, _pjsip_parse_message_headers, _pjsip_parse_uri
+from sipsimple.core._core import ReceivedHeaders
+from tests.support import observe
 
 REPO = Path(__file__).resolve().parent.parent
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --- PJSIP's reading, for the differential checks ---------------------------------------------------
+#
+# What PJSIP makes of a text is read the way the Engine reads every received
+# request: ReceivedHeaders (what the notifications of received requests
+# carry) has PJSIP parse the message and converts its structures with the
+# code that serves received messages. test_a_received_message_through_the_engine
+# checks that a message sent to a running Engine gives the same.
+
+def pjsip_message_headers(message: str) -> list[Any]:
+    """PJSIP's reading of a whole message: its headers, in order."""
+    return list(ReceivedHeaders(message.encode("utf-8", "surrogateescape")))
+
+
+def pjsip_header(name: str, body: str) -> list[Any]:
+    """PJSIP's reading of one header line, as the only header of a request (one object per value)."""
+    return pjsip_message_headers(f"OPTIONS sip:pjsip@example.com SIP/2.0\r\n{name}: {body}\r\n\r\n")
+
+
+def pjsip_uri(text: str) -> FrozenSIPURI | None:
+    """PJSIP's reading of a URI, as the address of a Route header; None when our classes cannot hold it."""
+    [header] = pjsip_header("Route", f"<{text}>")
+    return header.uri if isinstance(header, FrozenRouteHeader) else None
 
 
 def frozen_class(cls: type) -> type:
@@ -446,7 +473,7 @@ def test_header_examples(header: Any, name: str, body: str) -> None:
     with pytest.raises(AttributeError):
         frozen.foo = 1
     # what we print is what PJSIP accepts and reads back the same
-    assert [strict(value) for value in _pjsip_parse_header(name, body)] == [strict(frozen)]
+    assert [strict(value) for value in pjsip_header(name, body)] == [strict(frozen)]
 
 
 def test_header_classes_of_different_kinds_differ() -> None:
@@ -667,7 +694,7 @@ def test_valid_long_values() -> None:
     assert uri.user == user and len(uri.parameters) == 300 and uri.parameters["p299"] == "299"
     header = FromHeader(uri, "d" * 3000, {"tag": value})
     assert FromHeader.parse(header.body) == header
-    assert _pjsip_parse_header("From", header.body) == [FrozenFromHeader.new(header)]
+    assert pjsip_header("From", header.body) == [FrozenFromHeader.new(header)]
     assert SubjectHeader.parse("x" * 100000).subject == "x" * 100000
 
 
@@ -865,7 +892,7 @@ def test_headers_of_a_received_message() -> None:
         "c: application/pidf+xml;charset=UTF-8",
         "Content-Length: 0",
         "", ""])
-    headers = _pjsip_parse_message_headers(message)
+    headers = pjsip_message_headers(message)
     assert [type(header).__name__ for header in headers] == [
         "FrozenViaHeader", "FrozenViaHeader", "FrozenViaHeader", "FrozenFromHeader", "FrozenToHeader",
         "FrozenHeader", "FrozenHeader", "FrozenContactHeader", "FrozenHeader", "FrozenRecordRouteHeader",
@@ -891,11 +918,48 @@ def test_headers_of_a_received_message() -> None:
 
 
 def test_pjsip_reading_of_uris() -> None:
-    assert _pjsip_parse_uri("tel:+12015550123") is None
-    assert _pjsip_parse_uri("sip:alice@[2001:db8::1]:5060;lr") == SIPURI.parse("sip:alice@[2001:db8::1]:5060;lr")
-    assert _pjsip_parse_uri("sip:a@[bad host]") is None      # PJSIP accepts it, our classes do not
+    assert pjsip_uri("tel:+12015550123") is None
+    assert pjsip_uri("sip:alice@[2001:db8::1]:5060;lr") == SIPURI.parse("sip:alice@[2001:db8::1]:5060;lr")
+    assert pjsip_uri("sip:a@[bad host]") is None      # PJSIP accepts it, our classes do not
     with pytest.raises(SIPCoreError):
-        _pjsip_parse_uri("sip:a@b:99999")
+        pjsip_uri("sip:a@b:99999")
+
+
+def test_a_received_message_through_the_engine(engine: Engine) -> None:
+    # The helpers above read text as ReceivedHeaders does; here the same
+    # message goes over UDP to the running Engine, which reads it from the
+    # socket and delivers it as SIPEngineGotMessage.
+    messages = observe("SIPEngineGotMessage")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        peer.bind(("127.0.0.1", 0))
+        peer.settimeout(10)
+        port = peer.getsockname()[1]
+        message = "\r\n".join([
+            f"MESSAGE sip:alice@127.0.0.1:{engine.local_udp_port};transport=udp SIP/2.0",
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK.engine1;rport",
+            "From: \"Bob\" <sip:bob@example.com>;tag=b1",
+            "To: <sip:alice@example.com>",
+            "Call-ID: engine-reading@example.com",
+            "CSeq: 1 MESSAGE",
+            "m: <sip:bob@127.0.0.1>;expires=30;q=0.5, <tel:+12015550123>",
+            "Route: <sip:p1.example.com;lr>",
+            "Event: presence;id=42",
+            "Reason: SIP;cause=600;text=\"Busy\"",
+            "Subject: Grüße",
+            "Replaces: not valid",
+            "Content-Type: text/plain",
+            "Content-Length: 2",
+            "", "hi"])
+        peer.sendto(message.encode(), ("127.0.0.1", engine.local_udp_port))
+        assert peer.recv(65536).startswith(b"SIP/2.0 200 ")
+    got = messages.wait_named("SIPEngineGotMessage")
+    assert got.data.request_uri == SIPURI("127.0.0.1", user="alice", port=engine.local_udp_port,
+                                          parameters={"transport": "udp"})
+    assert list(got.data.headers) == pjsip_message_headers(message)
+    assert [type(header).__name__ for header in got.data.headers][5:12] == [
+        "FrozenContactHeader", "FrozenHeader", "FrozenRouteHeader", "FrozenEventHeader", "FrozenReasonHeader",
+        "FrozenSubjectHeader", "FrozenHeader"]
+    assert got.data.headers[5].q == 0.5 and got.data.headers[10].subject == "Grüße"
 
 
 def test_pjsip_parser_outlives_engine_restarts() -> None:
@@ -904,15 +968,17 @@ def test_pjsip_parser_outlives_engine_restarts() -> None:
     # the third start, so this runs in a process of its own.
     script = textwrap.dedent("""
         from sipsimple.core import Engine, FrozenContactHeader, SIPURI
-        from sipsimple.core._core import _pjsip_parse_header, _pjsip_parse_uri
+        from sipsimple.core._core import ReceivedHeaders
+        def reading(header):
+            return list(ReceivedHeaders(b"OPTIONS sip:x@y SIP/2.0\\r\\n" + header + b"\\r\\n\\r\\n"))
         expected = [FrozenContactHeader(SIPURI("b", user="a"), None, {"q": "0.5"})]
-        assert _pjsip_parse_header("Contact", "<sip:a@b>;q=0.5") == expected
+        assert reading(b"Contact: <sip:a@b>;q=0.5") == expected
         engine = Engine()
         for _ in range(5):
             engine.start(ip_address="127.0.0.1", udp_port=0)
-            assert _pjsip_parse_header("Contact", "<sip:a@b>;q=0.5") == expected
+            assert reading(b"Contact: <sip:a@b>;q=0.5") == expected
             engine.stop()
-            assert _pjsip_parse_uri("sip:a@b") == SIPURI("b", user="a")
+            assert reading(b"Route: <sip:a@b>")[0].uri == SIPURI("b", user="a")
         print("done")
     """)
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120,
@@ -922,7 +988,7 @@ def test_pjsip_parser_outlives_engine_restarts() -> None:
 
 
 def test_parse_while_the_engine_runs(engine: Engine) -> None:
-    assert _pjsip_parse_uri("sip:a@b;transport=tcp") == SIPURI("b", user="a", parameters={"transport": "tcp"})
+    assert pjsip_uri("sip:a@b;transport=tcp") == SIPURI("b", user="a", parameters={"transport": "tcp"})
     assert FromHeader.parse("<sip:a@b>;tag=1").tag == "1"
 
 
@@ -986,7 +1052,7 @@ def test_uri_text_round_trip(uri: SIPURI) -> None:
 @given(uris(pjsip=True))
 @PROPERTY
 def test_uri_pjsip_agrees(uri: SIPURI) -> None:
-    assert strict(_pjsip_parse_uri(str(uri))) == strict(uri)
+    assert strict(pjsip_uri(str(uri))) == strict(uri)
 
 
 def variants_of(uri: SIPURI) -> list[FrozenSIPURI]:
@@ -1094,7 +1160,7 @@ def test_header_text_round_trip(cls: type, data: st.DataObject) -> None:
     assert frozen == header and hash(frozen) == hash(frozen_cls.new(header)) == hash(frozen_cls.new(parsed))
     # PJSIP accepts what we print and, through the code that serves received
     # messages, reads it back into the same header
-    assert [strict(value) for value in _pjsip_parse_header(header.name, body)] == [strict(frozen)]
+    assert [strict(value) for value in pjsip_header(header.name, body)] == [strict(frozen)]
 
 
 @given(st.lists(st.sampled_from(list(HEADER_STRATEGIES)), min_size=2, max_size=2).flatmap(

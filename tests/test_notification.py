@@ -913,7 +913,7 @@ def test_handler_mixin_dispatches_by_name(center: NotificationCenter) -> None:
         def __init__(self) -> None:
             self.started: list[Notification] = []
 
-        def _NH_SIPEngineDidStart(self, notification: Notification) -> None:  # noqa: N802
+        def _NH_SIPEngineDidStart(self, notification: Notification) -> None:
             self.started.append(notification)
 
     engine = Engine()

@@ -35,7 +35,7 @@ class BenchCall(pj.Call):
         self.account = account
         self.confirmed = False
 
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802 - pjsua2 callback name
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
         state = self.getInfo().state
         stats = self.account.stats
         if state == pj.PJSIP_INV_STATE_CONFIRMED and not self.confirmed:
@@ -58,7 +58,7 @@ class BenchAccount(pj.Account):
         self.answer = pj.CallOpParam()
         self.answer.statusCode = 200
 
-    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802 - pjsua2 callback name
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         self.stats.incoming += 1
         call = BenchCall(self, prm.callId)
         self.calls[id(call)] = call

@@ -47,7 +47,7 @@ class MediaCall(pj.Call):
         self.started = threading.Event()
         self.disconnected = False
 
-    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802 - pjsua2 callback name
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         try:
             if self.started.is_set():
                 return
@@ -64,7 +64,7 @@ class MediaCall(pj.Call):
         except Exception as exc:  # an exception must not cross back into C++
             self.account.error(exc)
 
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802 - pjsua2 callback name
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
         try:
             if self.getInfo().state == pj.PJSIP_INV_STATE_DISCONNECTED:
                 self.disconnected = True
@@ -85,7 +85,7 @@ class MediaAccount(pj.Account):
         if len(self.errors) < 5:
             self.errors.append(f"{type(exc).__name__}: {exc.info() if isinstance(exc, pj.Error) else exc}")
 
-    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802 - pjsua2 callback name
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         call = MediaCall(self, prm.callId)
         self.calls.append(call)
         try:

@@ -36,7 +36,7 @@ class ReceiverAccount(pj.Account):
         self.checker = BodyChecker(expect)
         self.callback_errors: list[str] = []
 
-    def onInstantMessage(self, prm: pj.OnInstantMessageParam) -> None:  # noqa: N802 (pjsua2's name)
+    def onInstantMessage(self, prm: pj.OnInstantMessageParam) -> None:
         try:
             self.checker.check(prm.msgBody, prm.contentType)
         except Exception as exc:  # an exception must not cross back into C++

@@ -40,7 +40,7 @@ class SenderAccount(pj.Account):
         self.loop: ClosedLoop | None = None
         self.callback_errors: list[str] = []
 
-    def onInstantMessageStatus(self, prm: pj.OnInstantMessageStatusParam) -> None:  # noqa: N802 (pjsua2's name)
+    def onInstantMessageStatus(self, prm: pj.OnInstantMessageStatusParam) -> None:
         try:
             assert self.loop is not None
             code = int(prm.code)

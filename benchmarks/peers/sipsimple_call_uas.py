@@ -47,7 +47,7 @@ class CallAnswerer(CallCounts):
             self.incoming += 1
             try:
                 notification.sender.send_response(200, sdp=self.answer)  # type: ignore[attr-defined]
-            except Exception as exc:  # noqa: BLE001 - counted and reported, the run goes on
+            except Exception as exc:  # counted and reported, the run goes on
                 self.answer_errors += 1
                 self.last_error = repr(exc)
         elif state == "connected" and notification.data.prev_state != "connected":  # type: ignore[attr-defined]

@@ -35,7 +35,7 @@ from sipsimple.account.settings import (
     XCAPSettings,
 )
 from sipsimple.configuration.datatypes import SIPAddress
-from sipsimple.configuration.objects import SettingsObject, SettingsObjectID
+from sipsimple.configuration.objects import Group, SettingsObject, SettingsObjectID
 from sipsimple.configuration.setting import Setting
 from sipsimple.core import Credentials, Engine
 from sipsimple.network import default_ip_address
@@ -78,19 +78,19 @@ class Account(SettingsObject):
     enabled = Setting(type=bool, default=False)
     display_name = Setting(type=str, default=None, nullable=True)
 
-    auth = AuthSettings
-    sip = SIPSettings
-    registration = RegistrationSettings
-    rtp = RTPSettings
-    nat_traversal = NATTraversalSettings
-    msrp = MSRPSettings
-    presence = PresenceSettings
-    dialog_event = DialogEventSettings
-    message_summary = MessageSummarySettings
-    xcap = XCAPSettings
-    tls = TLSSettings
+    auth: Group[AuthSettings] = AuthSettings
+    sip: Group[SIPSettings] = SIPSettings
+    registration: Group[RegistrationSettings] = RegistrationSettings
+    rtp: Group[RTPSettings] = RTPSettings
+    nat_traversal: Group[NATTraversalSettings] = NATTraversalSettings
+    msrp: Group[MSRPSettings] = MSRPSettings
+    presence: Group[PresenceSettings] = PresenceSettings
+    dialog_event: Group[DialogEventSettings] = DialogEventSettings
+    message_summary: Group[MessageSummarySettings] = MessageSummarySettings
+    xcap: Group[XCAPSettings] = XCAPSettings
+    tls: Group[TLSSettings] = TLSSettings
 
-    def __init__(self, id: object) -> None:  # noqa: A002 (the seed's name)
+    def __init__(self, id: object) -> None:
         self._contact_user = random_contact_user()
         self._started = False
         self._deleting = False

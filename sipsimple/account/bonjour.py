@@ -28,7 +28,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from zeroconf import (
     InterfaceChoice,
@@ -46,7 +46,7 @@ from sipsimple.configuration.datatypes import (
     SIPAddress,
     SIPTransportList,
 )
-from sipsimple.configuration.objects import SettingsGroup, SettingsObject
+from sipsimple.configuration.objects import Group, SettingsGroup, SettingsObject
 from sipsimple.configuration.setting import Setting
 from sipsimple.core import SIPURI, Credentials, Engine, FrozenSIPURI
 from sipsimple.network import interface_ipv4_addresses, is_unspecified, primary_ipv4_address
@@ -204,10 +204,10 @@ class BonjourAccount(SettingsObject):
     enabled = Setting(type=bool, default=True)
     display_name = Setting(type=str, default=None, nullable=True)
 
-    sip = BonjourSIPSettings
-    rtp = RTPSettings  # the same as an Account's
-    msrp = BonjourMSRPSettings
-    tls = TLSSettings
+    sip: Group[BonjourSIPSettings] = BonjourSIPSettings
+    rtp: Group[RTPSettings] = RTPSettings  # the same as an Account's
+    msrp: Group[BonjourMSRPSettings] = BonjourMSRPSettings
+    tls: Group[TLSSettings] = TLSSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -319,10 +319,10 @@ class BonjourAccount(SettingsObject):
 
     # -- the worker thread ---------------------------------------------------
 
-    def _schedule_update(self, done: Future | None = None) -> None:
+    def _schedule_update(self, done: Future[None] | None = None) -> None:
         call_in_thread(_WORKER, self._update, done)
 
-    def _update(self, done: Future | None = None) -> None:
+    def _update(self, done: Future[None] | None = None) -> None:
         """Bring the account to the state its settings and the Engine ask for (worker thread)."""
         try:
             engine = Engine()
@@ -419,7 +419,7 @@ class BonjourAccount(SettingsObject):
         server = f"{self.service_name}.local."
         display_name = self.display_name or ""
         services = {}
-        transports: SIPTransportList = cast(SIPTransportList, self.sip.transport_list)
+        transports = self.sip.transport_list
         for transport in transports:
             try:
                 uri = contact[transport]

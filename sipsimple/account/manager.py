@@ -120,10 +120,10 @@ class AccountManager(metaclass=Singleton):
 
     # --- queries ---------------------------------------------------------------------
 
-    def has_account(self, id: str) -> bool:  # noqa: A002 (the seed's name)
+    def has_account(self, id: str) -> bool:
         return self._key(id) in self._accounts
 
-    def get_account(self, id: str) -> Any:  # noqa: A002
+    def get_account(self, id: str) -> Any:
         """The account with this id; KeyError if there is none."""
         try:
             return self._accounts[self._key(id)]

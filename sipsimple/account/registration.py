@@ -6,21 +6,15 @@ state; everything else (the Account, the Engine thread's notifications from
 the core Registration, the DNS lookups) only puts events in its Channel, so
 the state machine needs no lock.
 
-States and transitions::
-
-                 start()
-    IDLE ─────────────────► LOOKING_UP ──routes──► REGISTERING(route i)
-                              ▲      │                  │        │
-                              │      │ no route         │ 2xx    │ failure
-                              │      ▼                  ▼        ▼
-                              │   WAITING ◄───────── REGISTERED  (see "failure" below)
-                              │    │  │   refresh fails   │ refresh 2xx: REGISTERED
-                              └────┘  └─► REGISTERING(route j)
-                     timer: lookup      timer: next route
-
-    any state but STOPPED ──reregister()──► LOOKING_UP (failure count reset)
-    any state ──stop(unregister=True)──► UNREGISTERING ──DidEnd / bounded wait──► STOPPED
-    any state ──stop(unregister=False)──► STOPPED (the binding is left to expire: the Engine is going away)
+States and transitions: the table REGISTRATION_STATES (sipsimple/_states.py,
+on RegistrationState's values; drawn in docs/api/account.md); ``_change_state`` alone changes the state. In short:
+start() looks the routes up (looking_up), registers on the first
+(registering), is registered (registered, refreshed by the core) or, after
+a failure, waits (waiting) for the next route or a new lookup;
+reregister() starts over from a lookup (failure count reset);
+stop(unregister=True) removes the binding (unregistering) before stopped;
+stop(unregister=False) stops at once (the binding is left to expire: the
+Engine is going away).
 
 failure (of a REGISTER or of a refresh, on route i of n):
 
@@ -64,6 +58,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sipsimple._states import REGISTRATION_STATES
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import SIPURI, ContactHeader, Engine, FromHeader, Registration, RouteHeader
 from sipsimple.lookup import DNSLookup, Route
@@ -77,6 +72,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NEXT_ROUTE_DELAY",
+    "REGISTRATION_STATES",
     "UNREGISTER_TIMEOUT",
     "AccountRegistrar",
     "RegistrationState",
@@ -101,7 +97,7 @@ _REGISTRATION_NOTIFICATIONS = (
 
 class RegistrationState(enum.Enum):
     IDLE = "idle"
-    LOOKING_UP = "looking up"
+    LOOKING_UP = "looking_up"
     REGISTERING = "registering"
     REGISTERED = "registered"
     WAITING = "waiting"
@@ -149,7 +145,7 @@ class AccountRegistrar:
         self.account = account
         self._events: Channel[Any] = Channel()
         self._center = NotificationCenter()
-        self._state = RegistrationState.IDLE
+        self._state = RegistrationState(REGISTRATION_STATES.initial)
         self._registration: Registration | None = None
         self._retiring: set[Registration] = set()  # old Registrations removing their binding
         self._routes: list[Route] = []
@@ -198,7 +194,8 @@ class AccountRegistrar:
     def stop(self, unregister: bool = True, timeout: float = 3.0) -> None:
         """Stop; with ``unregister``, remove the binding first, waiting at most ``timeout`` seconds for it."""
         if not self._started or self._state is RegistrationState.STOPPED:
-            self._state = RegistrationState.STOPPED
+            if self._state is not RegistrationState.STOPPED:
+                self._change_state("stop")
             return
         command = Command("stop", unregister=unregister, timeout=timeout)
         self._events.put(command)
@@ -233,7 +230,8 @@ class AccountRegistrar:
                 except Exception:
                     log.exception("the registrar of %s failed to handle %r", self.account.id, event)
         finally:
-            self._state = RegistrationState.STOPPED
+            if self._state is not RegistrationState.STOPPED:
+                self._change_state("stop")
             self._forget(self._registration)
             for registration in list(self._retiring):
                 self._forget(registration)
@@ -310,8 +308,13 @@ class AccountRegistrar:
             return SIPURI(host=_bare(proxy.host), port=proxy.port, parameters=parameters)
         return SIPURI(host=_bare(self.account.id.domain))
 
+    def _change_state(self, event: str) -> None:
+        """The one place where the state changes: to where REGISTRATION_STATES says ``event`` leads."""
+        target = REGISTRATION_STATES.next(self._state.value, event)
+        self._state = RegistrationState(target)
+
     def _start_lookup(self) -> None:
-        self._state = RegistrationState.LOOKING_UP
+        self._change_state("lookup")
         self._lookup_generation += 1
         generation = self._lookup_generation
         transports = self._transports()
@@ -352,7 +355,7 @@ class AccountRegistrar:
 
     def _register_on_route(self) -> None:
         assert self._registration is not None
-        self._state = RegistrationState.REGISTERING
+        self._change_state("register")
         route = self._routes[self._route_index]
         self._last_route = route
         parameters: dict[str, str | None] = {"lr": None}
@@ -390,7 +393,7 @@ class AccountRegistrar:
             if self._state is RegistrationState.UNREGISTERING:
                 return  # the core now sends the pending removal
             if current and self._state in (RegistrationState.REGISTERING, RegistrationState.REGISTERED):
-                self._state = RegistrationState.REGISTERED
+                self._change_state("registered")
                 self._failures = 0
             self._post(
                 "SIPAccountRegistrationDidSucceed",
@@ -432,7 +435,7 @@ class AccountRegistrar:
             delay = backoff_delay(self._failures, float(settings.retry_delay), float(settings.max_retry_delay),
                                   self.rng)
             self._timer_action = "lookup"
-        self._state = RegistrationState.WAITING
+        self._change_state("fail")
         self._deadline = time.monotonic() + delay
         data: dict[str, Any] = {
             "reason": reason,
@@ -445,7 +448,7 @@ class AccountRegistrar:
         self._post("SIPAccountRegistrationDidFail", **data)
 
     def _on_reregister(self) -> None:
-        if self._state in (RegistrationState.UNREGISTERING, RegistrationState.STOPPED):
+        if not REGISTRATION_STATES.allows(self._state.value, "reregister"):
             return
         registration = self._registration
         assert registration is not None
@@ -492,7 +495,7 @@ class AccountRegistrar:
         unregister: bool = command.unregister  # type: ignore[attr-defined]
         timeout: float = command.timeout  # type: ignore[attr-defined]
         if unregister and registration is not None and (self._bound or self._in_flight):
-            self._state = RegistrationState.UNREGISTERING
+            self._change_state("unregister")
             self._stop_deadline = time.monotonic() + timeout
             try:
                 registration.end(timeout=min(UNREGISTER_TIMEOUT, timeout))
@@ -503,7 +506,7 @@ class AccountRegistrar:
             self._finish_stop(ended=False, code=None, reason=None)
 
     def _finish_stop(self, ended: bool, code: int | None, reason: str | None) -> None:
-        self._state = RegistrationState.STOPPED
+        self._change_state("stop")
         self._stop_deadline = None
         if ended:
             data: dict[str, Any] = {"registration": self._registration}

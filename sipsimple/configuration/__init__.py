@@ -19,7 +19,7 @@ from sipsimple.configuration.errors import (
     ObjectNotFoundError,
 )
 from sipsimple.configuration.manager import ConfigurationManager, Key
-from sipsimple.configuration.objects import SettingsGroup, SettingsObject, SettingsObjectID
+from sipsimple.configuration.objects import Group, SettingsGroup, SettingsObject, SettingsObjectID
 from sipsimple.configuration.setting import DefaultValue, ModifiedValue, Setting
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "ConfigurationManager",
     "DefaultValue",
     "DuplicateIDError",
+    "Group",
     "Key",
     "ModifiedValue",
     "ObjectNotFoundError",

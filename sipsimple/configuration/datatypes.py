@@ -486,7 +486,7 @@ class PortRange(Datatype, tuple[int, int]):
             raise ValueError(f"PortRange must have start < end with room for an RTP/RTCP pair, got ({first}, {last})")
         return super().__new__(cls, (first, last))
 
-    def __getnewargs__(self) -> tuple[int, int]:  # type: ignore[override]
+    def __getnewargs__(self) -> tuple[int, int]:
         return self.start, self.end
 
     def __repr__(self) -> str:

@@ -9,6 +9,11 @@ A SettingsObject subclass declares ``Setting`` attributes and group classes
   ``Account("alice@example.com")``; the id may be changed (a rename, done in
   storage at the next ``save()``).
 
+For type checkers, declare a group with its type, ``sip: Group[SIPSettings] =
+SIPSettings``: an object's ``settings.sip`` then types as a ``SIPSettings``
+(and ``settings.sip.udp_port`` as the setting's value) rather than as the
+class. The annotation changes nothing at run time.
+
 ``__group__`` (optional) puts the objects of a class under a common key:
 an object is stored under ``(__group__, id)`` or ``(id,)``.
 
@@ -36,18 +41,21 @@ import builtins
 import inspect
 import logging
 import threading
-from typing import Any, ClassVar, Final, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar, cast, overload
 
 from sipsimple.configuration.errors import ConfigurationError, DuplicateIDError, ObjectNotFoundError
 from sipsimple.configuration.manager import ConfigurationManager, Key, check_tree
 from sipsimple.configuration.setting import ModifiedValue, Setting
 from sipsimple.notification import NotificationCenter, NotificationData
 
-__all__ = ["SettingsGroup", "SettingsGroupMeta", "SettingsObject", "SettingsObjectID", "SettingsObjectMeta"]
+__all__ = ["Group", "SettingsGroup", "SettingsGroupMeta", "SettingsObject", "SettingsObjectID", "SettingsObjectMeta"]
 
 log = logging.getLogger("sipsimple.configuration")
 
 _RESERVED_NAMES: Final = frozenset(["save", "delete"])
+
+_T = TypeVar("_T")
+_G_co = TypeVar("_G_co", bound="SettingsGroup", covariant=True)
 
 
 # --------------------------------------------------------------------------
@@ -57,12 +65,12 @@ _RESERVED_NAMES: Final = frozenset(["save", "delete"])
 class SettingsContainerMeta(type):
     """Collects a class's settings and groups (inherited ones included) in definition order."""
 
-    __settings__: dict[str, Setting]
+    __settings__: dict[str, Setting[Any]]
     __groups__: dict[str, type[SettingsGroup]]
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(name, bases, namespace, **kwargs)
-        settings: dict[str, Setting] = {}
+        settings: dict[str, Setting[Any]] = {}
         groups: dict[str, type[SettingsGroup]] = {}
         for base in reversed(cls.__mro__[1:]):
             settings.update(base.__dict__.get("__settings__", {}))
@@ -89,6 +97,33 @@ class SettingsContainerMeta(type):
 
 class SettingsGroupMeta(SettingsContainerMeta):
     """Metaclass of SettingsGroup: a group class placed in another class becomes a group of settings there."""
+
+    if TYPE_CHECKING:
+        # What the container's _GroupAttribute does in the group class's stead, told to type checkers so
+        # that a group class matches Group[...]. At run time the container replaces the class with a
+        # _GroupAttribute (see SettingsContainerMeta), so group classes need not be descriptors themselves.
+        @overload
+        def __get__(cls: type[_T], obj: None, objtype: type | None = None) -> type[_T]: ...
+
+        @overload
+        def __get__(cls: type[_T], obj: object, objtype: type | None = None) -> _T: ...
+
+        def __get__(cls, obj: object, objtype: type | None = None) -> Any: ...
+
+
+class Group(Protocol[_G_co]):
+    """The type of a group declared in a settings class: ``sip: Group[SIPSettings] = SIPSettings``.
+
+    Read on an object it gives the object's group (a ``SIPSettings``), read on
+    the class the group class, as the container's ``_GroupAttribute`` does.
+    Every SettingsGroup subclass is a ``Group`` of itself.
+    """
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> type[_G_co]: ...
+
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> _G_co: ...
 
 
 class _GroupAttribute:
@@ -121,7 +156,7 @@ class _GroupAttribute:
 
 
 class _Container:
-    __settings__: ClassVar[dict[str, Setting]]
+    __settings__: ClassVar[dict[str, Setting[Any]]]
     __groups__: ClassVar[dict[str, type[SettingsGroup]]]
 
     _root: SettingsObject
@@ -154,16 +189,16 @@ class _Container:
 
     # -- what Setting calls --------------------------------------------------
 
-    def _get_setting(self, setting: Setting) -> Any:
+    def _get_setting(self, setting: Setting[Any]) -> Any:
         return self._values.get(setting.name, setting.default)
 
-    def _set_setting(self, setting: Setting, value: Any) -> None:
+    def _set_setting(self, setting: Setting[Any], value: Any) -> None:
         value = setting.coerce(value, self._qualified(setting.name))
         with self._root._lock:
             self._values[setting.name] = value
             self._extra.pop(setting.name, None)
 
-    def _reset_setting(self, setting: Setting) -> None:
+    def _reset_setting(self, setting: Setting[Any]) -> None:
         with self._root._lock:
             self._values.pop(setting.name, None)
             self._extra.pop(setting.name, None)
@@ -332,15 +367,16 @@ class SettingsObjectMeta(SettingsContainerMeta):
         else:
             raise TypeError(f"{cls.__name__} has no __id__: give it a str or a SettingsObjectID")
         key = cls._key_for(identifier)
+        object_class = cast(type[SettingsObject], cls)  # what cls is, as a class rather than as a metaclass instance
         manager = ConfigurationManager()
         with _registry_lock:
             registry = _live_registry(manager)
             existing = registry.get(key)
             if existing is not None:
-                if not isinstance(existing, cls):
+                if not isinstance(existing, object_class):
                     raise DuplicateIDError(f"{'/'.join(key)} is used by a {type(existing).__name__}")
                 return existing
-            obj: SettingsObject = object.__new__(cast(type[SettingsObject], cls))
+            obj = object.__new__(object_class)
             obj._setup(identifier, key, manager)
             cast(Any, obj).__init__(*args, **kwargs)
             registry[key] = obj

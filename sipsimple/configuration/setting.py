@@ -5,13 +5,16 @@ from __future__ import annotations
 import builtins
 import math
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, cast, overload
+from typing import Any, Final, Generic, Literal, Protocol, TypeVar, cast, overload
 
 from sipsimple.configuration.datatypes import Datatype
 
 __all__ = ["DefaultValue", "DefaultValueType", "ModifiedValue", "Setting", "SettingsContainer"]
 
 _BUILTIN_TYPES: Final = (bool, int, float, str)
+
+_T = TypeVar("_T")
+_V = TypeVar("_V")  # what reading the setting on an object gives: the setting's type, or it or None
 
 
 class DefaultValueType:
@@ -44,14 +47,14 @@ class ModifiedValue:
 class SettingsContainer(Protocol):
     """What a ``Setting`` needs from the object or group it belongs to (implemented in ``objects``)."""
 
-    def _get_setting(self, setting: Setting) -> Any: ...
+    def _get_setting(self, setting: Setting[Any]) -> Any: ...
 
-    def _set_setting(self, setting: Setting, value: Any) -> None: ...
+    def _set_setting(self, setting: Setting[Any], value: Any) -> None: ...
 
-    def _reset_setting(self, setting: Setting) -> None: ...
+    def _reset_setting(self, setting: Setting[Any]) -> None: ...
 
 
-class Setting:
+class Setting(Generic[_V]):
     """``Setting(type, default=None, nullable=False)``, declared in a SettingsObject or SettingsGroup class.
 
     ``type`` is ``bool``, ``int``, ``float``, ``str`` or a datatype from
@@ -64,7 +67,27 @@ class Setting:
     float). ``None`` is accepted only by a nullable setting; a setting whose
     default is ``None`` must be nullable. Assigning :data:`DefaultValue` (or
     ``del obj.setting``) goes back to the default.
+
+    For type checkers a Setting is generic in the value it gives an object:
+    ``Setting(type=Port, default=Port(0))`` is a ``Setting[Port]``, so
+    ``settings.sip.udp_port`` types as ``Port``; a nullable one is a
+    ``Setting[Port | None]``. Assignment is typed ``Any``, because a datatype
+    also takes what its constructor takes and the check happens at run time.
     """
+
+    # As at run time, a setting that is not nullable needs a default, and one that is says so.
+    @overload
+    def __init__(
+        self: Setting[_T], type: builtins.type[_T], default: Any, nullable: Literal[False] = False
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Setting[_T | None], type: builtins.type[_T], default: Any = None, *, nullable: bool
+    ) -> None: ...
+
+    @overload
+    def __init__(self: Setting[_T | None], type: builtins.type[_T], default: Any, nullable: bool) -> None: ...
 
     def __init__(self, type: builtins.type, default: Any = None, nullable: bool = False) -> None:
         if type not in _BUILTIN_TYPES and not (isinstance(type, builtins.type) and issubclass(type, Datatype)):
@@ -91,10 +114,10 @@ class Setting:
     # -- descriptor --------------------------------------------------------
 
     @overload
-    def __get__(self, obj: None, objtype: builtins.type | None = None) -> Setting: ...
+    def __get__(self, obj: None, objtype: builtins.type | None = None) -> Setting[_V]: ...
 
     @overload
-    def __get__(self, obj: object, objtype: builtins.type | None = None) -> Any: ...
+    def __get__(self, obj: object, objtype: builtins.type | None = None) -> _V: ...
 
     def __get__(self, obj: object, objtype: builtins.type | None = None) -> Any:
         if obj is None:

@@ -18,7 +18,7 @@ from sipsimple.configuration.datatypes import (
     SIPTransportList,
     Timeout,
 )
-from sipsimple.configuration.objects import SettingsGroup, SettingsObject
+from sipsimple.configuration.objects import Group, SettingsGroup, SettingsObject
 from sipsimple.configuration.setting import Setting
 
 __all__ = [
@@ -47,7 +47,7 @@ class AudioSettings(SettingsGroup):
     output_device = Setting(type=str, default="system_default", nullable=True)
     alert_device = Setting(type=str, default="system_default", nullable=True)
     sample_rate = Setting(type=SampleRate, default=SampleRate(48000))
-    echo_canceller = EchoCancellerSettings
+    echo_canceller: Group[EchoCancellerSettings] = EchoCancellerSettings
     recordings_directory = Setting(type=Path, default=Path("~/.sipsimple/recordings"))
 
 
@@ -117,12 +117,12 @@ class SIPSimpleSettings(SettingsObject):
     local_ip = Setting(type=IPAddress, default=None, nullable=True)  # None: chosen automatically
     default_account = Setting(type=SIPAddress, default=None, nullable=True)
 
-    audio = AudioSettings
-    sip = SIPSettings
-    rtp = RTPSettings
-    tls = TLSSettings
-    msrp = MSRPSettings
-    logs = LogsSettings
-    file_transfer = FileTransferSettings
-    chat = ChatSettings
-    dns = DNSSettings
+    audio: Group[AudioSettings] = AudioSettings
+    sip: Group[SIPSettings] = SIPSettings
+    rtp: Group[RTPSettings] = RTPSettings
+    tls: Group[TLSSettings] = TLSSettings
+    msrp: Group[MSRPSettings] = MSRPSettings
+    logs: Group[LogsSettings] = LogsSettings
+    file_transfer: Group[FileTransferSettings] = FileTransferSettings
+    chat: Group[ChatSettings] = ChatSettings
+    dns: Group[DNSSettings] = DNSSettings

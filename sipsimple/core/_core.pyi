@@ -3,7 +3,28 @@
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, SupportsIndex, TypeVar
+
+from typing_extensions import disjoint_base
+
+# The same list as _core.pyx's (stubtest and tests/test_core_names.py check it).
+__all__ = [
+    "AudioMixer", "AudioTransport", "available_srtp_suites", "ContactHeader", "ContentDispositionHeader",
+    "ContentTypeHeader", "Credentials", "DEFAULT_EVENTS", "DialogID", "EventHeader", "FromHeader",
+    "FrozenContactHeader", "FrozenContentDispositionHeader", "FrozenContentTypeHeader", "FrozenCredentials",
+    "frozendict", "FrozenEventHeader", "FrozenFromHeader", "FrozenHeader", "FrozenPAssertedIdentityHeader",
+    "FrozenPPreferredIdentityHeader", "FrozenReasonHeader", "FrozenRecordRouteHeader", "FrozenReferToHeader",
+    "FrozenReplacesHeader", "FrozenRetryAfterHeader", "FrozenRouteHeader", "FrozenSDPAttribute",
+    "FrozenSDPAttributeList", "FrozenSDPBandwidthInfo", "FrozenSDPConnection", "FrozenSDPMediaStream",
+    "FrozenSDPSession", "FrozenSIPURI", "FrozenSubjectHeader", "FrozenSubscriptionStateHeader", "FrozenToHeader",
+    "FrozenViaHeader", "FrozenWarningHeader", "Header", "ICECandidate", "IncomingReferral", "IncomingRequest",
+    "IncomingSubscription", "Invitation", "MixerPort", "PAssertedIdentityHeader", "PJSIP_VERSION", "PJSIPError",
+    "PPreferredIdentityHeader", "ReasonHeader", "RecordingWaveFile", "RecordRouteHeader", "Referral", "ReferToHeader",
+    "RelayPort", "ReplacesHeader", "Request", "RetryAfterHeader", "RouteHeader", "RTPTransport", "SDPAttribute",
+    "SDPAttributeList", "SDPBandwidthInfo", "SDPConnection", "SDPMediaStream", "SDPSession", "SIPCoreError",
+    "SIPCoreInvalidStateError", "SIPURI", "SubjectHeader", "Subscription", "SubscriptionStateHeader",
+    "SYSTEM_DEFAULT_DEVICE", "ToHeader", "ToneGenerator", "ViaHeader", "WarningHeader", "WaveFile",
+]
 
 PJSIP_VERSION: str
 DEFAULT_EVENTS: dict[str, list[str]]
@@ -17,6 +38,7 @@ class PJSIPError(SIPCoreError):
 
 class SIPCoreInvalidStateError(SIPCoreError): ...
 
+@disjoint_base
 class PJSIPUA:
     events: deque[tuple[str, object | None, dict[str, Any]]]
     ip_address: str
@@ -105,6 +127,7 @@ class frozendict(Mapping[str, Any]):
     def __hash__(self) -> int: ...
     def __or__(self, other: Mapping[str, Any]) -> frozendict: ...
     def copy(self) -> frozendict: ...
+    def get(self, key: str, default: Any = None) -> Any: ...
 
 class _SIPURIBase:
     @property
@@ -180,8 +203,6 @@ class _HeaderBase:
     @property
     def body(self) -> str: ...
     @classmethod
-    def parse(cls: type[_T], text: str) -> _T: ...
-    @classmethod
     def new(cls: type[_T], other: Any) -> _T: ...
 
 class _FrozenHeader(_HeaderBase):
@@ -189,9 +210,11 @@ class _FrozenHeader(_HeaderBase):
 
 class _GenericHeaderBase(_HeaderBase):
     def __init__(self, name: str, body: str) -> None: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class Header(_GenericHeaderBase):
-    body: str  # type: ignore[assignment]
+    body: str
 
 class FrozenHeader(_GenericHeaderBase, _FrozenHeader): ...
 
@@ -204,11 +227,13 @@ class _AddressHeaderBase(_HeaderBase):
     def display_name(self) -> str | None: ...
     @property
     def parameters(self) -> Mapping[str, str | None]: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class _MutableAddressHeader(_AddressHeaderBase):
-    uri: SIPURI  # type: ignore[assignment]
+    uri: SIPURI
     display_name: str | None
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
 
 class _FrozenAddressHeader(_AddressHeaderBase, _FrozenHeader):
     @property
@@ -253,11 +278,11 @@ class RecordRouteHeader(_MutableAddressHeader): ...
 class FrozenRecordRouteHeader(_FrozenAddressHeader): ...
 
 class ReferToHeader(_MutableAddressHeader):
-    def __init__(self, uri: _AnySIPURI, parameters: _Parameters | None = None,  # type: ignore[override]
+    def __init__(self, uri: _AnySIPURI, parameters: _Parameters | None = None,
                  display_name: str | None = None) -> None: ...
 
 class FrozenReferToHeader(_FrozenAddressHeader):
-    def __init__(self, uri: _AnySIPURI, parameters: _Parameters | None = None,  # type: ignore[override]
+    def __init__(self, uri: _AnySIPURI, parameters: _Parameters | None = None,
                  display_name: str | None = None) -> None: ...
 
 class _IdentityHeaderBase(_HeaderBase):
@@ -266,15 +291,17 @@ class _IdentityHeaderBase(_HeaderBase):
     def uri(self) -> _AnySIPURI: ...
     @property
     def display_name(self) -> str | None: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class PAssertedIdentityHeader(_IdentityHeaderBase):
-    uri: SIPURI  # type: ignore[assignment]
+    uri: SIPURI
     display_name: str | None
 
 class FrozenPAssertedIdentityHeader(_IdentityHeaderBase, _FrozenHeader): ...
 
 class PPreferredIdentityHeader(_IdentityHeaderBase):
-    uri: SIPURI  # type: ignore[assignment]
+    uri: SIPURI
     display_name: str | None
 
 class FrozenPPreferredIdentityHeader(_IdentityHeaderBase, _FrozenHeader): ...
@@ -296,12 +323,14 @@ class _ViaHeaderBase(_HeaderBase):
     def received(self) -> str | None: ...
     @property
     def rport(self) -> int | None: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class ViaHeader(_ViaHeaderBase):
     transport: str
     host: str
     port: int | None
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
     branch: str | None
     received: str | None
     rport: int | None
@@ -310,6 +339,8 @@ class FrozenViaHeader(_ViaHeaderBase, _FrozenHeader): ...
 
 class _ContentTypeHeaderBase(_HeaderBase):
     def __init__(self, content_type: str, parameters: _Parameters | None = None) -> None: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...  # before the property `type` hides the builtin
     @property
     def content_type(self) -> str: ...
     @property
@@ -321,13 +352,15 @@ class _ContentTypeHeaderBase(_HeaderBase):
 
 class ContentTypeHeader(_ContentTypeHeaderBase):
     content_type: str
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
 
 class FrozenContentTypeHeader(_ContentTypeHeaderBase, _FrozenHeader): ...
 
 class _TokenHeaderBase(_HeaderBase):
     @property
     def parameters(self) -> Mapping[str, str | None]: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class _EventHeaderBase(_TokenHeaderBase):
     def __init__(self, event: str, parameters: _Parameters | None = None) -> None: ...
@@ -338,7 +371,7 @@ class _EventHeaderBase(_TokenHeaderBase):
 
 class EventHeader(_EventHeaderBase):
     event: str
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
     id: str | None
 
 class FrozenEventHeader(_EventHeaderBase, _FrozenHeader): ...
@@ -356,7 +389,7 @@ class _SubscriptionStateHeaderBase(_TokenHeaderBase):
 
 class SubscriptionStateHeader(_SubscriptionStateHeaderBase):
     state: str
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
     reason: str | None
     expires: int | None
     retry_after: int | None
@@ -374,7 +407,7 @@ class _ReasonHeaderBase(_TokenHeaderBase):
 
 class ReasonHeader(_ReasonHeaderBase):
     protocol: str
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
     cause: int | None
     text: str | None
 
@@ -387,7 +420,7 @@ class _ContentDispositionHeaderBase(_TokenHeaderBase):
 
 class ContentDispositionHeader(_ContentDispositionHeaderBase):
     disposition: str
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
 
 class FrozenContentDispositionHeader(_ContentDispositionHeaderBase, _FrozenHeader): ...
 
@@ -399,6 +432,8 @@ class _WarningHeaderBase(_HeaderBase):
     def agent(self) -> str: ...
     @property
     def text(self) -> str: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class WarningHeader(_WarningHeaderBase):
     code: int
@@ -420,13 +455,15 @@ class _ReplacesHeaderBase(_HeaderBase):
     def early_only(self) -> bool: ...
     @property
     def parameters(self) -> Mapping[str, str | None]: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class ReplacesHeader(_ReplacesHeaderBase):
     call_id: str
     from_tag: str
     to_tag: str
     early_only: bool
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
 
 class FrozenReplacesHeader(_ReplacesHeaderBase, _FrozenHeader): ...
 
@@ -438,11 +475,13 @@ class _RetryAfterHeaderBase(_HeaderBase):
     def comment(self) -> str | None: ...
     @property
     def parameters(self) -> Mapping[str, str | None]: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class RetryAfterHeader(_RetryAfterHeaderBase):
     seconds: int
     comment: str | None
-    parameters: dict[str, str | None]  # type: ignore[assignment]
+    parameters: dict[str, str | None]
 
 class FrozenRetryAfterHeader(_RetryAfterHeaderBase, _FrozenHeader): ...
 
@@ -450,15 +489,14 @@ class _SubjectHeaderBase(_HeaderBase):
     def __init__(self, subject: str) -> None: ...
     @property
     def subject(self) -> str: ...
+    @classmethod
+    def parse(cls: type[_T], text: str) -> _T: ...
 
 class SubjectHeader(_SubjectHeaderBase):
     subject: str
 
 class FrozenSubjectHeader(_SubjectHeaderBase, _FrozenHeader): ...
 
-def _pjsip_parse_uri(text: str) -> FrozenSIPURI | None: ...
-def _pjsip_parse_header(name: str, body: str) -> list[Any]: ...
-def _pjsip_parse_message_headers(text: str) -> list[Any]: ...
 
 
 # --- requests outside a dialog (request.pxi) ---------------------------------
@@ -468,6 +506,7 @@ class ReceivedHeaders(Sequence[Any]):
     def __getitem__(self, index: Any) -> Any: ...
     def __len__(self) -> int: ...
 
+@disjoint_base
 class Request:
     state: str
     method: str
@@ -503,6 +542,7 @@ class Request:
     def send(self, timeout: float | None = None) -> None: ...
     def end(self) -> None: ...
 
+@disjoint_base
 class IncomingRequest:
     state: str
     method: str
@@ -525,6 +565,7 @@ class IncomingRequest:
 
 # --- subscriptions and referrals (subscription.pxi, referral.pxi) -----------
 
+@disjoint_base
 class _ClientSubscription:
     state: str
     request_uri: Any
@@ -536,6 +577,7 @@ class _ClientSubscription:
     call_id: str | None
     def end(self, timeout: float | None = None) -> None: ...
 
+@disjoint_base
 class Subscription(_ClientSubscription):
     event: str
     refresh: int
@@ -558,6 +600,7 @@ class Subscription(_ClientSubscription):
         timeout: float | None = None,
     ) -> None: ...
 
+@disjoint_base
 class Referral(_ClientSubscription):
     refer_to_header: Any
     def __init__(
@@ -572,6 +615,7 @@ class Referral(_ClientSubscription):
     ) -> None: ...
     def send_refer(self, timeout: float | None = None) -> None: ...
 
+@disjoint_base
 class _ServerSubscription:
     state: str
     event: str | None
@@ -583,12 +627,14 @@ class _ServerSubscription:
     content_type: str | None
     def reject(self, code: int) -> None: ...
 
+@disjoint_base
 class IncomingSubscription(_ServerSubscription):
     def accept_pending(self) -> None: ...
     def accept(self, content_type: str | None = None, content: str | bytes | None = None) -> None: ...
     def push_content(self, content_type: str, content: str | bytes) -> None: ...
     def end(self, reason: str | None = None) -> None: ...
 
+@disjoint_base
 class IncomingReferral(_ServerSubscription):
     refer_to_header: Any
     def accept(self, code: int = 202) -> None: ...
@@ -611,9 +657,9 @@ class _SDPConnectionBase:
     def new(cls: type[_S], other: _SDPConnectionBase) -> _S: ...
 
 class SDPConnection(_SDPConnectionBase):
-    address: str  # type: ignore[assignment]
-    net_type: str  # type: ignore[assignment]
-    address_type: str  # type: ignore[assignment]
+    address: str
+    net_type: str
+    address_type: str
 
 class FrozenSDPConnection(_SDPConnectionBase):
     def __hash__(self) -> int: ...
@@ -628,8 +674,8 @@ class _SDPAttributeBase:
     def new(cls: type[_S], other: _SDPAttributeBase) -> _S: ...
 
 class SDPAttribute(_SDPAttributeBase):
-    name: str  # type: ignore[assignment]
-    value: str | None  # type: ignore[assignment]
+    name: str
+    value: str | None
 
 class FrozenSDPAttribute(_SDPAttributeBase):
     def __hash__(self) -> int: ...
@@ -641,6 +687,9 @@ class _SDPAttributeListMixin:
 
 class SDPAttributeList(_SDPAttributeListMixin, list[_SDPAttributeBase]):
     def __init__(self, iterable: Iterable[_SDPAttributeBase] = ...) -> None: ...
+    def append(self, item: _SDPAttributeBase) -> None: ...
+    def insert(self, index: SupportsIndex, item: _SDPAttributeBase) -> None: ...
+    def extend(self, iterable: Iterable[_SDPAttributeBase]) -> None: ...
 
 class FrozenSDPAttributeList(_SDPAttributeListMixin, tuple[FrozenSDPAttribute, ...]):
     def __new__(cls, iterable: Iterable[_SDPAttributeBase] = ...) -> FrozenSDPAttributeList: ...
@@ -657,8 +706,8 @@ class _SDPBandwidthInfoBase:
     def new(cls: type[_S], other: _SDPBandwidthInfoBase) -> _S: ...
 
 class SDPBandwidthInfo(_SDPBandwidthInfoBase):
-    modifier: str  # type: ignore[assignment]
-    value: int  # type: ignore[assignment]
+    modifier: str
+    value: int
 
 class FrozenSDPBandwidthInfo(_SDPBandwidthInfoBase):
     def __hash__(self) -> int: ...
@@ -713,17 +762,17 @@ class _SDPMediaStreamBase:
     def new(cls: type[_S], other: _SDPMediaStreamBase) -> _S: ...
 
 class SDPMediaStream(_SDPMediaStreamBase):
-    media: str  # type: ignore[assignment]
-    port: int  # type: ignore[assignment]
-    transport: str  # type: ignore[assignment]
-    port_count: int  # type: ignore[assignment]
-    formats: list[str]  # type: ignore[assignment]
-    connection: SDPConnection | None  # type: ignore[assignment]
-    attributes: SDPAttributeList  # type: ignore[assignment]
-    bandwidth_info: list[SDPBandwidthInfo]  # type: ignore[assignment]
-    information: str | None  # type: ignore[assignment]
-    encryption_key: str | None  # type: ignore[assignment]
-    direction: str  # type: ignore[assignment]
+    media: str
+    port: int
+    transport: str
+    port_count: int
+    formats: list[str]
+    connection: SDPConnection | None
+    attributes: SDPAttributeList
+    bandwidth_info: list[SDPBandwidthInfo]
+    information: str | None
+    encryption_key: str | None
+    direction: str
 
 class FrozenSDPMediaStream(_SDPMediaStreamBase):
     def __hash__(self) -> int: ...
@@ -792,24 +841,24 @@ class _SDPSessionBase:
     def new(cls: type[_S], other: _SDPSessionBase) -> _S: ...
 
 class SDPSession(_SDPSessionBase):
-    address: str  # type: ignore[assignment]
-    id: int  # type: ignore[assignment]
-    version: int  # type: ignore[assignment]
-    user: str  # type: ignore[assignment]
-    net_type: str  # type: ignore[assignment]
-    address_type: str  # type: ignore[assignment]
-    name: str  # type: ignore[assignment]
-    connection: SDPConnection | None  # type: ignore[assignment]
-    start_time: int  # type: ignore[assignment]
-    stop_time: int  # type: ignore[assignment]
-    attributes: SDPAttributeList  # type: ignore[assignment]
-    bandwidth_info: list[SDPBandwidthInfo]  # type: ignore[assignment]
-    media: list[SDPMediaStream]  # type: ignore[assignment]
-    information: str | None  # type: ignore[assignment]
-    uri: str | None  # type: ignore[assignment]
-    emails: list[str]  # type: ignore[assignment]
-    phones: list[str]  # type: ignore[assignment]
-    encryption_key: str | None  # type: ignore[assignment]
+    address: str
+    id: int
+    version: int
+    user: str
+    net_type: str
+    address_type: str
+    name: str
+    connection: SDPConnection | None
+    start_time: int
+    stop_time: int
+    attributes: SDPAttributeList
+    bandwidth_info: list[SDPBandwidthInfo]
+    media: list[SDPMediaStream]
+    information: str | None
+    uri: str | None
+    emails: list[str]
+    phones: list[str]
+    encryption_key: str | None
 
 class FrozenSDPSession(_SDPSessionBase):
     def __hash__(self) -> int: ...
@@ -823,6 +872,7 @@ class DialogID(NamedTuple):
     local_tag: str
     remote_tag: str
 
+@disjoint_base
 class Invitation:
     state: str
     sub_state: str | None
@@ -891,6 +941,7 @@ class ICECandidate(NamedTuple):
 
 def available_srtp_suites() -> list[str]: ...
 
+@disjoint_base
 class RTPTransport:
     state: str
     ice_state: str
@@ -939,6 +990,7 @@ class RTPTransport:
     @property
     def remote_rtp_candidate(self) -> ICECandidate | None: ...
 
+@disjoint_base
 class AudioTransport:
     transport: RTPTransport
     state: str
@@ -970,6 +1022,7 @@ class AudioTransport:
 
 SYSTEM_DEFAULT_DEVICE: str
 
+@disjoint_base
 class AudioMixer:
     sample_rate: int
     slot_count: int
@@ -999,6 +1052,7 @@ class AudioMixer:
     input_volume: int
     output_volume: int
 
+@disjoint_base
 class _MixerSlot:
     mixer: AudioMixer
     state: str
@@ -1008,6 +1062,7 @@ class _MixerSlot:
     def is_active(self) -> bool: ...
     def stop(self) -> None: ...
 
+@disjoint_base
 class WaveFile(_MixerSlot):
     filename: str
     loop: bool
@@ -1019,6 +1074,7 @@ class WaveFile(_MixerSlot):
     @property
     def paused(self) -> bool: ...
 
+@disjoint_base
 class RecordingWaveFile(_MixerSlot):
     filename: str
     def __init__(self, mixer: AudioMixer, filename: str | os.PathLike[str]) -> None: ...
@@ -1032,6 +1088,7 @@ class ToneGenerator(_MixerSlot):
     @property
     def is_busy(self) -> bool: ...
 
+@disjoint_base
 class MixerPort(_MixerSlot):
     buffer_ms: int
     def __init__(self, mixer: AudioMixer, buffer_ms: int = 2000) -> None: ...

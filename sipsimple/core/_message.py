@@ -1,6 +1,7 @@
 """Message: a SIP MESSAGE outside a dialog (RFC 3428), with digest authentication.
 
-States: new --send()--> sending --final response--> done. Notifications
+States: the table MESSAGE in sipsimple/core/_states.py (new, sending, done),
+changed only by _change_state(). Notifications
 (sender: the Message): SIPMessageDidSucceed (code, reason, headers) or
 SIPMessageDidFail (code, reason, headers).
 """
@@ -11,6 +12,7 @@ from typing import Any
 
 from sipsimple.core._core import Request, SIPCoreInvalidStateError
 from sipsimple.core._request_user import RequestUser
+from sipsimple.core._states import MESSAGE
 from sipsimple.notification import NotificationData
 
 __all__ = ["Message"]
@@ -35,7 +37,7 @@ class Message(RequestUser):
         self.body = body
         self.credentials = credentials
         self.extra_headers = list(extra_headers or [])
-        self._state = "new"
+        self._state = MESSAGE.initial
         # Built now so that bad arguments raise here, not in send().
         self._message_request = Request(
             "MESSAGE", from_header, to_header, to_header.uri, route_header, credentials=credentials,
@@ -44,28 +46,33 @@ class Message(RequestUser):
 
     @property
     def state(self) -> str:
-        return self._state
+        state = self._state
+        assert state is not None  # MESSAGE has no None state
+        return state
 
     @property
     def is_sent(self) -> bool:
-        return self._state != "new"
+        return self._state != MESSAGE.initial
 
     def send(self, timeout: float | None = None) -> None:
         with self._lock:
-            if self._state != "new":
-                raise SIPCoreInvalidStateError("This Message was already sent")
-            self._state = "sending"
+            MESSAGE.require(self._state, "send", SIPCoreInvalidStateError)
+            self._change_state("send")
             self._send(self._message_request, timeout)
 
     def end(self) -> None:
         with self._lock:
-            if self._state == "sending" and self._request is not None:
+            if MESSAGE.allows(self._state, "end") and self._request is not None:
                 self._request.end()
 
+    def _change_state(self, event: str) -> None:
+        """The one place where the state changes: to where MESSAGE says ``event`` leads."""
+        self._state = MESSAGE.next(self._state, event)
+
     def _request_didsucceed(self, request: Request, data: NotificationData) -> None:
-        self._state = "done"
+        self._change_state("succeeded")
         self._post("SIPMessageDidSucceed", code=data.code, reason=data.reason, headers=data.headers)
 
     def _request_didfail(self, request: Request, data: NotificationData) -> None:
-        self._state = "done"
+        self._change_state("failed")
         self._post("SIPMessageDidFail", code=data.code, reason=data.reason, headers=data.headers)

@@ -324,8 +324,7 @@ cdef extern from "pjsip.h" nogil:
                                            unsigned async_cnt, pjsip_tpfactory **p_factory)
 
 
-
-# --- URIs and headers as PJSIP parses and prints them (headers.pxi) ---------
+# --- URIs and headers as PJSIP parses and prints them (pjsip_headers.pxi) ---
 
 cdef extern from "pjlib.h" nogil:
     void *pj_pool_alloc(pj_pool_t *pool, pj_size_t size)
@@ -344,7 +343,6 @@ cdef extern from "pjsip.h" nogil:
         PJSIP_PARSE_URI_AS_NAMEADDR
         PJSIP_PARSE_URI_IN_FROM_TO_HDR
         PJSIP_EXPIRES_NOT_SPECIFIED
-
 
     # Opaque: the first member of every URI is its virtual function table.
     struct pjsip_uri
@@ -447,7 +445,7 @@ cdef extern from "pjmedia-codec.h" nogil:
         pass
     void pjmedia_audio_codec_config_default(pjmedia_audio_codec_config *cfg)
     pj_status_t pjmedia_codec_register_audio_codecs(pjmedia_endpt *endpt,
-                                                     pjmedia_audio_codec_config *c)
+                                                    pjmedia_audio_codec_config *c)
 
 
 cdef extern from "pjnath.h" nogil:
@@ -932,11 +930,16 @@ cdef extern from "pjnath.h" nogil:
     const char *pj_ice_strans_state_name(pj_ice_strans_state state)
 
 cdef extern from "pjmedia.h" nogil:
+    # One declaration for streams and sound devices (pjmedia/types.h names
+    # each direction twice: CAPTURE is ENCODING, PLAYBACK is DECODING).
     ctypedef enum pjmedia_dir:
         PJMEDIA_DIR_NONE
         PJMEDIA_DIR_ENCODING
         PJMEDIA_DIR_DECODING
         PJMEDIA_DIR_ENCODING_DECODING
+        PJMEDIA_DIR_CAPTURE
+        PJMEDIA_DIR_PLAYBACK
+        PJMEDIA_DIR_CAPTURE_PLAYBACK
     ctypedef enum pjmedia_transport_type:
         PJMEDIA_TRANSPORT_TYPE_UDP
         PJMEDIA_TRANSPORT_TYPE_ICE
@@ -1290,10 +1293,6 @@ cdef extern from "pjmedia.h" nogil:
 
     # Sound devices (pjmedia/audiodev.h, pjmedia/sound_port.h).
     ctypedef int pjmedia_aud_dev_index
-    ctypedef enum pjmedia_dir:
-        PJMEDIA_DIR_CAPTURE
-        PJMEDIA_DIR_PLAYBACK
-        PJMEDIA_DIR_CAPTURE_PLAYBACK
     enum:
         PJMEDIA_AUD_DEFAULT_CAPTURE_DEV
         PJMEDIA_AUD_DEFAULT_PLAYBACK_DEV

@@ -122,6 +122,7 @@ class Publication(RequestUser):
         self._in_flight_kind = kind
         self._send(request, self._timeout)
         self.call_id = request.call_id
+        assert request.cseq is not None  # send() numbered it
         self._cseq = request.cseq
 
     def _after_in_flight(self) -> None:

@@ -124,6 +124,7 @@ class Registration(RequestUser):
             self._in_flight = None
             raise
         self.call_id = request.call_id
+        assert request.cseq is not None  # send() numbered it
         self._cseq = request.cseq
 
     def _after_in_flight(self) -> None:

@@ -8,7 +8,7 @@ thread, so every one of them serializes its state behind a lock.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 from sipsimple.core._core import Request
 from sipsimple.notification import Notification, NotificationCenter, NotificationData
@@ -51,7 +51,7 @@ class RequestUser:
         if handler is None:
             return
         with self._lock:
-            request = notification.sender
+            request = cast(Request, notification.sender)  # observed only as the sender of a Request (_send)
             getattr(self, handler)(request, notification.data)
             if notification.name == "SIPRequestDidEnd":
                 self._forget(request)

@@ -2,17 +2,11 @@
 # on PJSIP's invite usage, which also brings 100rel/PRACK (RFC 3262), UPDATE
 # (RFC 3311), session timers (RFC 4028) and Replaces (RFC 3891).
 #
-# States (as the SIP SIMPLE core names them; docs/api/invitation.md draws
-# the whole machine):
-#
-#   outgoing:  NULL --send_invite()--> outgoing --1xx with To tag--> early --2xx--> connecting --ACK--> connected
-#   incoming:  NULL --INVITE--> incoming --send_response(1xx)--> early --send_response(2xx)--> connecting --ACK--> connected
-#   any state --end()--> disconnecting --> disconnected;  failure or remote BYE/CANCEL --> disconnected
-#
-# sub_state (while connected):
-#   normal --send_reinvite()--> sending_proposal --final response to it, or cancel_reinvite() + 487--> normal
-#   normal --re-INVITE with an offer--> received_proposal --send_response(final)--> normal
-#                                       (or the other side CANCELs it: 487, back to normal)
+# States: the tables INVITATION (state) and INVITATION_SUB_STATE (sub_state,
+# while connected) in sipsimple/core/_states.py, drawn in
+# docs/api/invitation.md. Only _set_state() and _set_sub_state() change
+# them, by an event the table must know; the methods ask the tables
+# whether they may run.
 # A re-INVITE without an offer is answered by PJSIP with our current SDP as
 # the offer; an UPDATE offer (session refresh, RFC 3311) is answered at once
 # with our current SDP, each stream's direction mirroring the offer's.
@@ -36,17 +30,19 @@
 DialogID = collections.namedtuple("DialogID", "call_id local_tag remote_tag")
 DialogID.__doc__ = "A dialog's identity (RFC 3261 12): Call-ID and the tags, ours first."
 
+from sipsimple.core._states import INVITATION, INVITATION_SUB_STATE
+
 cdef pjsip_module _invitation_module
 cdef pjsip_inv_callback _invitation_callbacks
 
-_INVITATION_STATES = {
-    PJSIP_INV_STATE_NULL: "NULL",
-    PJSIP_INV_STATE_CALLING: "outgoing",
-    PJSIP_INV_STATE_INCOMING: "incoming",
-    PJSIP_INV_STATE_EARLY: "early",
-    PJSIP_INV_STATE_CONNECTING: "connecting",
-    PJSIP_INV_STATE_CONFIRMED: "connected",
-    PJSIP_INV_STATE_DISCONNECTED: "disconnected",
+# PJSIP's session states as events of INVITATION. CALLING and INCOMING are
+# not among them: send_invite() and _receive_invite() announce those
+# themselves, with the request's data.
+_INVITATION_EVENTS = {
+    PJSIP_INV_STATE_EARLY: "provisional",
+    PJSIP_INV_STATE_CONNECTING: "answered",
+    PJSIP_INV_STATE_CONFIRMED: "acknowledged",
+    PJSIP_INV_STATE_DISCONNECTED: "terminated",
 }
 
 cdef unsigned _INVITE_OPTIONS = PJSIP_INV_SUPPORT_100REL | PJSIP_INV_SUPPORT_TIMER | PJSIP_INV_SUPPORT_UPDATE
@@ -121,7 +117,7 @@ cdef class Invitation:
     cdef object _incoming_transfer
 
     def __cinit__(self):
-        self.state = "NULL"
+        self.state = INVITATION.initial
         self.sub_state = None
 
     @property
@@ -180,8 +176,7 @@ cdef class Invitation:
         cdef pj_pool_t *pool = NULL
         cdef pj_str_t local_uri, contact, remote_uri, target
         cdef int status
-        if self.state != "NULL":
-            raise SIPCoreInvalidStateError("send_invite() is for a new Invitation (state is %s)" % self.state)
+        INVITATION.require(self.state, "send_invite", SIPCoreInvalidStateError)
         for name, value in (("from_header", from_header), ("to_header", to_header),
                             ("contact_header", contact_header)):
             if value is None:
@@ -233,7 +228,7 @@ cdef class Invitation:
             self._abandon()
             raise
         self.direction = "outgoing"
-        self._set_state("outgoing", "local", None, None, None, None)
+        self._set_state("send_invite", "local", None, None, None, None)
         with nogil:
             status = pjsip_inv_send_msg(inv, tdata)
         if status != PJ_SUCCESS:
@@ -284,9 +279,12 @@ cdef class Invitation:
             raise ValueError("code must be a SIP status code (100-699)")
         if self._inv == NULL:
             raise SIPCoreInvalidStateError("This invitation is over")
-        answering_proposal = self.sub_state == "received_proposal"
-        if not answering_proposal and (self.direction != "incoming" or self.state not in ("incoming", "early")):
-            raise SIPCoreInvalidStateError("Nothing to answer in state %s" % self.state)
+        answering_proposal = INVITATION_SUB_STATE.allows(self.sub_state, "send_response")
+        if not answering_proposal:
+            INVITATION.require(self.state, "send_response", SIPCoreInvalidStateError)
+            if self.direction != "incoming":
+                raise SIPCoreInvalidStateError("Invitation.send_response(): nothing to answer in state %r of an "
+                                               "outgoing call" % self.state)
         if answering_proposal and 200 <= code < 300 and sdp is None:
             raise ValueError("a 2xx to a re-INVITE offer needs the answer SDP")
         _check_thread()
@@ -317,8 +315,8 @@ cdef class Invitation:
         if answering_proposal and code >= 200:
             # Before sending: the transaction's own state callback must see
             # the proposal as answered by us.
-            self._set_sub_state("normal", "local", code, reason or _pj_str_to_str(tdata.msg.line.status.reason),
-                                None, None)
+            self._set_sub_state("send_response", "local", code,
+                                reason or _pj_str_to_str(tdata.msg.line.status.reason), None, None)
         with nogil:
             status = pjsip_inv_send_msg(self._inv, tdata)
         if status != PJ_SUCCESS:
@@ -342,6 +340,7 @@ cdef class Invitation:
         """Acknowledge a 2xx that carried an offer (our INVITE had none), with the answer `sdp`."""
         cdef pjmedia_sdp_session *answer
         cdef int status
+        INVITATION.require(self.state, "send_ack", SIPCoreInvalidStateError)
         if self._inv == NULL or not self._ack_pending:
             raise SIPCoreInvalidStateError("No ACK is waiting for an answer")
         if sdp is None:
@@ -374,8 +373,8 @@ cdef class Invitation:
         cdef pj_str_t contact
         cdef pj_str_t *contact_ptr = NULL
         cdef int status
-        if self.state != "connected" or self.sub_state != "normal":
-            raise SIPCoreInvalidStateError("A re-INVITE needs a connected session with nothing pending")
+        INVITATION.require(self.state, "send_reinvite", SIPCoreInvalidStateError)
+        INVITATION_SUB_STATE.require(self.sub_state, "send_reinvite", SIPCoreInvalidStateError)
         _check_thread()
         if contact_header is not None:
             encoded_contact = _header_text(contact_header).encode()
@@ -392,11 +391,11 @@ cdef class Invitation:
         except BaseException:
             pjsip_tx_data_dec_ref(tdata)
             raise
-        self._set_sub_state("sending_proposal", "local", None, None, None, None)
+        self._set_sub_state("send_reinvite", "local", None, None, None, None)
         with nogil:
             status = pjsip_inv_send_msg(self._inv, tdata)
         if status != PJ_SUCCESS:
-            self._set_sub_state("normal", "local", None, None, None, None)
+            self._set_sub_state("send_failed", "local", None, None, None, None)
             raise PJSIPError("Could not send the re-INVITE", status)
 
     def cancel_reinvite(self):
@@ -406,8 +405,8 @@ cdef class Invitation:
         back until one does (RFC 3261 9.1)."""
         cdef pjsip_tx_data *tdata = NULL
         cdef int status
-        if self._inv == NULL or self.sub_state != "sending_proposal":
-            raise SIPCoreInvalidStateError("No re-INVITE of ours is pending")
+        INVITATION.require(self.state, "cancel_reinvite", SIPCoreInvalidStateError)
+        INVITATION_SUB_STATE.require(self.sub_state, "cancel_reinvite", SIPCoreInvalidStateError)
         _check_thread()
         with nogil:
             status = pjsip_inv_cancel_reinvite(self._inv, &tdata)
@@ -427,8 +426,7 @@ cdef class Invitation:
         replaced_dialog_id (a DialogID of another call of ours): the new call
         replaces that one (attended transfer, RFC 3891 Replaces in the Refer-To).
         """
-        if self._inv == NULL or self.state != "connected":
-            raise SIPCoreInvalidStateError("A transfer needs a connected call")
+        INVITATION.require(self.state, "transfer", SIPCoreInvalidStateError)
         if self._outgoing_transfer is not None and (<_ClientSubscription> self._outgoing_transfer)._evsub != NULL:
             raise SIPCoreInvalidStateError("A transfer is already in progress")
         _check_thread()
@@ -458,7 +456,7 @@ cdef class Invitation:
         cdef pjsip_tx_data *tdata = NULL
         cdef int status
         cdef int code = 603 if self.state in ("incoming", "early") and self.direction == "incoming" else 0
-        if self._inv == NULL or self.state in ("NULL", "disconnecting", "disconnected"):
+        if self._inv == NULL or not INVITATION.allows(self.state, "end"):
             return
         _check_thread()
         self._end_requested = 1
@@ -482,8 +480,8 @@ cdef class Invitation:
             except BaseException:
                 pjsip_tx_data_dec_ref(tdata)
                 raise
-            if self.state != "disconnected":
-                self._set_state("disconnecting", "local", None, None, None, None)
+            if INVITATION.allows(self.state, "end"):
+                self._set_state("end", "local", None, None, None, None)
             with nogil:
                 status = pjsip_inv_send_msg(self._inv, tdata)
             if status != PJ_SUCCESS:
@@ -494,15 +492,17 @@ cdef class Invitation:
 
     # --- Engine thread ---------------------------------------------------------
 
-    cdef int _set_state(self, str state, str originator, object code, object reason, object headers,
-                        object body) except -1:
+    cdef int _set_state(self, str event, str originator, object code, object reason, object headers,
+                        object body, object disconnect_reason=None) except -1:
+        # The one place where state changes: to where INVITATION says `event`
+        # leads (an event it does not know there is a bug, raised).
+        state = INVITATION.next(self.state, event)
         prev_state, self.state = self.state, state
         prev_sub_state = self.sub_state
         if state == "connected" and self.sub_state is None:
-            self.sub_state = "normal"
+            self.sub_state = INVITATION_SUB_STATE.initial
         elif state in ("disconnecting", "disconnected"):
             self.sub_state = None
-        disconnect_reason = None
         if state == "disconnected" and self._inv != NULL:
             disconnect_reason = _pj_str_to_str(self._inv.cause_text) or None
         self._ua._add_event("SIPInvitationChangedState", dict(
@@ -511,8 +511,10 @@ cdef class Invitation:
             disconnect_reason=disconnect_reason), self)
         return 0
 
-    cdef int _set_sub_state(self, str sub_state, str originator, object code, object reason, object headers,
+    cdef int _set_sub_state(self, str event, str originator, object code, object reason, object headers,
                             object body) except -1:
+        # The one place where sub_state changes (INVITATION_SUB_STATE).
+        sub_state = INVITATION_SUB_STATE.next(self.sub_state, event)
         prev_sub_state, self.sub_state = self.sub_state, sub_state
         self._ua._add_event("SIPInvitationChangedState", dict(
             prev_state=self.state, state=self.state, prev_sub_state=prev_sub_state, sub_state=sub_state,
@@ -523,7 +525,7 @@ cdef class Invitation:
     cdef int _on_state(self, pjsip_inv_session *inv, pjsip_event *event) except -1:
         cdef pjsip_rx_data *rdata = NULL
         cdef pjsip_transaction *tsx = NULL
-        state = _INVITATION_STATES.get(inv.state, "NULL")
+        change = _INVITATION_EVENTS.get(inv.state)
         originator = "local"
         code = reason = headers = body = None
         if event != NULL and event.type == PJSIP_EVENT_TSX_STATE:
@@ -539,16 +541,15 @@ cdef class Invitation:
             elif tsx != NULL and tsx.status_code:
                 code = tsx.status_code
                 reason = _pj_str_to_str(tsx.status_text)
-        # "outgoing" and "incoming" are announced by send_invite() and
-        # _receive_invite() themselves, with the request's data.
-        if state == self.state or state in ("outgoing", "incoming"):
-            return 0
+        if change is None or self.state in INVITATION.targets(change):
+            return 0   # PJSIP reports again the state we are in (each 1xx, the ACK of a re-INVITE, ...)
+        state = INVITATION.next(self.state, change)
         if state == "disconnected" and code is None and self._inv != NULL:
             code = self._inv.cause
             reason = _pj_str_to_str(self._inv.cause_text)
         if state == "disconnected":
             originator = "local" if self._end_requested else "remote"
-        self._set_state(state, originator, code, reason, headers, body)
+        self._set_state(change, originator, code, reason, headers, body)
         if state == "disconnected":
             self.dialog_id  # remembered for after the end
             _cancel_timer(self._ua._endpt, &self._timer)
@@ -577,7 +578,7 @@ cdef class Invitation:
         cdef pjsip_tx_data *tdata = NULL
         if pjsip_inv_initial_answer(inv, rdata, 100, NULL, NULL, &tdata) == PJ_SUCCESS:
             pjsip_inv_send_msg(inv, tdata)
-        self._set_sub_state("received_proposal", "remote", None, None, _received_headers(rdata),
+        self._set_sub_state("receive_reinvite", "remote", None, None, _received_headers(rdata),
                             _message_body(rdata.msg_info.msg))
         return 0
 
@@ -594,9 +595,11 @@ cdef class Invitation:
                 rdata = event.body.tsx_state.src.rdata
                 headers = _received_headers(rdata)
                 body = _message_body(rdata.msg_info.msg)
-            self._set_sub_state("normal", "remote", tsx.status_code, _pj_str_to_str(tsx.status_text), headers, body)
+            self._set_sub_state("response_received", "remote", tsx.status_code, _pj_str_to_str(tsx.status_text),
+                                headers, body)
         elif tsx.role == PJSIP_ROLE_UAS and self.sub_state == "received_proposal":
-            self._set_sub_state("normal", "remote", tsx.status_code, _pj_str_to_str(tsx.status_text), None, None)
+            self._set_sub_state("answered_by_stack", "remote", tsx.status_code, _pj_str_to_str(tsx.status_text),
+                                None, None)
         return 0
 
     cdef int _on_send_ack(self, pjsip_inv_session *inv, pjsip_rx_data *rdata) except -1:
@@ -622,38 +625,6 @@ cdef class Invitation:
                 succeeded=False, error="the 2xx carried no acceptable answer to our offer", local_sdp=None,
                 remote_sdp=None), self)
         return 0
-
-
-cdef int _configure_uac_dialog(PJSIPUA ua, pjsip_dialog *dlg, object route_header, object credentials) except -1:
-    # Route set and credentials of a new UAC dialog (subscriptions, referrals,
-    # invitations). Only once a usage holds the dialog: PJSIP destroys a
-    # dialog without sessions whenever its lock is released, which setting
-    # the route set does.
-    cdef pjsip_hdr route_set
-    cdef void *route
-    cdef int parsed_length = 0
-    cdef pj_str_t route_name
-    cdef pj_str_t route_value
-    cdef pj_pool_t *pool
-    cdef int status
-    if route_header is not None:
-        pj_list_init(&route_set)
-        pool = pjsip_endpt_create_pool(ua._endpt, "route", 512, 512)
-        try:
-            pj_strdup2_with_null(pool, &route_name, b"Route")
-            pj_strdup2_with_null(pool, &route_value, _header_text(route_header).encode())
-            route = pjsip_parse_hdr(pool, &route_name, route_value.ptr, route_value.slen, &parsed_length)
-            if route == NULL:
-                raise SIPCoreError("Could not parse the route header %s" % _header_text(route_header))
-            pj_list_push_back(&route_set, route)
-            status = pjsip_dlg_set_route_set(dlg, <pjsip_route_hdr *> &route_set)  # copied into the dialog
-            if status != PJ_SUCCESS:
-                raise PJSIPError("Could not set the route", status)
-        finally:
-            pjsip_endpt_release_pool(ua._endpt, pool)
-    if credentials is not None:
-        _set_auth_credentials(&dlg.auth_sess, credentials)
-    return 0
 
 
 cdef int _receive_invite(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
@@ -713,7 +684,7 @@ cdef int _receive_invite(PJSIPUA ua, pjsip_rx_data *rdata) except -1:
             pjsip_inv_send_msg(inv, tdata)
     finally:
         pjsip_dlg_dec_lock(dlg)
-    invitation._set_state("incoming", "remote", None, None, _received_headers(rdata),
+    invitation._set_state("receive_invite", "remote", None, None, _received_headers(rdata),
                           _message_body(rdata.msg_info.msg))
     return 0
 
@@ -934,4 +905,4 @@ cdef void _cb_invitation_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noe
             if invitation._inv != NULL and invitation.state == "disconnecting":
                 pjsip_inv_terminate(invitation._inv, 408, 1)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()

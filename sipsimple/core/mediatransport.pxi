@@ -3,13 +3,10 @@
 # audio stream over an RTPTransport, plugged into an AudioMixer slot.
 # docs/api/media.md is the reference; this is the short version.
 #
-# RTPTransport states:
-#
-#   NULL --set_INIT()--> INIT                       (no ICE: sockets bound at once)
-#   NULL --set_INIT()--> WAIT_STUN --gathered--> INIT   (ICE: host, STUN and TURN candidates)
-#   WAIT_STUN --gathering failed--> INVALID         (RTPTransportDidFail)
-#   INIT --AudioTransport() (media_create)--> LOCAL --AudioTransport.start() (media_start)--> ESTABLISHED
-#   any --close(), AudioTransport.stop(), Engine stop--> INVALID (sockets closed)
+# States: the tables RTP_TRANSPORT and AUDIO_TRANSPORT in
+# sipsimple/core/_states.py, drawn in docs/api/media.md; each class changes
+# its state only in _change_state(), and RTPTransport its ice_state
+# (RTP_TRANSPORT_ICE) only in _set_ice_state().
 #
 # RTPTransportDidInitialize is posted on reaching INIT (also without ICE,
 # after the next poll), RTPTransportDidFail(reason) on failing to.
@@ -17,11 +14,6 @@
 # RTPTransportICENegotiationStateDidChange(prev_state, state) and then
 # RTPTransportICENegotiationDidSucceed(chosen_local_candidate,
 # chosen_remote_candidate) or RTPTransportICENegotiationDidFail(reason).
-#
-# AudioTransport states:
-#
-#   INIT (local media prepared) --start()--> STARTED --start() again--> STARTED (stream rebuilt)
-#   INIT/STARTED --stop()--> STOPPED (stream destroyed, its RTPTransport closed)
 #
 # Threads:
 #   * The ICE callbacks run in the Engine thread (PJNATH's sockets and timers
@@ -38,6 +30,8 @@
 #   * The RTP watchdog (timeout, hold_timeout) is a PJSIP timer: Engine thread.
 
 import time
+
+from sipsimple.core._states import AUDIO_TRANSPORT, RTP_TRANSPORT, RTP_TRANSPORT_ICE
 
 ICECandidate = collections.namedtuple("ICECandidate", "type address port")
 ICECandidate.__doc__ = "An ICE candidate: type (host, srflx, prflx, relay), address, port."
@@ -120,8 +114,8 @@ cdef class RTPTransport:
     cdef readonly bint ice_relay_only
 
     def __cinit__(self):
-        self.state = "NULL"
-        self.ice_state = "NULL"
+        self.state = RTP_TRANSPORT.initial
+        self.ice_state = RTP_TRANSPORT_ICE.initial
         self._keep = []
 
     def __init__(self, encryption=None, use_ice=False, ice_stun_address=None, ice_stun_port=3478,
@@ -179,16 +173,15 @@ cdef class RTPTransport:
         (or RTPTransportDidFail) follows either way.
         """
         cdef PJSIPUA ua
-        if self.state != "NULL":
-            raise SIPCoreInvalidStateError("set_INIT() in state %s" % self.state)
+        RTP_TRANSPORT.require(self.state, "set_INIT", SIPCoreInvalidStateError)
         ua = _media_ua()
         _check_thread()
         self._ua = ua
         ua._live_objects.add(self)
         try:
             if self.use_ice:
-                self.state = "WAIT_STUN"
-                self.ice_state = "GATHERING"
+                self._change_state("gather")
+                self._set_ice_state("gather", False)
                 self._create_ice(ua)
             else:
                 self._create_udp(ua)
@@ -200,7 +193,7 @@ cdef class RTPTransport:
             self._close()
             raise
         if not self.use_ice:
-            self.state = "INIT"
+            self._change_state("set_INIT")
             ua._add_event("RTPTransportDidInitialize", dict(), self)
         elif self.state == "INVALID":
             # Gathering failed within pjmedia_ice_create3 (the failure was reported).
@@ -340,7 +333,7 @@ cdef class RTPTransport:
         if tp != NULL:
             with nogil:
                 pjmedia_transport_close(tp)      # the SRTP wrapper closes its member too
-        self.state = "INVALID"
+        self._change_state("close")
         if ua is not None:
             ua._live_objects.discard(self)
 
@@ -359,15 +352,19 @@ cdef class RTPTransport:
 
     # --- used by AudioTransport --------------------------------------------------------------------
 
+    cdef int _change_state(self, str event) except -1:
+        # The one place where state changes: to where RTP_TRANSPORT says `event` leads.
+        self.state = RTP_TRANSPORT.next(self.state, event)
+        return 0
+
     cdef int _media_create(self, pj_pool_t *pool, pjmedia_sdp_session *remote, unsigned index) except -1:
         cdef int status
-        if self.state != "INIT":
-            raise SIPCoreInvalidStateError("The RTPTransport must be in state INIT, not %s" % self.state)
+        RTP_TRANSPORT.require(self.state, "create_media", SIPCoreInvalidStateError)
         with nogil:
             status = pjmedia_transport_media_create(self._obj, pool, 0, remote, index)
         if status != PJ_SUCCESS:
             raise PJSIPError("The media transport refused the session", status)
-        self.state = "LOCAL"
+        self._change_state("create_media")
         return 0
 
     cdef int _encode_sdp(self, pj_pool_t *pool, pjmedia_sdp_session *local, pjmedia_sdp_session *remote,
@@ -384,27 +381,30 @@ cdef class RTPTransport:
     cdef int _media_start(self, pj_pool_t *pool, pjmedia_sdp_session *local, pjmedia_sdp_session *remote,
                           unsigned index, object remote_rtp) except -1:
         cdef int status
-        if self.state not in ("LOCAL", "ESTABLISHED"):
-            raise SIPCoreInvalidStateError("The RTPTransport must be in state LOCAL, not %s" % self.state)
+        RTP_TRANSPORT.require(self.state, "start_media", SIPCoreInvalidStateError)
         with nogil:
             status = pjmedia_transport_media_start(self._obj, pool, local, remote, index)
         if status != PJ_SUCCESS:
             raise PJSIPError("The media transport could not start", status)
         self._remote_rtp = remote_rtp
-        self.state = "ESTABLISHED"
+        self._change_state("start_media")
         if self.use_ice:
             if self.ice_active:
-                if self.ice_state not in ("NEGOTIATING", "RUNNING"):
-                    self._set_ice_state("NEGOTIATING")
-            elif self.ice_state != "DISABLED":
-                self._set_ice_state("DISABLED")     # the peer does not do ICE
+                if self.ice_state != "RUNNING":
+                    self._set_ice_state("negotiate", True)
+            else:
+                self._set_ice_state("peer_without_ice", True)
         return 0
 
-    cdef int _set_ice_state(self, str state) except -1:
-        prev_state, self.ice_state = self.ice_state, state
-        if prev_state != state and self._ua is not None:
+    cdef int _set_ice_state(self, str event, bint announce) except -1:
+        # The one place where ice_state changes: to where RTP_TRANSPORT_ICE
+        # says `event` leads; nothing when it is there already (a renegotiation).
+        if self.ice_state in RTP_TRANSPORT_ICE.targets(event):
+            return 0
+        prev_state, self.ice_state = self.ice_state, RTP_TRANSPORT_ICE.next(self.ice_state, event)
+        if announce and self._ua is not None:
             self._ua._add_event("RTPTransportICENegotiationStateDidChange",
-                                dict(prev_state=prev_state, state=state), self)
+                                dict(prev_state=prev_state, state=self.ice_state), self)
         return 0
 
     # --- what it is --------------------------------------------------------------------------------
@@ -524,27 +524,27 @@ cdef void _cb_rtp_ice_complete(pjmedia_transport *tp, pj_ice_strans_op op, pj_st
             return
         if op == PJ_ICE_STRANS_OP_INIT:
             if status == PJ_SUCCESS:
-                transport.state = "INIT"
-                transport.ice_state = "READY"
+                transport._change_state("gathered")
+                transport._set_ice_state("gathered", False)
                 ua._add_event("RTPTransportDidInitialize", dict(), transport)
             else:
-                transport.state = "INVALID"
-                transport.ice_state = "FAILED"
+                transport._change_state("gathering_failed")
+                transport._set_ice_state("gathering_failed", False)
                 ua._add_event("RTPTransportDidFail", dict(reason=_pj_status_to_str(status)), transport)
                 transport._close_later()
         elif op == PJ_ICE_STRANS_OP_NEGOTIATION:
             if status == PJ_SUCCESS:
                 transport._read_chosen_candidates()
-                transport._set_ice_state("RUNNING")
+                transport._set_ice_state("negotiation_succeeded", True)
                 ua._add_event("RTPTransportICENegotiationDidSucceed", dict(
                     chosen_local_candidate=transport._chosen_local,
                     chosen_remote_candidate=transport._chosen_remote), transport)
             else:
-                transport._set_ice_state("FAILED")
+                transport._set_ice_state("negotiation_failed", True)
                 ua._add_event("RTPTransportICENegotiationDidFail", dict(reason=_pj_status_to_str(status)),
                               transport)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_rtp_close_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
@@ -557,7 +557,7 @@ cdef void _cb_rtp_close_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noex
     try:
         transport._close()
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 # --- AudioTransport -------------------------------------------------------------------------------
@@ -613,16 +613,14 @@ cdef class AudioTransport:
     cdef bint _hold_reported
 
     def __cinit__(self):
-        self.state = "NULL"
+        self.state = AUDIO_TRANSPORT.initial
 
     def __init__(self, AudioMixer mixer not None, RTPTransport transport not None, remote_sdp=None, sdp_index=0,
                  enable_silence_detection=False, codecs=None):
         cdef PJSIPUA ua = _media_ua()
         cdef pjmedia_sdp_session *remote = NULL
-        if self.state != "NULL":
-            raise SIPCoreInvalidStateError("AudioTransport is already initialized")
-        if transport.state != "INIT":
-            raise SIPCoreInvalidStateError("The RTPTransport must be in state INIT, not %s" % transport.state)
+        AUDIO_TRANSPORT.require(self.state, "__init__", SIPCoreInvalidStateError)
+        RTP_TRANSPORT.require(transport.state, "create_media", SIPCoreInvalidStateError)
         _check_int(sdp_index, "sdp_index", 0, PJMEDIA_MAX_SDP_MEDIA - 1)
         self._codecs = None if codecs is None else _codec_filter(codecs)
         _check_thread()
@@ -638,13 +636,13 @@ cdef class AudioTransport:
             if remote_sdp is not None:
                 remote = _pjmedia_sdp_from_sdp(self._pool, remote_sdp)
                 if sdp_index >= len(remote_sdp.media):
-                    raise ValueError("sdp_index %d is beyond the remote SDP's %d media" % (sdp_index,
-                                                                                         len(remote_sdp.media)))
+                    raise ValueError("sdp_index %d is beyond the remote SDP's %d media"
+                                     % (sdp_index, len(remote_sdp.media)))
             transport._media_create(self._pool, remote, sdp_index)
         except BaseException:
             self._release()
             raise
-        self.state = "INIT"
+        self._change_state("create")
 
     @property
     def mixer(self):
@@ -669,8 +667,7 @@ cdef class AudioTransport:
         cdef pjmedia_sdp_session *remote = NULL
         cdef pj_pool_t *pool = NULL
         cdef int status
-        if self.state not in ("INIT", "STARTED"):
-            raise SIPCoreInvalidStateError("get_local_media() in state %s" % self.state)
+        AUDIO_TRANSPORT.require(self.state, "get_local_media", SIPCoreInvalidStateError)
         if direction not in _DIRECTIONS:
             raise ValueError("direction must be one of %s" % ", ".join(_DIRECTIONS))
         _check_int(index, "index", 0, PJMEDIA_MAX_SDP_MEDIA - 1)
@@ -757,8 +754,7 @@ cdef class AudioTransport:
         cdef pjmedia_port *port = NULL
         cdef int status
         cdef unsigned index
-        if self.state not in ("INIT", "STARTED"):
-            raise SIPCoreInvalidStateError("start() in state %s" % self.state)
+        AUDIO_TRANSPORT.require(self.state, "start", SIPCoreInvalidStateError)
         _check_int(sdp_index, "sdp_index", 0, PJMEDIA_MAX_SDP_MEDIA - 1)
         index = sdp_index
         for name, value in (("timeout", timeout), ("hold_timeout", hold_timeout)):
@@ -816,13 +812,12 @@ cdef class AudioTransport:
         self._rx_idle_since = time.monotonic()
         self._hold_since = None
         self._hold_reported = False
-        self.state = "STARTED"
+        self._change_state("start")
         self._schedule_watchdog()
 
     def update_direction(self, direction):
         """Apply a renegotiated direction (ours, as in our local SDP) to the running stream."""
-        if self.state != "STARTED":
-            raise SIPCoreInvalidStateError("update_direction() in state %s" % self.state)
+        AUDIO_TRANSPORT.require(self.state, "update_direction", SIPCoreInvalidStateError)
         if direction not in _DIRECTIONS:
             raise ValueError("direction must be one of %s" % ", ".join(_DIRECTIONS))
         _check_thread()
@@ -849,8 +844,9 @@ cdef class AudioTransport:
         """Send one DTMF digit (0-9, *, #, A-D) as RFC 4733 telephone-events."""
         cdef pj_str_t digits
         cdef int status
-        if self.state != "STARTED" or self._stream == NULL:
-            raise SIPCoreInvalidStateError("send_dtmf() in state %s" % self.state)
+        AUDIO_TRANSPORT.require(self.state, "send_dtmf", SIPCoreInvalidStateError)
+        if self._stream == NULL:
+            raise SIPCoreInvalidStateError("AudioTransport.send_dtmf(): the stream is gone")
         if not isinstance(digit, str) or len(digit) != 1 or digit.upper() not in _DTMF_DIGITS:
             raise ValueError("digit must be one of %s" % _DTMF_DIGITS)
         _check_thread()
@@ -912,9 +908,14 @@ cdef class AudioTransport:
         if self._pool != NULL:
             pj_pool_release(self._pool)
             self._pool = NULL
-        self.state = "STOPPED"
+        self._change_state("stop")
         if ua is not None:
             ua._live_objects.discard(self)
+
+    cdef int _change_state(self, str event) except -1:
+        # The one place where state changes: to where AUDIO_TRANSPORT says `event` leads.
+        self.state = AUDIO_TRANSPORT.next(self.state, event)
+        return 0
 
     def __dealloc__(self):
         # Normally stop() or the Engine's stop came first; it is kept in the
@@ -981,7 +982,7 @@ cdef void _cb_audio_dtmf(pjmedia_stream *stream, void *user_data, int digit) noe
     try:
         ua._add_event("RTPAudioStreamGotDTMF", dict(digit=chr(digit)), <AudioTransport> user_data)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_audio_watchdog(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
@@ -995,7 +996,7 @@ cdef void _cb_audio_watchdog(pj_timer_heap_t *heap, pj_timer_entry *entry) noexc
         audio._watch()
         audio._schedule_watchdog()
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef int _media_transports_engine_stopping(PJSIPUA ua) except -1:

@@ -3,8 +3,8 @@
 # and IncomingReferral (server: accept or reject, then report the referred
 # request's progress in message/sipfrag NOTIFYs).
 #
-# IncomingReferral states: incoming --accept()--> active --send_notify(final)
-# or end()--> terminated; incoming --reject()--> terminated.
+# States: the tables REFERRAL and INCOMING_REFERRAL in
+# sipsimple/core/_states.py, drawn in docs/api/subscriptions.md.
 # Notifications: SIPIncomingReferralGotRefer (refer_to_header, request_uri,
 # from_header, to_header, headers), SIPIncomingReferralDidEnd (originator).
 #
@@ -16,6 +16,9 @@ cdef class Referral(_ClientSubscription):
     """A REFER (RFC 3515) outside a dialog, with the NOTIFYs reporting the referred request."""
 
     cdef readonly object refer_to_header
+
+    def __cinit__(self):
+        self._machine = REFERRAL
 
     def __init__(self, request_uri, from_header, to_header, refer_to_header, contact_header, route_header,
                  credentials=None):
@@ -37,7 +40,8 @@ cdef class Referral(_ClientSubscription):
         cdef pjsip_tx_data *tdata = NULL
         cdef pj_str_t refer_to
         cdef int status
-        if self.state != "NULL" or self._evsub != NULL:
+        REFERRAL.require(self.state, "send_refer", SIPCoreInvalidStateError)
+        if self._evsub != NULL:
             raise SIPCoreInvalidStateError("send_refer() can only be called once")
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
             raise ValueError("timeout must be a positive number of seconds")
@@ -59,8 +63,6 @@ cdef class Referral(_ClientSubscription):
         self._send(tdata, None, None, None, timeout)
 
 
-
-
 @cython.auto_pickle(False)
 cdef class IncomingReferral(_ServerSubscription):
     """A REFER received outside a dialog; the application accepts or rejects it and reports progress."""
@@ -69,6 +71,7 @@ cdef class IncomingReferral(_ServerSubscription):
 
     def __cinit__(self):
         self._prefix = "SIPIncomingReferral"
+        self._machine = INCOMING_REFERRAL
 
     def accept(self, code=202):
         """Accept the REFER (202 by default) and send the first NOTIFY: "SIP/2.0 100 Trying"."""
@@ -76,14 +79,14 @@ cdef class IncomingReferral(_ServerSubscription):
         cdef int st_code
         if not isinstance(code, int) or isinstance(code, bool) or not 200 <= code <= 299:
             raise ValueError("code must be a 2xx status code")
-        self._require(("incoming",))
+        self._require("accept")
         st_code = code
         with nogil:
             status = pjsip_xfer_accept(self._evsub, self._rdata, st_code, NULL)
         self._answered()
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not accept the REFER", status)
-        self.state = "active"
+        self._change_state("accept")
         self.send_notify(100, "Trying")
 
     def send_notify(self, code, reason=None):
@@ -94,7 +97,7 @@ cdef class IncomingReferral(_ServerSubscription):
         """
         if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 699:
             raise ValueError("code must be a SIP status code (100-699)")
-        self._require(("active",))
+        self._require("send_notify")
         if self._end_requested:
             raise SIPCoreInvalidStateError("A final NOTIFY was already sent")
         if code >= 200:

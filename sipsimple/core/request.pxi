@@ -1,11 +1,10 @@
 # Requests outside a dialog: Request (client side, any method) and
 # IncomingRequest (server side, for the methods the application asked for).
 #
-# Request states (written down as the h11 style table it is):
-#
-#   INIT --send()--> IN_PROGRESS --final 2xx with expiry--> EXPIRING --expiry or end()--> TERMINATED
-#                        |  --401/407 with credentials: same state, request re-sent once per challenge
-#                        +--final non-2xx, 2xx without expiry, timeout, end()--> TERMINATED
+# States: the tables REQUEST and INCOMING_REQUEST in sipsimple/core/_states.py,
+# drawn in docs/api/requests.md; only _change_state() changes them. A 401/407
+# with credentials keeps a Request IN_PROGRESS: it is sent again once per
+# challenge.
 #
 # Notifications (sender: the Request), in order:
 #   SIPRequestDidSucceed (code, reason, headers, body, expires) or
@@ -20,6 +19,8 @@
 
 import os as _os
 import time as _time
+
+from sipsimple.core._states import INCOMING_REQUEST, REQUEST
 
 cdef pjsip_module _request_module
 cdef int _request_module_registered = 0
@@ -255,7 +256,7 @@ cdef class Request:
     cdef public int default_expires
 
     def __cinit__(self):
-        self.state = "INIT"
+        self.state = REQUEST.initial
 
     def __init__(self, method, from_header, to_header, request_uri, route_header, credentials=None,
                  contact_header=None, call_id=None, cseq=None, extra_headers=None, content_type=None, body=None):
@@ -308,8 +309,7 @@ cdef class Request:
         cdef pj_time_val delay
         cdef int status
         cdef int cseq
-        if self.state != "INIT":
-            raise SIPCoreInvalidStateError("Request.send() can only be called once (state is %s)" % self.state)
+        REQUEST.require(self.state, "send", SIPCoreInvalidStateError)
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
             raise ValueError("timeout must be a positive number of seconds")
         if ua is None or ua._endpt == NULL:
@@ -366,12 +366,13 @@ cdef class Request:
             self._release_pool(ua)
             raise
         self._ua = ua
-        self.state = "IN_PROGRESS"
+        self._change_state("send")
         ua._live_objects.add(self)
         try:
             self._send_tdata(tdata)
         except BaseException:
-            self.state = "TERMINATED"
+            if self.state != "TERMINATED":   # else the transaction's callback already ended it
+                self._change_state("send_failed")
             ua._live_objects.discard(self)
             self._release_pool(ua)
             raise
@@ -400,6 +401,8 @@ cdef class Request:
     def end(self):
         """Stop the request: a pending one is abandoned (487), an expiring one ends now."""
         cdef pjsip_transaction *tsx
+        if not REQUEST.allows(self.state, "end"):
+            return
         if self.state == "IN_PROGRESS":
             tsx = self._tsx
             if tsx != NULL and self._ua is not None and self._ua._endpt != NULL:
@@ -438,9 +441,14 @@ cdef class Request:
             pjsip_endpt_release_pool(ua._endpt, self._pool)
         self._pool = NULL
 
+    cdef int _change_state(self, str event) except -1:
+        # The one place where state changes: to where REQUEST says `event` leads.
+        self.state = REQUEST.next(self.state, event)
+        return 0
+
     cdef int _terminate(self, object expired) except -1:
         cdef PJSIPUA ua = self._ua
-        self.state = "TERMINATED"
+        self._change_state("terminate")
         self._expire_time = None
         if ua is not None:
             ua._add_event("SIPRequestDidEnd", dict(expired=expired), self)
@@ -467,7 +475,7 @@ cdef class Request:
             ua._add_event("SIPRequestDidSucceed", dict(code=code, reason=reason, headers=headers, body=body,
                                                        expires=expires or 0), self)
             if expires and not ua._shutting_down:
-                self.state = "EXPIRING"
+                self._change_state("expiring")
                 self._expire_time = _time.monotonic() + expires
                 margin = min(_EXPIRE_WARNING_MAX_MARGIN, expires / 2.0)
                 self._schedule(&self._will_expire_timer, _TIMER_WILL_EXPIRE, expires - margin)
@@ -576,7 +584,7 @@ cdef void _request_tsx_state_changed(pjsip_transaction *tsx, pjsip_event *event)
         if request.state == "TERMINATED":
             request._release_pool(ua)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
         # Whatever went wrong, a request whose transaction is over must not
         # stay "in progress" for ever.
         if request._final_handled and request.state == "IN_PROGRESS":
@@ -584,7 +592,7 @@ cdef void _request_tsx_state_changed(pjsip_transaction *tsx, pjsip_event *event)
                 request._terminate(expired=False)
                 request._release_pool(ua)
             except BaseException:
-                ua._add_exception()
+                _report_callback_exception()
 
 
 cdef void _cb_request_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
@@ -607,14 +615,14 @@ cdef void _cb_request_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexce
                 request._terminate(expired=True)
                 request._release_pool(ua)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 # --- incoming requests the application asked for ---------------------------
 #
-# IncomingRequest states: incoming --answer(final)--> answered; a request the
-# application leaves unanswered for _UNANSWERED_TIMEOUT seconds is answered
-# 480 by the core, so that no server transaction waits forever.
+# IncomingRequest states (INCOMING_REQUEST): a request the application leaves
+# unanswered for _UNANSWERED_TIMEOUT seconds is answered 480 by the core, so
+# that no server transaction waits forever.
 
 _UNANSWERED_TIMEOUT = 32.0
 
@@ -639,7 +647,7 @@ cdef class IncomingRequest:
     cdef pj_timer_entry _timer
 
     def __cinit__(self):
-        self.state = "incoming"
+        self.state = INCOMING_REQUEST.initial
 
     def answer(self, code, reason=None, extra_headers=None, content_type=None, body=None):
         """Send a response: provisional (1xx) any number of times, then one final."""
@@ -651,8 +659,7 @@ cdef class IncomingRequest:
         cdef int st_code
         if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 699:
             raise ValueError("code must be a SIP status code (100-699)")
-        if self.state != "incoming":
-            raise SIPCoreInvalidStateError("This request was already answered")
+        INCOMING_REQUEST.require(self.state, "answer", SIPCoreInvalidStateError)
         if ua is None or ua._endpt == NULL or self._tsx == NULL or self._rdata == NULL:
             raise SIPCoreInvalidStateError("This request can no longer be answered")
         if (body is None) != (content_type is None):
@@ -675,7 +682,7 @@ cdef class IncomingRequest:
             pjsip_tx_data_dec_ref(tdata)
             raise
         if code >= 200:
-            self.state = "answered"
+            self._change_state("answer")
             _cancel_timer(ua._endpt, &self._timer)
         with nogil:
             status = pjsip_tsx_send_msg(self._tsx, tdata)
@@ -683,6 +690,11 @@ cdef class IncomingRequest:
             raise PJSIPError("Could not send the response", status)
         if code >= 200:
             self._release()
+
+    cdef int _change_state(self, str event) except -1:
+        # The one place where state changes: to where INCOMING_REQUEST says `event` leads.
+        self.state = INCOMING_REQUEST.next(self.state, event)
+        return 0
 
     cdef void _release(self):
         if self._rdata != NULL:
@@ -746,4 +758,4 @@ cdef void _cb_incoming_request_timer(pj_timer_heap_t *heap, pj_timer_entry *entr
         if request.state == "incoming":
             request.answer(480, "Not Answered By The Application")
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()

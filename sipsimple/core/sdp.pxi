@@ -2,7 +2,7 @@
 # (X.parse(text), str(x)) and their conversion to and from PJMEDIA's
 # structures.
 #
-# The classes follow headers.pxi: a mutable form and a Frozen form per class
+# The classes follow the header classes (value_classes.pxi): a mutable form and a Frozen form per class
 # (sharing a base that holds the state), values checked in constructors and on
 # assignment, X.new() / FrozenX.new() to convert, equal forms compare equal.
 #
@@ -206,6 +206,17 @@ def _sdp_items(values, cls, what):
 
 # --- connection (c=) ----------------------------------------------------------------
 
+def _set_sdp_address(self, value):
+    # The c= and o= lines: the address must be of the address type.
+    self._address = _sdp_check_address(value, self._address_type, "address")
+
+
+def _set_sdp_address_type(self, value):
+    value = _sdp_check_address_type(value)
+    _sdp_check_address(self._address, value, "address")
+    self._address_type = value
+
+
 class _SDPConnectionBase(_Value):
     __slots__ = ("_address", "_net_type", "_address_type")
 
@@ -216,9 +227,9 @@ class _SDPConnectionBase(_Value):
         _set(self, "_address_type", address_type)
         _set(self, "_address", _sdp_check_address(address, address_type, "address"))
 
-    address = _slot("_address", "IP address (with /ttl[/count] for multicast) or host name.")
-    net_type = _slot("_net_type", 'Network type: "IN".')
-    address_type = _slot("_address_type", '"IP4" or "IP6".')
+    address = _slot("_address", "IP address (with /ttl[/count] for multicast) or host name.", setter=_set_sdp_address)
+    net_type = _slot("_net_type", 'Network type: "IN".', lambda value: _check_token(value, "net_type"))
+    address_type = _slot("_address_type", '"IP4" or "IP6".', setter=_set_sdp_address_type)
 
     def __str__(self):
         return "%s %s %s" % (self._net_type, self._address_type, self._address)
@@ -239,21 +250,6 @@ class SDPConnection(_SDPConnectionBase):
     __slots__ = ()
     __hash__ = None
 
-    def _set_address(self, value):
-        self._address = _sdp_check_address(value, self._address_type, "address")
-
-    def _set_net_type(self, value):
-        self._net_type = _check_token(value, "net_type")
-
-    def _set_address_type(self, value):
-        value = _sdp_check_address_type(value)
-        _sdp_check_address(self._address, value, "address")
-        self._address_type = value
-
-    address = _settable(_SDPConnectionBase.address, _set_address)
-    net_type = _settable(_SDPConnectionBase.net_type, _set_net_type)
-    address_type = _settable(_SDPConnectionBase.address_type, _set_address_type)
-
 
 class FrozenSDPConnection(_FrozenValue, _SDPConnectionBase):
     """An immutable, hashable SDPConnection."""
@@ -270,8 +266,10 @@ class _SDPAttributeBase(_Value):
         _set(self, "_name", _check_token(name, "attribute name"))
         _set(self, "_value", None if value is None else _sdp_check_line_text(value, "attribute value", True))
 
-    name = _slot("_name", "Attribute name (rtpmap, sendrecv, ...).")
-    value = _slot("_value", "Text after the colon, or None for a flag attribute (a=sendrecv).")
+    name = _slot("_name", "Attribute name (rtpmap, sendrecv, ...).",
+                 lambda value: _check_token(value, "attribute name"))
+    value = _slot("_value", "Text after the colon, or None for a flag attribute (a=sendrecv).",
+                  lambda value: None if value is None else _sdp_check_line_text(value, "attribute value", True))
 
     def __str__(self):
         return self._name if self._value is None else "%s:%s" % (self._name, self._value)
@@ -291,15 +289,6 @@ class SDPAttribute(_SDPAttributeBase):
 
     __slots__ = ()
     __hash__ = None
-
-    def _set_name(self, value):
-        self._name = _check_token(value, "attribute name")
-
-    def _set_value(self, value):
-        self._value = None if value is None else _sdp_check_line_text(value, "attribute value", True)
-
-    name = _settable(_SDPAttributeBase.name, _set_name)
-    value = _settable(_SDPAttributeBase.value, _set_value)
 
 
 class FrozenSDPAttribute(_FrozenValue, _SDPAttributeBase):
@@ -411,8 +400,10 @@ class _SDPBandwidthInfoBase(_Value):
         _set(self, "_modifier", _check_token(modifier, "bandwidth modifier"))
         _set(self, "_value", _check_int(value, "bandwidth value", 0, 2 ** 32 - 1))
 
-    modifier = _slot("_modifier", "Bandwidth modifier: CT, AS, TIAS, RS, RR, ...")
-    value = _slot("_value", "Bandwidth (kbit/s for CT and AS, bit/s for TIAS).")
+    modifier = _slot("_modifier", "Bandwidth modifier: CT, AS, TIAS, RS, RR, ...",
+                     lambda value: _check_token(value, "bandwidth modifier"))
+    value = _slot("_value", "Bandwidth (kbit/s for CT and AS, bit/s for TIAS).",
+                  lambda value: _check_int(value, "bandwidth value", 0, 2 ** 32 - 1))
 
     def __str__(self):
         return "%s:%d" % (self._modifier, self._value)
@@ -432,15 +423,6 @@ class SDPBandwidthInfo(_SDPBandwidthInfoBase):
 
     __slots__ = ()
     __hash__ = None
-
-    def _set_modifier(self, value):
-        self._modifier = _check_token(value, "bandwidth modifier")
-
-    def _set_value(self, value):
-        self._value = _check_int(value, "bandwidth value", 0, 2 ** 32 - 1)
-
-    modifier = _settable(_SDPBandwidthInfoBase.modifier, _set_modifier)
-    value = _settable(_SDPBandwidthInfoBase.value, _set_value)
 
 
 class FrozenSDPBandwidthInfo(_FrozenValue, _SDPBandwidthInfoBase):
@@ -482,16 +464,26 @@ class _SDPMediaStreamBase(_Value):
         _set(self, "_information", _sdp_optional_text(information, "information"))
         _set(self, "_encryption_key", _sdp_optional_text(encryption_key, "encryption_key"))
 
-    media = _slot("_media", "Media type: audio, video, message, application, ...")
-    port = _slot("_port", "Transport port (0: the stream is rejected or disabled).")
-    transport = _slot("_transport", "Transport protocol: RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF, TCP/TLS/MSRP, ...")
-    port_count = _slot("_port_count", "Number of ports (the /n after the port; 1 when absent).")
-    formats = _slot("_formats", "Media formats (payload types for RTP) as text, in order of preference.")
-    connection = _slot("_connection", "The media-level c= line, or None (the session's applies).")
-    attributes = _slot("_attributes", "The a= lines of this media description.")
-    bandwidth_info = _slot("_bandwidth_info", "The b= lines of this media description.")
-    information = _slot("_information", "The i= line (media title), or None.")
-    encryption_key = _slot("_encryption_key", "The k= line's value, or None (obsolete; kept as read).")
+    media = _slot("_media", "Media type: audio, video, message, application, ...",
+                  lambda value: _check_token(value, "media"))
+    port = _slot("_port", "Transport port (0: the stream is rejected or disabled).",
+                 lambda value: _check_int(value, "port", 0, 65535))
+    transport = _slot("_transport", "Transport protocol: RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF, TCP/TLS/MSRP, ...",
+                      lambda value: _sdp_check_transport(value))
+    port_count = _slot("_port_count", "Number of ports (the /n after the port; 1 when absent).",
+                       lambda value: _check_int(value, "port_count", 1, 65535))
+    formats = _slot("_formats", "Media formats (payload types for RTP) as text, in order of preference.",
+                    lambda value: _sdp_formats_argument(value, False))
+    connection = _slot("_connection", "The media-level c= line, or None (the session's applies).",
+                       lambda value: _sdp_connection_argument(value, False))
+    attributes = _slot("_attributes", "The a= lines of this media description.",
+                       lambda value: _sdp_attributes_argument(value, False))
+    bandwidth_info = _slot("_bandwidth_info", "The b= lines of this media description.",
+                           lambda value: _sdp_bandwidth_argument(value, False))
+    information = _slot("_information", "The i= line (media title), or None.",
+                        lambda value: _sdp_optional_text(value, "information"))
+    encryption_key = _slot("_encryption_key", "The k= line's value, or None (obsolete; kept as read).",
+                           lambda value: _sdp_optional_text(value, "encryption_key"))
 
     @property
     def direction(self):
@@ -501,6 +493,20 @@ class _SDPMediaStreamBase(_Value):
             if attribute.name in _SDP_DIRECTIONS:
                 result = attribute.name
         return result
+
+    @direction.setter
+    def direction(self, value):
+        _check_str(value, "direction")
+        if value not in _SDP_DIRECTIONS:
+            raise ValueError("direction must be one of %s, not %r" % (", ".join(_SDP_DIRECTIONS), value))
+        attributes = self._attributes
+        positions = [index for index, attribute in enumerate(attributes) if attribute.name in _SDP_DIRECTIONS]
+        if positions:
+            attributes[positions[0]] = SDPAttribute(value, None)
+            for index in reversed(positions[1:]):
+                del attributes[index]
+        else:
+            attributes.append(SDPAttribute(value, None))
 
     @property
     def has_srtp(self):
@@ -593,26 +599,6 @@ cdef str _sdp_check_transport(object value):
     return value
 
 
-def _media_setter(attribute, check):
-    def setter(self, value):
-        object.__setattr__(self, attribute, check(value))
-    return setter
-
-
-def _set_media_direction(self, value):
-    _check_str(value, "direction")
-    if value not in _SDP_DIRECTIONS:
-        raise ValueError("direction must be one of %s, not %r" % (", ".join(_SDP_DIRECTIONS), value))
-    attributes = self._attributes
-    positions = [index for index, attribute in enumerate(attributes) if attribute.name in _SDP_DIRECTIONS]
-    if positions:
-        attributes[positions[0]] = SDPAttribute(value, None)
-        for index in reversed(positions[1:]):
-            del attributes[index]
-    else:
-        attributes.append(SDPAttribute(value, None))
-
-
 class SDPMediaStream(_SDPMediaStreamBase):
     """One media description: the m= line and the lines after it. Mutable; see FrozenSDPMediaStream.
 
@@ -622,25 +608,6 @@ class SDPMediaStream(_SDPMediaStreamBase):
 
     __slots__ = ()
     __hash__ = None
-
-    media = _settable(_SDPMediaStreamBase.media, _media_setter("_media", lambda v: _check_token(v, "media")))
-    port = _settable(_SDPMediaStreamBase.port, _media_setter("_port", lambda v: _check_int(v, "port", 0, 65535)))
-    transport = _settable(_SDPMediaStreamBase.transport, _media_setter("_transport", lambda v: _sdp_check_transport(v)))
-    port_count = _settable(_SDPMediaStreamBase.port_count,
-                           _media_setter("_port_count", lambda v: _check_int(v, "port_count", 1, 65535)))
-    formats = _settable(_SDPMediaStreamBase.formats,
-                        _media_setter("_formats", lambda v: _sdp_formats_argument(v, False)))
-    connection = _settable(_SDPMediaStreamBase.connection,
-                           _media_setter("_connection", lambda v: _sdp_connection_argument(v, False)))
-    attributes = _settable(_SDPMediaStreamBase.attributes,
-                           _media_setter("_attributes", lambda v: _sdp_attributes_argument(v, False)))
-    bandwidth_info = _settable(_SDPMediaStreamBase.bandwidth_info,
-                               _media_setter("_bandwidth_info", lambda v: _sdp_bandwidth_argument(v, False)))
-    information = _settable(_SDPMediaStreamBase.information,
-                            _media_setter("_information", lambda v: _sdp_optional_text(v, "information")))
-    encryption_key = _settable(_SDPMediaStreamBase.encryption_key,
-                               _media_setter("_encryption_key", lambda v: _sdp_optional_text(v, "encryption_key")))
-    direction = _settable(_SDPMediaStreamBase.direction, _set_media_direction)
 
 
 class FrozenSDPMediaStream(_FrozenValue, _SDPMediaStreamBase):
@@ -684,24 +651,33 @@ class _SDPSessionBase(_Value):
         _set(self, "_phones", _sdp_text_list_argument(phones, "phones", frozen))
         _set(self, "_encryption_key", _sdp_optional_text(encryption_key, "encryption_key"))
 
-    address = _slot("_address", "The o= line's address (of the machine that made the description).")
-    id = _slot("_id", "The o= line's session id (int).")
-    version = _slot("_version", "The o= line's session version (int); raise it for every new offer.")
-    user = _slot("_user", 'The o= line\'s user name ("-" for none).')
-    net_type = _slot("_net_type", 'The o= line\'s network type: "IN".')
-    address_type = _slot("_address_type", 'The o= line\'s address type: "IP4" or "IP6".')
-    name = _slot("_name", 'The s= line (" " when there is no name).')
-    connection = _slot("_connection", "The session-level c= line, or None.")
-    start_time = _slot("_start_time", "The first t= line's start time (NTP seconds; 0: unbounded).")
-    stop_time = _slot("_stop_time", "The first t= line's stop time (NTP seconds; 0: unbounded).")
-    attributes = _slot("_attributes", "The session-level a= lines.")
-    bandwidth_info = _slot("_bandwidth_info", "The session-level b= lines.")
-    media = _slot("_media", "The media descriptions, in order.")
-    information = _slot("_information", "The session-level i= line, or None.")
-    uri = _slot("_uri", "The u= line, or None.")
-    emails = _slot("_emails", "The e= lines.")
-    phones = _slot("_phones", "The p= lines.")
-    encryption_key = _slot("_encryption_key", "The session-level k= line's value, or None.")
+    address = _slot("_address", "The o= line's address (of the machine that made the description).",
+                    setter=_set_sdp_address)
+    id = _slot("_id", "The o= line's session id (int).", lambda value: _sdp_check_number(value, "id"))
+    version = _slot("_version", "The o= line's session version (int); raise it for every new offer.",
+                    lambda value: _sdp_check_number(value, "version"))
+    user = _slot("_user", 'The o= line\'s user name ("-" for none).', lambda value: _sdp_check_word(value, "user"))
+    net_type = _slot("_net_type", 'The o= line\'s network type: "IN".', lambda value: _check_token(value, "net_type"))
+    address_type = _slot("_address_type", 'The o= line\'s address type: "IP4" or "IP6".', setter=_set_sdp_address_type)
+    name = _slot("_name", 'The s= line (" " when there is no name).', lambda value: _sdp_check_line_text(value, "name"))
+    connection = _slot("_connection", "The session-level c= line, or None.",
+                       lambda value: _sdp_connection_argument(value, False))
+    start_time = _slot("_start_time", "The first t= line's start time (NTP seconds; 0: unbounded).",
+                       lambda value: _sdp_check_number(value, "start_time"))
+    stop_time = _slot("_stop_time", "The first t= line's stop time (NTP seconds; 0: unbounded).",
+                      lambda value: _sdp_check_number(value, "stop_time"))
+    attributes = _slot("_attributes", "The session-level a= lines.",
+                       lambda value: _sdp_attributes_argument(value, False))
+    bandwidth_info = _slot("_bandwidth_info", "The session-level b= lines.",
+                           lambda value: _sdp_bandwidth_argument(value, False))
+    media = _slot("_media", "The media descriptions, in order.", lambda value: _sdp_media_argument(value, False))
+    information = _slot("_information", "The session-level i= line, or None.",
+                        lambda value: _sdp_optional_text(value, "information"))
+    uri = _slot("_uri", "The u= line, or None.", lambda value: _sdp_optional_text(value, "uri"))
+    emails = _slot("_emails", "The e= lines.", lambda value: _sdp_text_list_argument(value, "emails", False))
+    phones = _slot("_phones", "The p= lines.", lambda value: _sdp_text_list_argument(value, "phones", False))
+    encryption_key = _slot("_encryption_key", "The session-level k= line's value, or None.",
+                           lambda value: _sdp_optional_text(value, "encryption_key"))
 
     @classmethod
     def parse(cls, text):
@@ -776,34 +752,6 @@ class SDPSession(_SDPSessionBase):
 
     __slots__ = ()
     __hash__ = None
-
-    address = _settable(_SDPSessionBase.address, _set_session_address)
-    id = _settable(_SDPSessionBase.id, _media_setter("_id", lambda v: _sdp_check_number(v, "id")))
-    version = _settable(_SDPSessionBase.version, _media_setter("_version", lambda v: _sdp_check_number(v, "version")))
-    user = _settable(_SDPSessionBase.user, _media_setter("_user", lambda v: _sdp_check_word(v, "user")))
-    net_type = _settable(_SDPSessionBase.net_type, _media_setter("_net_type", lambda v: _check_token(v, "net_type")))
-    address_type = _settable(_SDPSessionBase.address_type, _set_session_address_type)
-    name = _settable(_SDPSessionBase.name, _media_setter("_name", lambda v: _sdp_check_line_text(v, "name")))
-    connection = _settable(_SDPSessionBase.connection,
-                           _media_setter("_connection", lambda v: _sdp_connection_argument(v, False)))
-    start_time = _settable(_SDPSessionBase.start_time,
-                           _media_setter("_start_time", lambda v: _sdp_check_number(v, "start_time")))
-    stop_time = _settable(_SDPSessionBase.stop_time,
-                          _media_setter("_stop_time", lambda v: _sdp_check_number(v, "stop_time")))
-    attributes = _settable(_SDPSessionBase.attributes,
-                           _media_setter("_attributes", lambda v: _sdp_attributes_argument(v, False)))
-    bandwidth_info = _settable(_SDPSessionBase.bandwidth_info,
-                               _media_setter("_bandwidth_info", lambda v: _sdp_bandwidth_argument(v, False)))
-    media = _settable(_SDPSessionBase.media, _media_setter("_media", lambda v: _sdp_media_argument(v, False)))
-    information = _settable(_SDPSessionBase.information,
-                            _media_setter("_information", lambda v: _sdp_optional_text(v, "information")))
-    uri = _settable(_SDPSessionBase.uri, _media_setter("_uri", lambda v: _sdp_optional_text(v, "uri")))
-    emails = _settable(_SDPSessionBase.emails,
-                       _media_setter("_emails", lambda v: _sdp_text_list_argument(v, "emails", False)))
-    phones = _settable(_SDPSessionBase.phones,
-                       _media_setter("_phones", lambda v: _sdp_text_list_argument(v, "phones", False)))
-    encryption_key = _settable(_SDPSessionBase.encryption_key,
-                               _media_setter("_encryption_key", lambda v: _sdp_optional_text(v, "encryption_key")))
 
 
 class FrozenSDPSession(_FrozenValue, _SDPSessionBase):

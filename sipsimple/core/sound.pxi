@@ -1,6 +1,8 @@
 # Sound: the conference bridge (AudioMixer) and what plays into it or listens
 # to it: WaveFile, RecordingWaveFile, ToneGenerator and MixerPort.
-# docs/api/sound.md describes the API; this comment the machinery.
+# docs/api/sound.md describes the API; this comment the machinery. States:
+# the tables AUDIO_MIXER and MIXER_SLOT in sipsimple/core/_states.py (drawn
+# in docs/api/sound.md), changed only by each class's _change_state().
 #
 # Threads
 #   * The bridge runs in a clock thread of PJMEDIA's: a sound device's
@@ -53,6 +55,7 @@ from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
+from sipsimple.core._states import AUDIO_MIXER, MIXER_SLOT
 
 SYSTEM_DEFAULT_DEVICE = "system_default"
 _SAMPLE_RATES = (8000, 16000, 32000, 44100, 48000)
@@ -333,7 +336,7 @@ cdef class AudioMixer:
     cdef readonly int ec_tail_length
     cdef readonly object input_device       # the device in use (a name), or None
     cdef readonly object output_device
-    cdef readonly str state                 # "running", "closing", "closed"
+    cdef readonly str state                 # AUDIO_MIXER (sipsimple/core/_states.py)
     cdef PJSIPUA _ua
     cdef pj_pool_t *_pool
     cdef pj_pool_t *_device_pool            # what a device configuration needs; replaced with it
@@ -353,7 +356,7 @@ cdef class AudioMixer:
     cdef object __weakref__
 
     def __cinit__(self, *args, **kwargs):
-        self.state = "closed"
+        self.state = AUDIO_MIXER.initial
         self._lock = threading.RLock()
         self._occupied = set()
         self._connections = set()
@@ -414,7 +417,7 @@ cdef class AudioMixer:
                 self._pool = NULL
                 raise
             self._requested_devices = (input_device, output_device)
-            self.state = "running"
+            self._change_state("open")
             ua._live_objects.add(self)
 
     # --- devices ---------------------------------------------------------
@@ -566,10 +569,10 @@ cdef class AudioMixer:
         cdef pjmedia_conf *conf
         cdef unsigned slot
         with self._lock:
-            if self.state != "running":
+            if not AUDIO_MIXER.allows(self.state, "close"):
                 return 0
             _check_thread()
-            self.state = "closing"
+            self._change_state("close")
             users = list(self._users)
         # No other method touches the devices once the state is "closing".
         self._stop_devices()
@@ -592,16 +595,20 @@ cdef class AudioMixer:
             self._occupied.clear()
             self._connections.clear()
             self._users.clear()
-            self.state = "closed"
+            self._change_state("closed")
         self._ua._live_objects.discard(self)
         return 0
 
     cdef int _require_running(self) except -1:
         # Checked before any call into PJMEDIA: while the mixer runs, so does
         # pjlib, and the calling thread can be registered with it.
-        if self.state != "running":
-            raise SIPCoreInvalidStateError("The AudioMixer is %s" % self.state)
+        AUDIO_MIXER.require(self.state, "use", SIPCoreInvalidStateError)
         _check_thread()
+        return 0
+
+    cdef int _change_state(self, str event) except -1:
+        # The one place where state changes: to where AUDIO_MIXER says `event` leads.
+        self.state = AUDIO_MIXER.next(self.state, event)
         return 0
 
     # --- the internal C API (see the comment at the top of the class) ----
@@ -989,7 +996,7 @@ cdef class _MixerSlot:
     """Base of the objects that put a port of their own into an AudioMixer."""
 
     cdef readonly AudioMixer mixer
-    cdef readonly str state                 # "NULL", "started", "stopped"
+    cdef readonly str state                 # MIXER_SLOT (sipsimple/core/_states.py)
     cdef pj_pool_t *_pool
     cdef _slot_port *_port
     cdef pjmedia_port *_inner
@@ -1010,7 +1017,7 @@ cdef class _MixerSlot:
         pthread_cond_init(&self._shared.cond, &attributes)
         pthread_condattr_destroy(&attributes)
         self._slot = -1
-        self.state = "NULL"
+        self.state = MIXER_SLOT.initial
         self._lock = threading.RLock()
 
     def __dealloc__(self):
@@ -1041,15 +1048,18 @@ cdef class _MixerSlot:
     cdef int _require_started(self) except -1:
         # Started: in a running mixer, so pjlib is up and the thread can be
         # registered with it.
-        if self.state != "started":
-            raise SIPCoreInvalidStateError("%s is not started (state %s)" % (type(self).__name__, self.state))
+        MIXER_SLOT.require(self.state, "use", SIPCoreInvalidStateError, type(self).__name__)
         _check_thread()
         return 0
 
     cdef int _require_startable(self) except -1:
-        if self.state == "started":
-            raise SIPCoreInvalidStateError("%s is already started" % type(self).__name__)
+        MIXER_SLOT.require(self.state, "start", SIPCoreInvalidStateError, type(self).__name__)
         self.mixer._require_running()
+        return 0
+
+    cdef int _change_state(self, str event) except -1:
+        # The one place where state changes: to where MIXER_SLOT says `event` leads.
+        self.state = MIXER_SLOT.next(self.state, event)
         return 0
 
     cdef int _open(self, bytes name) except -1:
@@ -1132,7 +1142,7 @@ cdef class _MixerSlot:
         self._shared.tones_pending = 0
         pthread_mutex_unlock(&self._shared.lock)
         self.mixer._ua._live_objects.add(self)
-        self.state = "started"
+        self._change_state("start")
         return 0
 
     cdef int _close(self) except -1:
@@ -1163,7 +1173,7 @@ cdef class _MixerSlot:
         self.mixer._unregister_user(self)
         self.mixer._ua._live_objects.discard(self)
         if self.state == "started":
-            self.state = "stopped"
+            self._change_state("stop")
         return 0
 
     cdef int _mixer_closed(self) except -1:

@@ -5,12 +5,11 @@ import functools
 # implicit "refer" subscription), both on PJSIP's event subscription
 # framework over a dialog of their own.
 #
-# States (PJSIP's, as the SIP SIMPLE core names them):
-#
-#   NULL --subscribe()/send_refer()--> SENT --2xx--> ACCEPTED --NOTIFY active--> ACTIVE
-#                                       |              \--NOTIFY pending--> PENDING --NOTIFY active--> ACTIVE
-#                                       +--failure--> TERMINATED (DidFail)
-#   any --NOTIFY terminated, end() answered, 481, refresh failure, timeout--> TERMINATED (DidEnd)
+# States (PJSIP's, as the SIP SIMPLE core names them): the tables
+# SUBSCRIPTION and REFERRAL in sipsimple/core/_states.py, drawn in
+# docs/api/subscriptions.md; only _change_state() changes them. A failure
+# before the subscription started ends it with DidFail, later ones with
+# DidEnd.
 #
 # Refreshes are sent by PJSIP before expiry. A NOTIFY with
 # "Subscription-State: terminated;reason=deactivated" (or probation) ends the
@@ -24,8 +23,20 @@ import functools
 # (originator, code, reason), <prefix>DidFail (code, reason); prefix
 # "SIPSubscription" or "SIPReferral".
 
+from sipsimple.core._states import INCOMING_REFERRAL, INCOMING_SUBSCRIPTION, REFERRAL, SUBSCRIPTION
+
 cdef pjsip_module _subscription_module
 cdef pjsip_evsub_user _subscription_callbacks
+
+# PJSIP's event subscription states as events of SUBSCRIPTION and REFERRAL.
+_EVSUB_EVENTS = {
+    PJSIP_EVSUB_STATE_SENT: "sent",
+    PJSIP_EVSUB_STATE_ACCEPTED: "accepted",
+    PJSIP_EVSUB_STATE_PENDING: "pending",
+    PJSIP_EVSUB_STATE_ACTIVE: "active",
+    PJSIP_EVSUB_STATE_TERMINATED: "terminated",
+    PJSIP_EVSUB_STATE_UNKNOWN: "unknown",
+}
 
 # The event packages and the body types their NOTIFYs may carry; the Engine's
 # `events` option replaces it. "refer" is PJSIP's transfer package.
@@ -70,16 +81,6 @@ cdef int _register_subscription_module(PJSIPUA ua, dict events) except -1:
     return 0
 
 
-cdef object _header_text(object header):
-    # The body of a header object, or the text of a str. .body is a property
-    # that formats the header, so it is read once (hasattr() would format it
-    # a first time for nothing).
-    if header is None:
-        return None
-    body = getattr(header, "body", _MISSING)
-    return str(header if body is _MISSING else body)
-
-
 @cython.auto_pickle(False)
 cdef class _ClientSubscription:
     # What Subscription and Referral share: a UAC dialog carrying one
@@ -104,9 +105,11 @@ cdef class _ClientSubscription:
     cdef object _last_reason
     cdef object _retry_after
     cdef object _sender      # who the notifications come from: self, or the Invitation of a transfer
+    cdef object _machine     # SUBSCRIPTION or REFERRAL (sipsimple/core/_states.py)
 
     def __cinit__(self):
-        self.state = "NULL"
+        self._machine = SUBSCRIPTION
+        self.state = SUBSCRIPTION.initial
         self._sender = self
 
     cdef int _create_dialog(self) except -1:
@@ -183,7 +186,7 @@ cdef class _ClientSubscription:
         cdef pjsip_tx_data *tdata = NULL
         cdef int status
         self._end_requested = 1
-        if self._evsub == NULL or self.state in ("NULL", "TERMINATED"):
+        if self._evsub == NULL or not self._machine.allows(self.state, "end"):
             return
         _check_thread()
         with nogil:
@@ -198,17 +201,15 @@ cdef class _ClientSubscription:
         cdef PJSIPUA ua = self._ua
         cdef pjsip_transaction *tsx = NULL
         cdef pjsip_rx_data *rdata = NULL
-        prev_state = self.state
-        state = pjsip_evsub_get_state_name(evsub).decode()
+        change = _EVSUB_EVENTS.get(pjsip_evsub_get_state(evsub))
         if event != NULL and event.type == PJSIP_EVENT_TSX_STATE:
             tsx = event.body.tsx_state.tsx
             if tsx != NULL and tsx.status_code >= 200:
                 self._last_code = tsx.status_code
                 self._last_reason = _pj_str_to_str(tsx.status_text)
-        if state == prev_state:
-            return 0
-        self.state = state
-        ua._add_event(self._prefix + "ChangedState", dict(prev_state=prev_state, state=state), self._sender)
+        if change is None or self.state in self._machine.targets(change):
+            return 0   # PJSIP reports the state we are in (a NOTIFY active while active, ...)
+        state = self._change_state(change, self._sender)
         if state in ("ACCEPTED", "PENDING", "ACTIVE") and not self._started:
             self._started = 1
             _cancel_timer(ua._endpt, &self._timer)
@@ -231,6 +232,14 @@ cdef class _ClientSubscription:
                 ua._add_event(self._prefix + "DidFail", dict(code=code, reason=self._last_reason or reason),
                               self._sender)
         return 0
+
+    cdef str _change_state(self, str event, object sender):
+        # The one place where state changes: to where the table says
+        # `event` leads (an event it does not know there is a bug, raised).
+        prev_state = self.state
+        self.state = self._machine.next(prev_state, event)
+        self._ua._add_event(self._prefix + "ChangedState", dict(prev_state=prev_state, state=self.state), sender)
+        return self.state
 
     cdef int _did_start(self) except -1:
         return 0
@@ -303,8 +312,7 @@ cdef class Subscription(_ClientSubscription):
             raise TypeError("content_type and body must be given together")
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
             raise ValueError("timeout must be a positive number of seconds")
-        if self.state == "TERMINATED":
-            raise SIPCoreInvalidStateError("This subscription has ended")
+        SUBSCRIPTION.require(self.state, "subscribe", SIPCoreInvalidStateError)
         self._extra_headers, self._content_type, self._body, self._timeout = extra_headers, content_type, body, timeout
         if self._evsub == NULL:
             self._create_dialog()
@@ -341,8 +349,7 @@ cdef class Subscription(_ClientSubscription):
             return 0
         self._started = 0
         self._last_code = self._last_reason = None
-        prev_state, self.state = self.state, "NULL"
-        self._ua._add_event("SIPSubscriptionChangedState", dict(prev_state=prev_state, state="NULL"), self)
+        self._change_state("resubscribe", self)
         if reason == "deactivated":
             self.subscribe(self._extra_headers, self._content_type, self._body, self._timeout)
         else:
@@ -366,7 +373,7 @@ cdef void _cb_evsub_state(pjsip_evsub *evsub, pjsip_event *event) noexcept with 
     try:
         (<_ClientSubscription> data)._on_state(evsub, event)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_evsub_rx_notify(pjsip_evsub *evsub, pjsip_rx_data *rdata, int *p_st_code, pj_str_t **p_st_text,
@@ -382,7 +389,7 @@ cdef void _cb_evsub_rx_notify(pjsip_evsub *evsub, pjsip_rx_data *rdata, int *p_s
     try:
         (<_ClientSubscription> data)._on_notify(rdata)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
@@ -406,17 +413,15 @@ cdef void _cb_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) n
                 (<Subscription> subscription)._extra_headers, (<Subscription> subscription)._content_type,
                 (<Subscription> subscription)._body, (<Subscription> subscription)._timeout)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 # --- server side -------------------------------------------------------------
 #
-# IncomingSubscription states (and IncomingReferral's, with "active" only):
-#
-#   incoming --accept_pending()--> pending --accept()--> active
-#   incoming --accept()--> active --push_content()--> active
-#   incoming --reject(code) or unanswered for _UNANSWERED_TIMEOUT--> terminated
-#   pending/active --end(reason), unsubscribe, expiry without refresh--> terminated
+# IncomingSubscription and IncomingReferral states: the tables
+# INCOMING_SUBSCRIPTION and INCOMING_REFERRAL in sipsimple/core/_states.py,
+# drawn in docs/api/subscriptions.md; only _change_state() changes them. An
+# unanswered request is rejected (480) after _UNANSWERED_TIMEOUT.
 #
 # Notifications (sender: the IncomingSubscription): SIPIncomingSubscriptionGotSubscribe
 # (event, request_uri, from_header, to_header, headers, body, content_type),
@@ -436,19 +441,6 @@ cdef int _init_server_callbacks() except -1:
     # PJSIP's refer package answers refreshes itself.
     _server_referral_callbacks.on_evsub_state = _cb_server_evsub_state
     return 0
-
-
-cdef str _local_contact(pjsip_rx_data *rdata):
-    # Our address on the transport the request came in on.
-    cdef pjsip_transport *transport = rdata.tp_info.transport
-    host = _pj_str_to_str(transport.local_name.host)
-    if ":" in host:
-        host = "[%s]" % host
-    type_name = transport.type_name.decode()
-    transport_name = _TRANSPORT_NAMES.get(type_name, type_name.lower())
-    scheme = "sips" if transport_name == "tls" else "sip"
-    suffix = ";transport=%s" % transport_name if transport_name in ("tcp",) else ""
-    return "<%s:%s:%d%s>" % (scheme, host, transport.local_name.port, suffix)
 
 
 @cython.auto_pickle(False)
@@ -474,9 +466,11 @@ cdef class _ServerSubscription:
     cdef bint _notify_pending
     cdef object _notify_queue
     cdef object _sender      # who the notifications come from: self, or the Invitation of a transfer
+    cdef object _machine     # INCOMING_SUBSCRIPTION or INCOMING_REFERRAL (sipsimple/core/_states.py)
 
     def __cinit__(self):
-        self.state = "incoming"
+        self._machine = INCOMING_SUBSCRIPTION
+        self.state = INCOMING_SUBSCRIPTION.initial
         self._notify_queue = collections.deque()
         self._sender = self
 
@@ -556,9 +550,8 @@ cdef class _ServerSubscription:
             self._timer.id = 1
         return 0
 
-    cdef int _require(self, tuple states) except -1:
-        if self.state not in states:
-            raise SIPCoreInvalidStateError("Not possible in state %s" % self.state)
+    cdef int _require(self, str operation) except -1:
+        self._machine.require(self.state, operation, SIPCoreInvalidStateError)
         if self._ua is None or self._ua._endpt == NULL or self._evsub == NULL:
             raise SIPCoreInvalidStateError("This subscription no longer exists")
         _check_thread()
@@ -578,7 +571,7 @@ cdef class _ServerSubscription:
         cdef int st_code
         if not isinstance(code, int) or isinstance(code, bool) or not 300 <= code <= 699:
             raise ValueError("code must be a final non-2xx SIP status code (300-699)")
-        self._require(("incoming",))
+        self._require("reject")
         st_code = code
         with nogil:
             status = pjsip_dlg_create_response(self._dlg, self._rdata, st_code, NULL, &tdata)
@@ -637,7 +630,8 @@ cdef class _ServerSubscription:
         if self._rdata != NULL:
             # Terminated before the application answered: PJSIP ended it.
             self._answered()
-        self.state = "terminated"
+        if self.state != "terminated":
+            self._change_state("terminated")
         self._notify_queue.clear()
         pjsip_evsub_set_mod_data(self._evsub, _subscription_module.id, NULL)
         self._evsub = NULL
@@ -645,6 +639,11 @@ cdef class _ServerSubscription:
         ua._live_objects.discard(self)
         ua._add_event(self._prefix + "DidEnd", dict(originator="local" if self._end_requested else "remote"),
                       self._sender)
+        return 0
+
+    cdef int _change_state(self, str event) except -1:
+        # The one place where state changes: to where the table says `event` leads.
+        self.state = self._machine.next(self.state, event)
         return 0
 
 
@@ -661,13 +660,13 @@ cdef class IncomingSubscription(_ServerSubscription):
     def accept_pending(self):
         """Accept (202) and tell the subscriber its subscription is pending authorization."""
         cdef int status
-        self._require(("incoming",))
+        self._require("accept_pending")
         with nogil:
             status = pjsip_evsub_accept(self._evsub, self._rdata, 202, NULL)
         self._answered()
         if status != PJ_SUCCESS:
             raise PJSIPError("Could not accept the subscription", status)
-        self.state = "pending"
+        self._change_state("accept_pending")
         self._queue_notify(functools.partial(self._notify_state, "pending", None, None, None))
 
     def accept(self, content_type=None, content=None):
@@ -675,14 +674,14 @@ cdef class IncomingSubscription(_ServerSubscription):
         cdef int status
         if (content is None) != (content_type is None):
             raise TypeError("content_type and content must be given together")
-        self._require(("incoming", "pending"))
+        self._require("accept")
         if self.state == "incoming":
             with nogil:
                 status = pjsip_evsub_accept(self._evsub, self._rdata, 200, NULL)
             self._answered()
             if status != PJ_SUCCESS:
                 raise PJSIPError("Could not accept the subscription", status)
-        self.state = "active"
+        self._change_state("accept")
         if content is not None:
             self._content_type, self._content = content_type, content
         self._queue_notify(functools.partial(self._notify_state, "active", None, self._content_type, self._content))
@@ -691,7 +690,7 @@ cdef class IncomingSubscription(_ServerSubscription):
         """Send new state to the subscriber (active subscriptions only)."""
         if content_type is None or content is None:
             raise TypeError("content_type and content are required")
-        self._require(("active",))
+        self._require("push_content")
         self._content_type, self._content = content_type, content
         self._queue_notify(functools.partial(self._notify_state, "active", None, content_type, content))
 
@@ -702,7 +701,7 @@ cdef class IncomingSubscription(_ServerSubscription):
             return
         if self.state == "terminated":
             return
-        self._require(("pending", "active"))
+        self._require("end")
         self._end_requested = 1
         self._queue_notify(functools.partial(self._notify_state, "terminated", reason, None, None))
 
@@ -778,7 +777,7 @@ cdef void _cb_server_evsub_state(pjsip_evsub *evsub, pjsip_event *event) noexcep
         if pjsip_evsub_get_state(evsub) == PJSIP_EVSUB_STATE_TERMINATED:
             (<_ServerSubscription> data)._on_terminated()
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_server_rx_refresh(pjsip_evsub *evsub, pjsip_rx_data *rdata, int *p_st_code, pj_str_t **p_st_text,
@@ -793,7 +792,7 @@ cdef void _cb_server_rx_refresh(pjsip_evsub *evsub, pjsip_rx_data *rdata, int *p
     try:
         (<IncomingSubscription> data)._on_refresh(rdata)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_server_timeout(pjsip_evsub *evsub) noexcept with gil:
@@ -809,7 +808,7 @@ cdef void _cb_server_timeout(pjsip_evsub *evsub) noexcept with gil:
         else:
             pjsip_evsub_terminate(evsub, 0)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_server_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *entry) noexcept with gil:
@@ -823,7 +822,7 @@ cdef void _cb_server_subscription_timer(pj_timer_heap_t *heap, pj_timer_entry *e
         if subscription.state == "incoming" and subscription._rdata != NULL:
             subscription.reject(480)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_server_tsx_state(pjsip_evsub *evsub, pjsip_transaction *tsx, pjsip_event *event) noexcept with gil:
@@ -844,4 +843,4 @@ cdef void _cb_server_tsx_state(pjsip_evsub *evsub, pjsip_transaction *tsx, pjsip
         if done:
             (<_ServerSubscription> data)._notify_answered()
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()

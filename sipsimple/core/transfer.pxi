@@ -105,7 +105,7 @@ cdef class _IncomingCallTransfer(IncomingReferral):
                 status = pjsip_dlg_send_response(self._dlg, pjsip_rdata_get_tsx(self._rdata), tdata)
         self._answered()
         self._end_requested = 1
-        self.state = "terminated"
+        self._change_state("reject")
         self._dlg = NULL
         self._ua._live_objects.discard(self)
         self._ua._add_event("SIPInvitationTransferDidEnd", dict(originator="local"), self._sender)
@@ -115,7 +115,8 @@ cdef class _IncomingCallTransfer(IncomingReferral):
     cdef int _require_unanswered(self, bint call_needed) except -1:
         # A refusal can still go after the call ended: the request's pending
         # transaction keeps the dialog.
-        if self.state != "incoming" or self._rdata == NULL or self._ua is None or self._ua._endpt == NULL:
+        self._machine.require(self.state, "accept" if call_needed else "reject", SIPCoreInvalidStateError)
+        if self._rdata == NULL or self._ua is None or self._ua._endpt == NULL:
             raise SIPCoreInvalidStateError("The transfer request was already answered")
         if call_needed and self._invitation._inv == NULL:
             raise SIPCoreInvalidStateError("The call is over")

@@ -415,7 +415,8 @@ cdef class PJSIPUA:
             elif isinstance(obj, IncomingRequest):
                 if self._endpt != NULL:
                     _cancel_timer(self._endpt, &(<IncomingRequest> obj)._timer)
-                (<IncomingRequest> obj).state = "terminated"
+                if (<IncomingRequest> obj).state != "terminated":
+                    (<IncomingRequest> obj)._change_state("engine_stopped")
                 (<IncomingRequest> obj)._tsx = NULL
                 (<IncomingRequest> obj)._release()
         if self._media_endpt != NULL:
@@ -452,26 +453,20 @@ cdef class PJSIPUA:
                 # Its session went with the endpoint.
                 invitation = <Invitation> obj
                 invitation._inv = NULL
-                prev_state, invitation.state = invitation.state, "disconnected"
-                self._add_event("SIPInvitationChangedState", dict(
-                    prev_state=prev_state, state="disconnected", prev_sub_state=invitation.sub_state, sub_state=None,
-                    originator="local", code=0, reason="Engine stopped", headers=None, body=None,
-                    disconnect_reason="Engine stopped"), invitation)
+                invitation._set_state("engine_stopped", "local", 0, "Engine stopped", None, None, "Engine stopped")
             elif isinstance(obj, _ServerSubscription):
                 server = <_ServerSubscription> obj
                 server._evsub = NULL
                 server._dlg = NULL
                 if server.state != "terminated":
-                    server.state = "terminated"
+                    server._change_state("engine_stopped")
                     self._add_event(server._prefix + "DidEnd", dict(originator="local"), server)
             elif isinstance(obj, _ClientSubscription) and (<_ClientSubscription> obj).state != "TERMINATED":
                 # Its dialog went with the endpoint.
                 subscription = <_ClientSubscription> obj
                 subscription._evsub = NULL
                 subscription._dlg = NULL
-                prev_state, subscription.state = subscription.state, "TERMINATED"
-                self._add_event(subscription._prefix + "ChangedState", dict(prev_state=prev_state,
-                                                                            state="TERMINATED"), subscription)
+                subscription._change_state("engine_stopped", subscription)
                 if subscription._started:
                     self._add_event(subscription._prefix + "DidEnd", dict(originator="local", code=0,
                                                                           reason="Engine stopped"), subscription)
@@ -907,9 +902,18 @@ cdef int _report_rejected_request(PJSIPUA ua, pjsip_rx_data *rdata, int code, st
     return 0
 
 
-cdef void _report_callback_exception():
-    # From the except clause of a PJSIP callback: the exception is posted as
-    # SIPEngineGotException instead of escaping into C.
+cdef void _report_callback_exception() noexcept:
+    # The one way a callback from PJSIP (or from a pjlib timer or ioqueue)
+    # reports a Python exception: C cannot take it, so every callback is
+    #
+    #     cdef void _cb_...(...) noexcept with gil:
+    #         try:
+    #             ...
+    #         except BaseException:
+    #             _report_callback_exception()
+    #
+    # and the exception, caught, is posted as SIPEngineGotException (with its
+    # traceback) for the Engine to deliver. Costs nothing until one is raised.
     if _ua is not None:
         _ua._add_exception()
 
@@ -930,7 +934,7 @@ cdef void _cb_wake_read(pj_ioqueue_key_t *key, pj_ioqueue_op_key_t *op_key, pj_s
         ua._read_wake()
         _deliver_media_events(ua)
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _cb_log(int level, const char *data, int length) noexcept with gil:
@@ -944,7 +948,7 @@ cdef void _cb_log(int level, const char *data, int length) noexcept with gil:
         ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender=sender, level=level,
                                            message=message.strip()))
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef pj_bool_t _cb_trace_rx(pjsip_rx_data *rdata) noexcept nogil:
@@ -975,7 +979,7 @@ cdef void _trace_received(pjsip_rx_data *rdata) noexcept:
             data=_c_buf_to_str(rdata.msg_info.msg_buf, rdata.msg_info.len),
             transport=_TRANSPORT_NAMES.get(type_name, type_name.lower())))
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef void _trace_sent(pjsip_tx_data *tdata) noexcept:
@@ -992,7 +996,7 @@ cdef void _trace_sent(pjsip_tx_data *tdata) noexcept:
             data=_c_buf_to_str(tdata.buf.start, tdata.buf.cur - tdata.buf.start),
             transport=_TRANSPORT_NAMES.get(type_name, type_name.lower())))
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
 
 
 cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
@@ -1065,7 +1069,7 @@ cdef pj_bool_t _cb_app_rx_request(pjsip_rx_data *rdata) noexcept with gil:
             ua._add_event("SIPEngineLog", dict(timestamp=datetime.datetime.now(), sender="sipsimple", level=2,
                                                message="Could not answer %s: %s" % (name, _pj_status_to_str(status))))
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()
     return PJ_TRUE
 
 
@@ -1189,4 +1193,4 @@ cdef void _cb_dropped_data(pjsip_tp_dropped_data *dropped) noexcept with gil:
                                            message="Answered a malformed request with 400" if status == PJ_SUCCESS
                                            else "Could not answer a malformed request: %s" % _pj_status_to_str(status)))
     except BaseException:
-        ua._add_exception()
+        _report_callback_exception()

@@ -203,7 +203,7 @@ def wait_for_contact_hosts(kamailio: Kamailio, network: concurrent.futures.Execu
         time.sleep(0.1)
 
 
-def main() -> None:  # noqa: PLR0915 (one scenario, step by step)
+def main() -> None:
     workdir = Path(sys.argv[1])
     sip_port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     import sipsimple.network
