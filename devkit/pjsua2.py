@@ -17,8 +17,15 @@ from typing import NoReturn
 import pjsua2 as pj
 
 
-def endpoint_config(user_agent: str, *, worker_thread: bool = False, log_level: int = 0, console_level: int = 0,
-                    log_file: str | None = None, log_writer: pj.LogWriter | None = None) -> pj.EpConfig:
+def endpoint_config(
+    user_agent: str,
+    *,
+    worker_thread: bool = False,
+    log_level: int = 0,
+    console_level: int = 0,
+    log_file: str | None = None,
+    log_writer: pj.LogWriter | None = None,
+) -> pj.EpConfig:
     """The common configuration; a caller changes what else it needs before create_endpoint().
 
     Logging: `log_level` (0: off) into `log_file` and/or `log_writer`, SIP messages included when on;
@@ -60,8 +67,9 @@ TRANSPORT_TYPES = {
 }
 
 
-def add_transport(endpoint: pj.Endpoint, kind: str, host: str, port: int = 0,
-                  public_address: str | None = None) -> tuple[int, int]:
+def add_transport(
+    endpoint: pj.Endpoint, kind: str, host: str, port: int = 0, public_address: str | None = None
+) -> tuple[int, int]:
     """A `kind` ("udp" or "tcp") transport bound to host:port (IPv6 when host is); its id and its port."""
     tcfg = pj.TransportConfig()
     tcfg.boundAddress = host

@@ -96,8 +96,18 @@ def collect(workdir: Path, returncode: int, stdout: str, stderr: str) -> SippRes
     return SippResult(returncode, stdout, stderr, texts["log"], texts["messages"], texts["errors"], statistics)
 
 
-def sipp_command(scenario: str | Path, workdir: Path, *, transport: str, via_transport: str, local_ip: str,
-                 local_port: int | None, calls: int, timeout: float, target: str | None = None) -> list[str]:
+def sipp_command(
+    scenario: str | Path,
+    workdir: Path,
+    *,
+    transport: str,
+    via_transport: str,
+    local_ip: str,
+    local_port: int | None,
+    calls: int,
+    timeout: float,
+    target: str | None = None,
+) -> list[str]:
     """The options every test run shares: scenario, transport, the call limit, the timeout
     (an error), no keyboard, and the log, message and error traces written into `workdir`."""
     command = [sipp_binary(), "-sf", str(scenario)]
@@ -213,8 +223,17 @@ def run_sipp(
         bridge = TLSBridge(host.strip("[]"), int(port), tls_ca)
         target = sip_target(host.strip("[]"), bridge.listen_port)
         sipp_transport = "tcp"
-    command = sipp_command(scenario, workdir, target=target, transport=sipp_transport, via_transport=transport,
-                           local_ip=local_ip, local_port=local_port, calls=calls, timeout=timeout)
+    command = sipp_command(
+        scenario,
+        workdir,
+        target=target,
+        transport=sipp_transport,
+        via_transport=transport,
+        local_ip=local_ip,
+        local_port=local_port,
+        calls=calls,
+        timeout=timeout,
+    )
     if rate is not None:
         command += ["-r", str(rate)]
     if sipp_transport == "tls":
@@ -246,8 +265,17 @@ def sipp_in_background(*args: object, **kwargs: object) -> Iterator[BackgroundSi
 class SippServer:
     """SIPp running a UAS scenario on host:port until it ends or times out."""
 
-    def __init__(self, scenario: Path, *, host: str = "127.0.0.1", transport: str = "udp", calls: int = 1,
-                 timeout: float = 30.0, extra: list[str] | None = None, files: dict[str, Path] | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Path,
+        *,
+        host: str = "127.0.0.1",
+        transport: str = "udp",
+        calls: int = 1,
+        timeout: float = 30.0,
+        extra: list[str] | None = None,
+        files: dict[str, Path] | None = None,
+    ) -> None:
         """files: copied into SIPp's working directory first (name there: source), for
         scenarios that read files by a relative name (rtp_stream, play_pcap_audio)."""
         self.host = host
@@ -262,10 +290,19 @@ class SippServer:
             self.workdir = Path(tempfile.mkdtemp(prefix="sipp-uas-"))
             for name, source in (files or {}).items():
                 shutil.copyfile(source, self.workdir / name)
-            command = sipp_command(scenario, self.workdir, transport=transport, via_transport=transport,
-                                   local_ip=host, local_port=self.port, calls=calls, timeout=timeout)
-            self.process = subprocess.Popen(command + (extra or []), cwd=self.workdir, stdout=subprocess.PIPE,
-                                            stderr=subprocess.PIPE, text=True)
+            command = sipp_command(
+                scenario,
+                self.workdir,
+                transport=transport,
+                via_transport=transport,
+                local_ip=host,
+                local_port=self.port,
+                calls=calls,
+                timeout=timeout,
+            )
+            self.process = subprocess.Popen(
+                command + (extra or []), cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
             if self._wait_listening(kind):
                 return
             run = self.finish()

@@ -34,12 +34,20 @@ class Account(pj.Account):
 
     def onRegState(self, prm: Any) -> None:
         info = self.getInfo()
-        emit("reg_state", name=self.name, code=prm.code, reason=prm.reason, expires=prm.expiration,
-             active=info.regIsActive, status=prm.status)
+        emit(
+            "reg_state",
+            name=self.name,
+            code=prm.code,
+            reason=prm.reason,
+            expires=prm.expiration,
+            active=info.regIsActive,
+            status=prm.status,
+        )
 
     def onInstantMessage(self, prm: Any) -> None:
-        emit("im", name=self.name, from_uri=prm.fromUri, to_uri=prm.toUri, content_type=prm.contentType,
-             body=prm.msgBody)
+        emit(
+            "im", name=self.name, from_uri=prm.fromUri, to_uri=prm.toUri, content_type=prm.contentType, body=prm.msgBody
+        )
 
     def onInstantMessageStatus(self, prm: Any) -> None:
         emit("im_status", name=self.name, to_uri=prm.toUri, code=prm.code, reason=prm.reason, body=prm.msgBody)
@@ -73,8 +81,16 @@ class Call(pj.Call):
     def onCallState(self, prm: Any) -> None:
         info = self.getInfo()
         role = "caller" if info.role == pj.PJSIP_ROLE_UAC else "callee"
-        emit("call_state", name=self.account.name, call_id=info.callIdString, role=role, state=info.stateText,
-             code=info.lastStatusCode, reason=info.lastReason, remote_uri=info.remoteUri)
+        emit(
+            "call_state",
+            name=self.account.name,
+            call_id=info.callIdString,
+            role=role,
+            state=info.stateText,
+            code=info.lastStatusCode,
+            reason=info.lastReason,
+            remote_uri=info.remoteUri,
+        )
 
 
 class Buddy(pj.Buddy):
@@ -86,23 +102,38 @@ class Buddy(pj.Buddy):
     def onBuddyState(self) -> None:
         info = self.getInfo()
         status = {pj.PJSUA_BUDDY_STATUS_ONLINE: "online", pj.PJSUA_BUDDY_STATUS_OFFLINE: "offline"}.get(
-            info.presStatus.status, "unknown")
-        emit("buddy_state", name=self.account.name, uri=self.uri, status=status,
-             status_text=info.presStatus.statusText, note=info.presStatus.note, sub_state=info.subStateName,
-             contact=info.contact)
+            info.presStatus.status, "unknown"
+        )
+        emit(
+            "buddy_state",
+            name=self.account.name,
+            uri=self.uri,
+            status=status,
+            status_text=info.presStatus.statusText,
+            note=info.presStatus.note,
+            sub_state=info.subStateName,
+            contact=info.contact,
+        )
 
     def onBuddyEvSubState(self, prm: Any) -> None:
         info = self.getInfo()
-        emit("buddy_sub_state", name=self.account.name, uri=self.uri, sub_state=info.subStateName,
-             term_code=info.subTermCode, term_reason=info.subTermReason)
+        emit(
+            "buddy_sub_state",
+            name=self.account.name,
+            uri=self.uri,
+            sub_state=info.subStateName,
+            term_code=info.subTermCode,
+            term_reason=info.subTermReason,
+        )
 
 
 class Agent:
     """The Endpoint, its UDP and TCP transports, and the accounts and calls the commands made."""
 
     def __init__(self, host: str, log_file: str, log_level: int) -> None:
-        self.endpoint = create_endpoint(endpoint_config("sipsimple-tests-pjsua2-agent", log_level=log_level,
-                                                        log_file=log_file))
+        self.endpoint = create_endpoint(
+            endpoint_config("sipsimple-tests-pjsua2-agent", log_level=log_level, log_file=log_file)
+        )
         self.transports: dict[str, int] = {}
         self.ports: dict[str, int] = {}
         for kind in ("udp", "tcp"):

@@ -31,18 +31,26 @@ from tests.support.media_calls import AudioCall
 
 # Notification name -> the event it becomes (fields from its data).
 EVENTS: dict[str, Callable[[Any], None]] = {
-    "SIPEngineGotMessage": lambda data: emit("message", from_=data.from_header.body,
-                                             body=data.body.decode("utf-8", "replace"), body_hex=data.body.hex(),
-                                             content_type=data.content_type),
+    "SIPEngineGotMessage": lambda data: emit(
+        "message",
+        from_=data.from_header.body,
+        body=data.body.decode("utf-8", "replace"),
+        body_hex=data.body.hex(),
+        content_type=data.content_type,
+    ),
     "SIPMessageDidSucceed": lambda data: emit("message_status", code=data.code),
     "SIPMessageDidFail": lambda data: emit("message_status", code=data.code),
-    "SIPRegistrationDidSucceed": lambda data: emit("registration", state="succeeded", code=data.code,
-                                                   expires=data.expires_in),
+    "SIPRegistrationDidSucceed": lambda data: emit(
+        "registration", state="succeeded", code=data.code, expires=data.expires_in
+    ),
     "SIPRegistrationDidFail": lambda data: emit("registration", state="failed", code=data.code),
     "SIPRegistrationDidEnd": lambda data: emit("registration", state="ended", expired=data.expired),
-    "SIPSubscriptionGotNotify": lambda data: emit("notify", subscription_state=data.subscription_state,
-                                                  content_type=data.content_type,
-                                                  body=(data.body or b"").decode("utf-8", "replace")),
+    "SIPSubscriptionGotNotify": lambda data: emit(
+        "notify",
+        subscription_state=data.subscription_state,
+        content_type=data.content_type,
+        body=(data.body or b"").decode("utf-8", "replace"),
+    ),
     "SIPSubscriptionDidStart": lambda data: emit("subscription", state="started"),
     "SIPSubscriptionDidEnd": lambda data: emit("subscription", state="ended", code=data.code, reason=data.reason),
     "SIPSubscriptionDidFail": lambda data: emit("subscription", state="failed", code=data.code, reason=data.reason),
@@ -55,8 +63,9 @@ class Agent:
     def __init__(self, host: str) -> None:
         self.host = host
         self.engine = Engine()
-        self.engine.start(ip_address=host, udp_port=0, tcp_port=0, user_agent="sipsimple test agent",
-                          rtp_port_range=(40000, 40998))  # apart from the test process's default range
+        self.engine.start(
+            ip_address=host, udp_port=0, tcp_port=0, user_agent="sipsimple test agent", rtp_port_range=(40000, 40998)
+        )  # apart from the test process's default range
         self.account: Event = {}
         self.registration: Any = None
         self.subscription: Any = None
@@ -104,25 +113,38 @@ class Agent:
 
     def register(self, command: Event) -> None:
         self.account = command
-        self.registration = Registration(self.from_header(), credentials=self.credentials(),
-                                         duration=command.get("expires", 300))
+        self.registration = Registration(
+            self.from_header(), credentials=self.credentials(), duration=command.get("expires", 300)
+        )
         self.registration.register(self.contact(), self.route(), timeout=10)
 
     def unregister(self, command: Event) -> None:
         self.registration.end(timeout=10)
 
     def message(self, command: Event) -> None:
-        message = Message(self.from_header(), ToHeader(SIPURI.parse(command["to"])), self.route(),
-                          command.get("content_type", "text/plain"), command["body"],
-                          credentials=self.credentials())
+        message = Message(
+            self.from_header(),
+            ToHeader(SIPURI.parse(command["to"])),
+            self.route(),
+            command.get("content_type", "text/plain"),
+            command["body"],
+            credentials=self.credentials(),
+        )
         self.messages.append(message)
         message.send(timeout=10)
 
     def subscribe(self, command: Event) -> None:
         to_uri = SIPURI.parse(command["to"])
-        self.subscription = Subscription(to_uri, self.from_header(), ToHeader(to_uri), self.contact(),
-                                         command.get("event", "presence"), self.route(),
-                                         credentials=self.credentials(), refresh=command.get("refresh", 300))
+        self.subscription = Subscription(
+            to_uri,
+            self.from_header(),
+            ToHeader(to_uri),
+            self.contact(),
+            command.get("event", "presence"),
+            self.route(),
+            credentials=self.credentials(),
+            refresh=command.get("refresh", 300),
+        )
         self.subscription.subscribe(timeout=10)
 
     def unsubscribe(self, command: Event) -> None:
@@ -132,9 +154,16 @@ class Agent:
         """Arm an RTPTransport; the next incoming call is answered with audio (handle_notification)."""
         if self.mixer is None:
             self.mixer = AudioMixer(None, None, 32000, 0)
-        call = AudioCall(self.mixer, encryption=command.get("encryption"), srtp_suites=command.get("srtp_suites"),
-                         use_ice=command.get("use_ice", False), codecs=command.get("codecs"), address=self.host,
-                         emit=emit, transport_options=command.get("transport_options"))
+        call = AudioCall(
+            self.mixer,
+            encryption=command.get("encryption"),
+            srtp_suites=command.get("srtp_suites"),
+            use_ice=command.get("use_ice", False),
+            codecs=command.get("codecs"),
+            address=self.host,
+            emit=emit,
+            transport_options=command.get("transport_options"),
+        )
         call.wait_initialized()
         self.audio_call = call
 

@@ -51,8 +51,9 @@ class NotificationRecorder:
     def wait_named(self, name: str, timeout: float = 10.0) -> Notification:
         return self.wait_for(lambda n: n.name == name, timeout)
 
-    def next_matching(self, predicate: Callable[[Notification], bool],
-                      timeout: float = 10.0) -> tuple[float, Notification] | None:
+    def next_matching(
+        self, predicate: Callable[[Notification], bool], timeout: float = 10.0
+    ) -> tuple[float, Notification] | None:
         """The first match after the last one this returned, with its arrival time; None on timeout.
 
         For a test that waits for a sequence (lost, then regained, then registered again), where an

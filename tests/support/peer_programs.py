@@ -24,8 +24,11 @@ REPO = Path(__file__).resolve().parents[2]
 def require_pjsua2() -> None:
     """Fail (not skip) the test when pjsua2 is missing: scripts/bootstrap always installs it (the bench group)."""
     if importlib.util.find_spec("pjsua2") is None:
-        pytest.fail(f"pjsua2 is not installed for {sys.executable}: run scripts/bootstrap "
-                    "(it installs pyproject.toml's bench group, pjsua2-python)", pytrace=False)
+        pytest.fail(
+            f"pjsua2 is not installed for {sys.executable}: run scripts/bootstrap "
+            "(it installs pyproject.toml's bench group, pjsua2-python)",
+            pytrace=False,
+        )
 
 
 def peer_command(module: str, *args: str | int | Path) -> list[str]:
@@ -40,14 +43,15 @@ def peer_environment() -> dict[str, str]:
 def result_line(stdout: str, what: str, stderr: str) -> dict[str, Any]:
     for line in stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise AssertionError(f"no result from {what}:\n{stderr[-3000:]}")
 
 
 def run_peer(module: str, *args: str | int | Path, timeout: float = 60.0) -> dict[str, Any]:
     """Run tests.peers.`module` to its end; its RESULT."""
-    completed = subprocess.run(peer_command(module, *args), capture_output=True, text=True, timeout=timeout,
-                               cwd=REPO, env=peer_environment())
+    completed = subprocess.run(
+        peer_command(module, *args), capture_output=True, text=True, timeout=timeout, cwd=REPO, env=peer_environment()
+    )
     return result_line(completed.stdout, f"{module} {args[:1]} (rc={completed.returncode})", completed.stderr)
 
 
@@ -57,8 +61,15 @@ class ListeningPeer:
     def __init__(self, module: str, *args: str | int | Path, host: str = "127.0.0.1") -> None:
         self.name = module
         self.host = host
-        self.process = subprocess.Popen(peer_command(module, *args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True, cwd=REPO, env=peer_environment())
+        self.process = subprocess.Popen(
+            peer_command(module, *args),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=peer_environment(),
+        )
         assert self.process.stdout is not None and self.process.stderr is not None
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

@@ -32,27 +32,46 @@ MALFORMED_REQUESTS = {
     "cseq-not-a-number": ("OPTIONS", '"SIPp" <sip:sipp@[local_ip]>;tag=[call_number]', "abc OPTIONS", ""),
     "cseq-too-large": ("OPTIONS", '"SIPp" <sip:sipp@[local_ip]>;tag=[call_number]', "4294967296 OPTIONS", ""),
     "from-not-a-uri": ("MESSAGE", "<not a uri>;tag=[call_number]", "1 MESSAGE", ""),
-    "max-forwards-not-a-number": ("OPTIONS", "<sip:sipp@[local_ip]>;tag=[call_number]", "1 OPTIONS",
-                                  "      Max-Forwards: many"),
-    "content-length-negative": ("MESSAGE", "<sip:sipp@[local_ip]>;tag=[call_number]", "1 MESSAGE",
-                                "      Content-Type: text/plain\n      Content-Length: -5"),
-    "header-without-colon": ("OPTIONS", "<sip:sipp@[local_ip]>;tag=[call_number]", "1 OPTIONS",
-                             "      This line has no colon"),
-    "contact-not-parsable": ("OPTIONS", "<sip:sipp@[local_ip]>;tag=[call_number]", "1 OPTIONS",
-                             "      Contact: <sip:@@>;;;"),
+    "max-forwards-not-a-number": (
+        "OPTIONS",
+        "<sip:sipp@[local_ip]>;tag=[call_number]",
+        "1 OPTIONS",
+        "      Max-Forwards: many",
+    ),
+    "content-length-negative": (
+        "MESSAGE",
+        "<sip:sipp@[local_ip]>;tag=[call_number]",
+        "1 MESSAGE",
+        "      Content-Type: text/plain\n      Content-Length: -5",
+    ),
+    "header-without-colon": (
+        "OPTIONS",
+        "<sip:sipp@[local_ip]>;tag=[call_number]",
+        "1 OPTIONS",
+        "      This line has no colon",
+    ),
+    "contact-not-parsable": (
+        "OPTIONS",
+        "<sip:sipp@[local_ip]>;tag=[call_number]",
+        "1 OPTIONS",
+        "      Contact: <sip:@@>;;;",
+    ),
 }
 
 
-def malformed_request_scenario(directory: Path, name: str,
-                               case: tuple[str, str, str, str] | None = None) -> Path:
+def malformed_request_scenario(directory: Path, name: str, case: tuple[str, str, str, str] | None = None) -> Path:
     """malformed_request.xml.in filled in for `case` (method, From, CSeq, faulty lines; by default the case
     `name` of MALFORMED_REQUESTS), written into `directory` as <name>.xml."""
     method, from_value, cseq, faulty = case or MALFORMED_REQUESTS[name]
     template = (SCENARIOS / "malformed_request.xml.in").read_text()
     if "Content-Length" not in faulty:
         faulty = (faulty + "\n" if faulty else "") + "      Content-Length: 0"
-    text = (template.replace("@METHOD@", method).replace("@FROM@", from_value).replace("@CSEQ@", cseq)
-            .replace("@FAULTY_LINES@", faulty))
+    text = (
+        template.replace("@METHOD@", method)
+        .replace("@FROM@", from_value)
+        .replace("@CSEQ@", cseq)
+        .replace("@FAULTY_LINES@", faulty)
+    )
     path = directory / f"{name}.xml"
     path.write_text(text)
     return path
