@@ -28,9 +28,9 @@ from benchmarks.harness import (
     format_table,
     pin_cpus,
     pjsua2_info,
-    sipp_binary,
     write_json,
 )
+from devkit.sipp import sipp_binary
 
 # One module per benchmark, each with NAME, DESCRIPTION and run(settings) -> BenchmarkResult.
 BENCHMARKS: tuple[ModuleType, ...] = (bench_options, bench_notifications, bench_message, bench_calls, bench_media)
@@ -106,7 +106,7 @@ def main(argv: list[str]) -> int:
     )
     try:
         sipp_binary()
-    except BenchmarkError as exc:
+    except RuntimeError as exc:  # no SIPp
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.pjsua2_path is not None:

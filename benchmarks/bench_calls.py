@@ -31,6 +31,7 @@ caps both sides' rate runs at 4 outstanding and the pjsua2 memory runs at 4 call
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 import time
@@ -41,23 +42,21 @@ from benchmarks.harness import (
     PEER_MODULES,
     SCENARIOS,
     SIDES,
-    SIPP_SOCKET_BUFFER,
     BenchmarkError,
     BenchmarkResult,
     Figure,
+    LoadFigures,
     Peer,
     Settings,
     SidedRuns,
-    SippResult,
-    _affinity,
     _children_cpu_s,
     alternate,
     best,
     cpu_per_transaction_us,
-    free_udp_port,
+    finish_load,
+    load_command,
     pick,
-    sipp_binary,
-    sipp_result,
+    start_load,
 )
 
 NAME = "calls"
@@ -105,47 +104,15 @@ class SippCalls:
 
     def __init__(self, settings: Settings, port: int, count: int, limit: int, hold_ms: int = 0) -> None:
         self.settings = settings
-        self._tmp = tempfile.TemporaryDirectory(prefix="bench-sipp-calls-")
-        tmp = Path(self._tmp.name)
-        self.stats = tmp / "stats.csv"
-        self.screen = tmp / "screen.txt"
-        argv = [
-            sipp_binary(),
-            f"127.0.0.1:{port}",
-            "-sf", str(SCENARIOS / "call_uac.xml"),
-            "-i", "127.0.0.1",
-            "-p", str(free_udp_port()),
-            "-m", str(count),
-            "-r", "100000", "-rp", "1000",
-            "-l", str(limit),
-            "-d", str(hold_ms),
-            "-timeout", f"{SIPP_TIMEOUT_S}s",
-            "-buff_size", str(SIPP_SOCKET_BUFFER),
-            "-nostdin",
-            "-trace_stat", "-stf", str(self.stats), "-fd", "1",
-        ]  # fmt: skip
+        self.workdir = Path(tempfile.mkdtemp(prefix="bench-sipp-calls-"))
+        argv = load_command(self.workdir, SCENARIOS / "call_uac.xml", port, count, limit, SIPP_TIMEOUT_S)
+        argv += ["-d", str(hold_ms)]
         self._cpu_before = _children_cpu_s()
-        with self.screen.open("w") as out:
-            self.process = subprocess.Popen(
-                argv,
-                cwd=tmp,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_affinity(settings.cpus[0] if settings.cpus else None),
-            )
+        self.process = start_load(settings, argv, self.workdir)
 
-    def finish(self) -> SippResult:
+    def finish(self) -> LoadFigures:
         """Wait for SIPp (killing it if it overruns its own timeout) and read its final statistics."""
-        timed_out = False
-        try:
-            exit_code = self.process.wait(SIPP_TIMEOUT_S + 30)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            self.kill()
-            exit_code = self.process.returncode
-        cpu = _children_cpu_s() - self._cpu_before
-        result = sipp_result(self.stats, self.screen, exit_code, cpu, timed_out, SIPP_TIMEOUT_S)
+        result = finish_load(self.process, self.workdir, self._cpu_before, SIPP_TIMEOUT_S)
         self.settings.log(
             f"SIPp calls: {result.successful} ok, {result.failed} failed, {result.retransmissions} retransmitted,"
             f" {result.rate:.0f}/s"
@@ -162,7 +129,7 @@ class SippCalls:
 
     def close(self) -> None:
         self.kill()
-        self._tmp.cleanup()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def call_limit(settings: Settings) -> int:
@@ -173,7 +140,7 @@ def call_limit(settings: Settings) -> int:
     return max(1, settings.call_limit)
 
 
-def run_calls(settings: Settings, port: int, count: int, limit: int, hold_ms: int = 0) -> SippResult:
+def run_calls(settings: Settings, port: int, count: int, limit: int, hold_ms: int = 0) -> LoadFigures:
     sipp = SippCalls(settings, port, count, limit, hold_ms)
     try:
         return sipp.finish()

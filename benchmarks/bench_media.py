@@ -28,7 +28,7 @@ seconds, then their RSS (/proc/<pid>/statm). Figures, both processes summed:
   / (streams * seconds), the lower of the two processes: 50 when every stream keeps pace;
 * tone check: after the window the callee records CHECK_CALLS of its calls, spread over
   them, for a second (media_common.py's CHECK), and the harness finds the tone's dominant
-  frequency and level in each (1 kHz at -15.3 dBFS sent; tests/audio_analysis.py).
+  frequency and level in each (1 kHz at -15.3 dBFS sent; devkit/audio.py).
 
 Best of MEDIA_REPEATS runs per side (lowest CPU; memory: the lowest too). Then "the
 ceiling", a real limit rather than the top of a list: one run per N, the ladder's
@@ -64,7 +64,7 @@ from benchmarks.harness import (
     SidedRuns,
     alternate,
 )
-from tests.audio_analysis import dominant_frequency, read_wav, rms_dbfs
+from devkit.audio import dominant_frequency, read_wav, rms_dbfs
 
 NAME = "media"
 DESCRIPTION = "concurrent calls with PCMU audio through the mixer between two user agents: CPU, memory, RTP loss"

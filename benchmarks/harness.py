@@ -11,8 +11,6 @@ import os
 import platform
 import queue
 import resource
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +21,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from devkit.ports import free_port
+from devkit.sipp import SippResult, collect, sipp_binary, sipp_version
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -170,13 +171,6 @@ def _affinity(cpu: int | None) -> Callable[[], None] | None:
 # Ports and peers
 
 
-def free_udp_port() -> int:
-    """A UDP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Peer:
     """A peer process speaking the line protocol of benchmarks/peers/protocol.py."""
 
@@ -294,7 +288,9 @@ def running_peer(settings: Settings, side: str, trace: bool) -> Iterator[Peer]:
 
 
 @dataclass
-class SippResult:
+class LoadFigures:
+    """What a SIPp load run (-trace_stat) measured, from its result's final statistics."""
+
     successful: int
     failed: int
     retransmissions: int  # requests SIPp had to send again: the peer lost or was slow to answer them
@@ -316,24 +312,6 @@ class SippResult:
         return {**asdict(self), "rate": self.rate, "sipp_load": self.sipp_load}
 
 
-def sipp_binary() -> str:
-    found = shutil.which("sipp")
-    if found is None:
-        raise BenchmarkError("sipp is not installed (Debian package: sip-tester)")
-    return found
-
-
-def sipp_version() -> str:
-    try:
-        output = subprocess.run([sipp_binary(), "-v"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired, BenchmarkError):
-        return "unknown"
-    for line in output.splitlines():
-        if "SIPp" in line:
-            return line.strip()
-    return "unknown"
-
-
 def _children_cpu_s() -> float:
     # CPU time of reaped child processes; only SIPp is reaped between two readings
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -345,88 +323,90 @@ def _epoch(stat_field: str) -> float:
     return float(stat_field.split("\t")[-1])
 
 
-def _read_final_stats(path: Path) -> dict[str, str]:
-    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    if len(lines) < 2:
-        raise BenchmarkError(f"SIPp wrote no statistics to {path.name}")
-    header = lines[0].rstrip(";").split(";")
-    values = lines[-1].rstrip(";").split(";")
-    return dict(zip(header, values, strict=False))
-
-
-def sipp_result(stats: Path, screen: Path, exit_code: int, cpu_s: float, timed_out: bool,
-                timeout_s: float) -> SippResult:
-    """A finished SIPp run's figures, from its final statistics line (-trace_stat); its screen explains a failure."""
-    try:
-        final = _read_final_stats(stats)
-    except (OSError, BenchmarkError) as exc:
-        tail = screen.read_text(errors="replace")[-1500:]
-        raise BenchmarkError(f"SIPp failed (exit {exit_code}): {exc}\n{tail}") from exc
+def load_figures(result: SippResult, cpu_s: float, timed_out: bool, timeout_s: float) -> LoadFigures:
+    """A finished load run's figures, from its final statistics line; its screen (stdout) explains a failure."""
+    final = result.statistics
+    if not final:
+        raise BenchmarkError(f"SIPp failed (exit {result.returncode}): it wrote no statistics\n{result.stdout[-1500:]}")
     elapsed = _epoch(final["CurrentTime"]) - _epoch(final["StartTime"])
-    return SippResult(
+    return LoadFigures(
         successful=int(final["SuccessfulCall(C)"]),
         failed=int(final["FailedCall(C)"]),
         retransmissions=int(final.get("Retransmissions(C)", 0)),
         elapsed_s=elapsed,
         cpu_s=cpu_s,
-        exit_code=exit_code,
+        exit_code=result.returncode,
         timed_out=timed_out or elapsed >= timeout_s,
     )
 
 
-def run_sipp_uac(settings: Settings, port: int, count: int | None = None) -> SippResult:
+def load_command(workdir: Path, scenario: Path, port: int, count: int, limit: int, timeout_s: float) -> list[str]:
+    """SIPp starting calls to 127.0.0.1:`port` as fast as it can (-r 100000 per second), at most `limit` at once
+    (-l then bounds the transactions in flight, so the rate is set by how fast the peer answers), and writing
+    its statistics (-trace_stat) into `workdir`."""
+    return [
+        sipp_binary(),
+        f"127.0.0.1:{port}",
+        "-sf", str(scenario),
+        "-i", "127.0.0.1",
+        "-p", str(free_port()),
+        "-m", str(count),
+        "-r", "100000", "-rp", "1000",
+        "-l", str(limit),
+        "-timeout", f"{timeout_s}s",
+        "-buff_size", str(SIPP_SOCKET_BUFFER),
+        "-nostdin",
+        "-trace_stat", "-stf", str(workdir / "stats.csv"), "-fd", "1",
+    ]  # fmt: skip
+
+
+def start_load(settings: Settings, argv: list[str], workdir: Path) -> subprocess.Popen[bytes]:
+    """SIPp started on argv in `workdir`, its screen going to workdir/screen.txt."""
+    with (workdir / "screen.txt").open("w") as out:
+        return subprocess.Popen(
+            argv,
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_affinity(settings.cpus[0] if settings.cpus else None),
+        )
+
+
+def finish_load(process: subprocess.Popen[bytes], workdir: Path, cpu_before: float, timeout_s: float) -> LoadFigures:
+    """Wait for a load run (killing it if it overruns its own timeout by 30 s) and read its figures."""
+    timed_out = False
+    try:
+        exit_code = process.wait(timeout_s + 30)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        process.kill()
+        exit_code = process.wait(10)
+    finally:
+        if process.poll() is None:  # interrupted: do not leave SIPp behind
+            process.kill()
+            process.wait(10)
+    cpu = _children_cpu_s() - cpu_before
+    screen = (workdir / "screen.txt").read_text(errors="replace")
+    return load_figures(collect(workdir, exit_code, screen, ""), cpu, timed_out, timeout_s)
+
+
+def run_sipp_uac(settings: Settings, port: int, count: int | None = None) -> LoadFigures:
     """Send `count` OPTIONS to 127.0.0.1:`port`, at most settings.limit outstanding, and wait for all.
 
-    SIPp is told to start calls as fast as it can (-r 100000 per second); -l then bounds
-    the transactions in flight, so the rate is set by how fast the peer answers. A request
-    unanswered for 5 s (with retransmissions after 0.5, 1 and 2 s) is a failed transaction.
+    See load_command. A request unanswered for 5 s (with retransmissions after 0.5, 1 and 2 s)
+    is a failed transaction.
     """
     count = count or settings.count
-    with tempfile.TemporaryDirectory(prefix="bench-sipp-") as tmp:
-        stats = Path(tmp) / "stats.csv"
-        argv = [
-            sipp_binary(),
-            f"127.0.0.1:{port}",
-            "-sf", str(SCENARIOS / "options_uac.xml"),
-            "-i", "127.0.0.1",
-            "-p", str(free_udp_port()),
-            "-m", str(count),
-            "-r", "100000", "-rp", "1000",
-            "-l", str(settings.limit),
-            "-timeout", f"{settings.sipp_timeout_s}s",
-            "-buff_size", str(SIPP_SOCKET_BUFFER),
-            "-nostdin",
-            "-trace_stat", "-stf", str(stats), "-fd", "1",
-        ]  # fmt: skip
-        screen = Path(tmp) / "screen.txt"
-        timed_out = False
-        cpu_before = _children_cpu_s()
-        with screen.open("w") as out:
-            process = subprocess.Popen(
-                argv,
-                cwd=tmp,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_affinity(settings.cpus[0] if settings.cpus else None),
-            )
-            try:
-                exit_code = process.wait(settings.sipp_timeout_s + 30)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                process.kill()
-                exit_code = process.wait(10)
-            finally:
-                if process.poll() is None:  # interrupted: do not leave SIPp behind
-                    process.kill()
-                    process.wait(10)
-        cpu = _children_cpu_s() - cpu_before
-        result = sipp_result(stats, screen, exit_code, cpu, timed_out, settings.sipp_timeout_s)
-        settings.log(
-            f"SIPp: {result.successful} ok, {result.failed} failed, {result.retransmissions} retransmitted,"
-            f" {result.rate:.0f}/s, SIPp CPU {result.sipp_load:.0%}"
-        )
-        return result
+    workdir = Path(tempfile.mkdtemp(prefix="bench-sipp-"))
+    argv = load_command(workdir, SCENARIOS / "options_uac.xml", port, count, settings.limit, settings.sipp_timeout_s)
+    cpu_before = _children_cpu_s()
+    result = finish_load(start_load(settings, argv, workdir), workdir, cpu_before, settings.sipp_timeout_s)
+    settings.log(
+        f"SIPp: {result.successful} ok, {result.failed} failed, {result.retransmissions} retransmitted,"
+        f" {result.rate:.0f}/s, SIPp CPU {result.sipp_load:.0%}"
+    )
+    return result
 
 
 def sipp_reference(settings: Settings, runs: int = 2) -> dict[str, Any]:
@@ -438,7 +418,7 @@ def sipp_reference(settings: Settings, runs: int = 2) -> dict[str, Any]:
         return settings.sipp_reference
     best_run: dict[str, Any] = {}
     for _ in range(runs):
-        port = free_udp_port()
+        port = free_port()
         argv = [
             sipp_binary(),
             "-sf", str(SCENARIOS / "options_uas.xml"),

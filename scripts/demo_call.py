@@ -24,6 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from devkit.audio import dominant_frequency, read_wav, rms_dbfs, tone, write_wav
 from sipsimple.core import (
     SIPURI,
     AudioMixer,
@@ -40,7 +41,6 @@ from sipsimple.core import (
     WaveFile,
 )
 from sipsimple.notification import NotificationCenter
-from tests.audio_analysis import dominant_frequency, read_wav, rms_dbfs, tone, write_wav
 
 HOST = "127.0.0.1"
 RATE = 32000

@@ -19,9 +19,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from devkit.sipp import run_sipp, sipp_has_tls  # noqa: E402
 from sipsimple.core import Engine  # noqa: E402
 from sipsimple.notification import Notification, NotificationCenter  # noqa: E402
-from tests.support import run_sipp, sipp_has_tls  # noqa: E402
 
 SCENARIO = REPO / "tests" / "scenarios" / "options_uac.xml"
 

@@ -11,6 +11,9 @@ import pytest
 from sipsimple.core import Engine
 from tests.peers.kamailio import TEST_USERS, Kamailio, KamailioError
 
+# Fixtures of the support package: proven (tests.support.proofs), pjsua2_installed (tests.support.peer_programs).
+pytest_plugins = ["tests.support.proofs", "tests.support.peer_programs"]
+
 
 @dataclass
 class TLSFiles:

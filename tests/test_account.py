@@ -20,8 +20,8 @@ from sipsimple.configuration.datatypes import SIPAddress, SIPProxyAddress
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import SIPURI, Credentials, Engine
 from sipsimple.notification import NotificationCenter
-from tests.account_support import disable_bonjour, fresh_configuration, sip_accounts, tear_down
-from tests.support import NotificationRecorder, observe
+from tests.support.accounts import disable_bonjour, fresh_configuration, sip_accounts, tear_down
+from tests.support.notifications import NotificationRecorder, observe
 
 pytestmark = pytest.mark.timeout(60)
 

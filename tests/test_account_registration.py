@@ -1,7 +1,7 @@
 """Account registration against a real Kamailio (digest authentication), reached through DNS SRV records.
 
 Every account here is alice@accounts.test (or bob@): its routes come from an
-NSD serving accounts.test on a loopback address (tests/account_support.py),
+NSD serving accounts.test on a loopback address (tests/support/accounts.py),
 whose SRV records point at Kamailio's port, or at a port where nothing
 listens (a dead server). Kamailio's location table, read over its RPC
 interface, tells what is really registered.
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.ports import free_port
 from sipsimple.account import Account, AccountManager
 from sipsimple.account.registration import RegistrationState
 from sipsimple.configuration.settings import SIPSimpleSettings
@@ -23,9 +24,9 @@ from sipsimple.core import Engine, Registration
 from sipsimple.lookup import Route
 from sipsimple.notification import Notification, NotificationCenter
 from sipsimple.threading import spawn
-from tests.account_support import DOMAIN, ZoneServer, fresh_configuration, tear_down
 from tests.peers.kamailio import TEST_USERS, Kamailio
-from tests.support import NotificationRecorder, free_port, observe
+from tests.support.accounts import DOMAIN, ZoneServer, fresh_configuration, tear_down
+from tests.support.notifications import NotificationRecorder, observe
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -434,7 +435,7 @@ def test_deleting_the_account_unregisters_and_removes_it(engine: Engine, make_ka
     assert removed.sender is manager and removed.data.account is account
     assert not manager.has_account(account.id)
     assert server.contacts("alice") == []
-    names = recorder.names_seen()
+    names = recorder.names
     assert names.index("SIPAccountDidDeactivate") < names.index("SIPAccountManagerDidRemoveAccount")
 
 

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from devkit.ports import free_port
+from devkit.sipp import run_sipp
 from sipsimple.application import SIPApplication, SIPApplicationError
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import FileBackend, MemoryBackend
 from sipsimple.configuration.errors import ConfigurationBackendError
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.core import AudioMixer, Engine
-from tests.support import NotificationRecorder, free_port, observe, request_scenario, run_sipp
+from tests.support.notifications import NotificationRecorder, observe
+from tests.support.scenarios import request_scenario
 
 LIFECYCLE = ("SIPApplicationWillStart", "SIPApplicationDidStart", "SIPApplicationWillEnd", "SIPApplicationDidEnd")
 
@@ -44,7 +47,7 @@ def application() -> Iterator[SIPApplication]:
 def start(app: SIPApplication, storage: object, recorder: NotificationRecorder) -> None:
     app.start(storage)
     recorder.wait_for(lambda n: n.name in ("SIPApplicationDidStart", "SIPApplicationDidEnd"), timeout=15)
-    assert recorder.named("SIPApplicationDidStart"), recorder.names_seen()
+    assert recorder.named("SIPApplicationDidStart"), recorder.names
 
 
 def stop(app: SIPApplication, recorder: NotificationRecorder) -> float:
@@ -64,7 +67,7 @@ def test_start_and_stop_in_order_on_a_file_storage(application: SIPApplication, 
 
     start(application, FileBackend(str(config)), recorder)
     assert application.running and application.state == "started"
-    assert recorder.names_seen() == ["SIPApplicationWillStart", "SIPEngineDidStart", "SIPApplicationDidStart"]
+    assert recorder.names == ["SIPApplicationWillStart", "SIPEngineDidStart", "SIPApplicationDidStart"]
     for notification in recorder.notifications:
         if notification.name.startswith("SIPApplication"):
             assert notification.data.timestamp is not None
@@ -82,7 +85,7 @@ def test_start_and_stop_in_order_on_a_file_storage(application: SIPApplication, 
     assert result.returncode == 0, result.explain()
 
     elapsed = stop(application, recorder)
-    assert recorder.names_seen()[3:] == ["SIPApplicationWillEnd", "SIPEngineDidEnd", "SIPApplicationDidEnd"]
+    assert recorder.names[3:] == ["SIPApplicationWillEnd", "SIPEngineDidEnd", "SIPApplicationDidEnd"]
     assert elapsed < 5
     assert not application.running and application.state == "stopped"
     assert not engine.is_running
@@ -123,7 +126,7 @@ def test_a_corrupt_configuration_raises_and_the_application_can_start_again(
     with pytest.raises(ConfigurationBackendError):
         application.start(FileBackend(str(config)))
     assert not application.running
-    assert recorder.names_seen() == []
+    assert recorder.names == []
     assert not Engine().is_running
     config.write_text(json.dumps(loopback_settings()))
     start(application, FileBackend(str(config)), recorder)
@@ -139,7 +142,7 @@ def test_start_twice_is_refused_and_stop_when_stopped_does_nothing(application: 
     stop(application, recorder)
     application.stop()
     time.sleep(0.2)
-    assert recorder.names_seen().count("SIPApplicationDidEnd") == 1
+    assert recorder.names.count("SIPApplicationDidEnd") == 1
 
 
 def test_an_engine_that_cannot_start_is_fatal(application: SIPApplication) -> None:
@@ -152,7 +155,7 @@ def test_an_engine_that_cannot_start_is_fatal(application: SIPApplication) -> No
         recorder.wait_named("SIPApplicationDidEnd", timeout=15)
     finally:
         blocker.close()
-    assert recorder.names_seen() == [
+    assert recorder.names == [
         "SIPApplicationWillStart",
         "SIPApplicationDidFail",
         "SIPApplicationWillEnd",
@@ -220,7 +223,7 @@ def test_settings_changed_at_run_time_reach_the_engine(application: SIPApplicati
     assert "changed-at-run-time/1.0" in result.messages
 
     # None of this restarted the Engine.
-    assert recorder.names_seen().count("SIPApplicationDidStart") == 1
+    assert recorder.names.count("SIPApplicationDidStart") == 1
 
 
 def test_a_setting_the_engine_refuses_is_reported_not_raised_into_save(application: SIPApplication) -> None:
@@ -246,18 +249,18 @@ def test_changing_local_ip_restarts_the_engine_on_the_new_address(application: S
     settings = SIPSimpleSettings()
     settings.local_ip = "127.0.0.2"
     settings.save()
-    recorder.wait_for(lambda n: n.name == "SIPEngineDidStart" and recorder.names_seen().count(n.name) == 2, 15)
+    recorder.wait_for(lambda n: n.name == "SIPEngineDidStart" and recorder.names.count(n.name) == 2, 15)
     engine = Engine()
     assert engine.is_running and engine.ip_address == "127.0.0.2"
     assert run_sipp(request_scenario("OPTIONS", 200), f"127.0.0.2:{engine.local_udp_port}").returncode == 0
-    assert recorder.names_seen().count("SIPEngineDidStart") == 2
+    assert recorder.names.count("SIPEngineDidStart") == 2
     assert application.state == "started"
 
 
 def test_the_audio_bridges_carry_audio_and_survive_a_device_change(application: SIPApplication,
                                                                     tmp_path: Path) -> None:
+    from devkit.audio import dominant_frequency, read_wav, sound_segments, tone, write_wav
     from sipsimple.audio import AudioBridge, AudioDevice, WavePlayer, WaveRecorder
-    from tests.audio_analysis import dominant_frequency, read_wav, sound_segments, tone, write_wav
 
     recorder = observe(*LIFECYCLE, "SIPApplicationDidChangeAudioDevices", "WavePlayerDidEnd")
     start(application, MemoryBackend(loopback_settings()), recorder)

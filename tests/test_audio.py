@@ -2,7 +2,7 @@
 
 No sound card: mixers without devices, driven by their own clock. What a
 bridge connects is checked twice: in the mixer's connection list, and by
-what reaches a recorder or a MixerPort (tests/audio_analysis.py).
+what reaches a recorder or a MixerPort (devkit/audio.py).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from devkit.audio import dominant_frequency, pcm_to_samples, read_wav, rms_dbfs, sound_segments, tone, write_wav
 from sipsimple.audio import AudioBridge, AudioDevice, AudioPort, IAudioPort, WavePlayer, WaveRecorder
 from sipsimple.core import AudioMixer, Engine, MixerPort, SIPCoreInvalidStateError
 from sipsimple.notification import NotificationCenter
-from tests.audio_analysis import dominant_frequency, pcm_to_samples, read_wav, rms_dbfs, sound_segments, tone, write_wav
 
 RATE = 16000
 FRAME = RATE // 50

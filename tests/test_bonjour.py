@@ -30,13 +30,13 @@ from typing import Any
 
 import pytest
 
+from devkit.processes import stop_process
 from sipsimple.account.bonjour import SERVICE_TYPES, BonjourAccount, BonjourServiceDescription
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import MemoryBackend
 from sipsimple.core import Engine
 from sipsimple.notification import NotificationCenter
-from tests.peers.processes import stop_process
-from tests.support import observe
+from tests.support.notifications import observe
 
 REPO = Path(__file__).resolve().parents[1]
 MULTICAST_LOOPBACK = "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from devkit.sipp import SippServer, run_sipp, sip_target, sipp_in_background
 from sipsimple.core import (
     SIPURI,
     ContactHeader,
@@ -20,8 +21,9 @@ from sipsimple.core import (
     Invitation,
     ToHeader,
 )
-from tests.calls import ProposalAnswerer, Responder, audio_sdp, sipp_in_background, wait_state, with_direction
-from tests.support import SCENARIOS, SippServer, observe, run_sipp, sip_target
+from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, wait_state, with_direction
+from tests.support.notifications import observe
+from tests.support.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -39,7 +39,8 @@ from sipsimple.configuration.datatypes import (
     Timeout,
 )
 from sipsimple.configuration.settings import SIPSimpleSettings
-from tests.configuration_helpers import CountingBackend, Recorder
+from tests.support.configuration import CountingBackend
+from tests.support.notifications import NotificationRecorder, observe
 
 CHANGE_NOTIFICATIONS = (
     "CFGSettingsObjectWasCreated",
@@ -86,8 +87,8 @@ def manager(backend: CountingBackend) -> Iterator[ConfigurationManager]:
 
 
 @pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    recorder = Recorder(*CHANGE_NOTIFICATIONS)
+def recorder() -> Iterator[NotificationRecorder]:
+    recorder = observe(*CHANGE_NOTIFICATIONS)
     yield recorder
     recorder.close()
 
@@ -391,7 +392,7 @@ def test_setstate_replaces_all_values(manager: ConfigurationManager) -> None:
 
 
 def test_first_save_creates_then_changes_are_reported_with_old_and_new_values(
-    manager: ConfigurationManager, backend: CountingBackend, recorder: Recorder
+    manager: ConfigurationManager, backend: CountingBackend, recorder: NotificationRecorder
 ) -> None:
     settings = SIPSimpleSettings()
     settings.save()
@@ -441,7 +442,7 @@ def test_first_save_creates_then_changes_are_reported_with_old_and_new_values(
 
 
 def test_save_with_nothing_changed_posts_nothing_and_writes_nothing(
-    manager: ConfigurationManager, backend: CountingBackend, recorder: Recorder
+    manager: ConfigurationManager, backend: CountingBackend, recorder: NotificationRecorder
 ) -> None:
     settings = SIPSimpleSettings()
     settings.sip.udp_port = 5060
@@ -467,7 +468,7 @@ def test_save_with_nothing_changed_posts_nothing_and_writes_nothing(
 
 
 def test_failed_save_posts_save_failed_leaves_storage_and_can_be_retried(
-    manager: ConfigurationManager, backend: CountingBackend, recorder: Recorder
+    manager: ConfigurationManager, backend: CountingBackend, recorder: NotificationRecorder
 ) -> None:
     settings = SIPSimpleSettings()
     settings.save()
@@ -496,7 +497,7 @@ def test_failed_save_posts_save_failed_leaves_storage_and_can_be_retried(
 
 
 def test_failed_first_save_reports_no_creation(
-    manager: ConfigurationManager, backend: CountingBackend, recorder: Recorder
+    manager: ConfigurationManager, backend: CountingBackend, recorder: NotificationRecorder
 ) -> None:
     backend.failure = OSError(5, "Input/output error")
     contact = Contact("alice@example.com")
@@ -606,7 +607,7 @@ def test_concurrent_lookups_of_one_id_give_one_object(manager: ConfigurationMana
     assert len(results) == 8 and all(result is results[0] for result in results)
 
 
-def test_delete(manager: ConfigurationManager, backend: CountingBackend, recorder: Recorder) -> None:
+def test_delete(manager: ConfigurationManager, backend: CountingBackend, recorder: NotificationRecorder) -> None:
     alice = Contact("alice@example.com")
     alice.display_name = "Alice"
     alice.save()
@@ -641,7 +642,7 @@ def test_delete(manager: ConfigurationManager, backend: CountingBackend, recorde
 
 
 def test_failed_delete_keeps_the_object(
-    manager: ConfigurationManager, backend: CountingBackend, recorder: Recorder
+    manager: ConfigurationManager, backend: CountingBackend, recorder: NotificationRecorder
 ) -> None:
     alice = Contact("alice@example.com")
     alice.save()
@@ -657,7 +658,7 @@ def test_failed_delete_keeps_the_object(
     assert recorder.names[-1] == "CFGSettingsObjectWasDeleted" and backend.load() == {}
 
 
-def test_rename(manager: ConfigurationManager, backend: CountingBackend, recorder: Recorder) -> None:
+def test_rename(manager: ConfigurationManager, backend: CountingBackend, recorder: NotificationRecorder) -> None:
     alice = Contact("alice@example.com")
     alice.display_name = "Alice"
     alice.save()
@@ -707,7 +708,9 @@ def test_rename(manager: ConfigurationManager, backend: CountingBackend, recorde
     assert manager.has_key(("Contacts", "david@example.com")) and not manager.has_key(("Contacts", "dave@example.com"))
 
 
-def test_rename_to_an_id_stored_meanwhile_fails_at_save(manager: ConfigurationManager, recorder: Recorder) -> None:
+def test_rename_to_an_id_stored_meanwhile_fails_at_save(
+    manager: ConfigurationManager, recorder: NotificationRecorder
+) -> None:
     alice = Contact("alice@example.com")
     alice.save()
     alice.__id__ = "alice@example.org"
@@ -900,7 +903,7 @@ def test_concurrent_saves_lose_no_update(tmp_path: Any) -> None:
     manager = ConfigurationManager()
     manager.stop()
     manager.start(backend)
-    recorder = Recorder("CFGSettingsObjectDidChange")
+    recorder = observe("CFGSettingsObjectDidChange")
     errors: list[BaseException] = []
     barrier = threading.Barrier(THREADS)
     Board().save()  # created first, so that every change below is a change, not part of the creation

@@ -17,8 +17,8 @@ import pytest
 from sipsimple.configuration import ConfigurationBackendError, ConfigurationManager
 from sipsimple.configuration.backend import ConfigurationBackend, FileBackend, MemoryBackend
 from sipsimple.configuration.settings import SIPSimpleSettings
-from tests.configuration_helpers import Recorder
-from tests.configuration_saver import bulk, version_of
+from tests.peers.configuration_saver import bulk, version_of
+from tests.support.notifications import observe
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -181,7 +181,7 @@ def test_a_failed_write_is_reported_by_settings_objects(tmp_path: Path, manager:
     settings.save()
     filename.unlink()
     filename.mkdir()  # every write fails from now on
-    recorder = Recorder("CFGManagerSaveFailed", "CFGSettingsObjectDidChange")
+    recorder = observe("CFGManagerSaveFailed", "CFGSettingsObjectDidChange")
     try:
         settings.sip.udp_port = 5060
         with pytest.raises(ConfigurationBackendError, match="cannot write the settings file"):
@@ -227,7 +227,7 @@ def start_saver(filename: Path, mode: str) -> tuple[subprocess.Popen[str], int]:
     """Start the saving child; return it and the version it found in the file once it is ready."""
     environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.configuration_saver", str(filename), mode],
+        [sys.executable, "-m", "tests.peers.configuration_saver", str(filename), mode],
         cwd=REPOSITORY,
         env=environment,
         stdout=subprocess.PIPE,

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from devkit.ports import free_port
+from devkit.sipp import run_sipp, sip_target
 from sipsimple.core import PJSIP_VERSION, Engine, PJSIPError, SIPCoreError, SIPCoreInvalidStateError
 from sipsimple.notification import NotificationCenter
-from tests.support import SCENARIOS, free_port, observe, run_sipp, sip_target
+from tests.support.notifications import observe
+from tests.support.scenarios import SCENARIOS
 
 OPTIONS = SCENARIOS / "options_uac.xml"
 REPO = Path(__file__).resolve().parent.parent
@@ -37,7 +40,7 @@ def test_start_stop_start_again_with_notifications() -> None:
         assert not engine.is_running
         assert engine.local_udp_port is None
     recorder.wait_for(lambda n: len(recorder.named("SIPEngineDidEnd")) == 3)
-    assert recorder.names_seen() == ["SIPEngineWillStart", "SIPEngineDidStart", "SIPEngineWillEnd",
+    assert recorder.names == ["SIPEngineWillStart", "SIPEngineDidStart", "SIPEngineWillEnd",
                                      "SIPEngineDidEnd"] * 3
     assert all(n.sender is engine for n in recorder.notifications)
 
@@ -340,7 +343,6 @@ def test_stop_with_transactions_pending() -> None:
         recorder.wait_named("SIPEngineDidEnd")
     finally:
         flood.kill()
-        flood.communicate()
     engine.start(ip_address="127.0.0.1", udp_port=0)
     assert _options_ok(engine.local_udp_port)
 

@@ -24,14 +24,16 @@ from typing import Any
 
 import pytest
 
+from devkit.ports import free_port_on_all
+from devkit.processes import stop_process
 from sipsimple.account import Account
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import FileBackend
 from sipsimple.configuration.settings import SIPSimpleSettings
-from tests.account_support import DOMAIN, NAMESERVER, zone
-from tests.peers.dns import NSD, free_port
+from tests.peers.dns import NSD
+from tests.peers.json_lines import next_event
 from tests.peers.kamailio import TEST_USERS, Kamailio
-from tests.peers.processes import stop_process
+from tests.support.accounts import DOMAIN, NAMESERVER, zone
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 Event = dict[str, Any]
@@ -63,13 +65,11 @@ class ApplicationProcess:
     def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 20.0) -> Event:
         deadline = time.monotonic() + timeout
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no such report within {timeout} s; got {[e['event'] for e in self.events]}")
             try:
-                event = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                continue
+                event = next_event(self._queue, deadline)
+            except TimeoutError:
+                got = [e["event"] for e in self.events]
+                raise AssertionError(f"no such report within {timeout} s; got {got}") from None
             if event is None:
                 raise AssertionError(f"the application exited: {self.stderr()}")
             self.events.append(event)
@@ -134,7 +134,7 @@ def write_configuration(path: Path, dns_port: int) -> None:
 def test_the_seeds_example_registers_survives_a_registrar_restart_and_stops_in_time(
     tmp_path: Path, kamailio: Kamailio
 ) -> None:
-    dns_port = free_port([NAMESERVER])
+    dns_port = free_port_on_all([NAMESERVER])
     nsd = NSD(tmp_path / "nsd", NAMESERVER, dns_port, {DOMAIN: zone(srv_records(kamailio.port))})
     nsd.start()
     config = tmp_path / "sipsimple" / "config.json"

@@ -61,7 +61,7 @@ from sipsimple.core import (
     frozendict,
 )
 from sipsimple.core._core import ReceivedHeaders
-from tests.support import observe
+from tests.support.notifications import observe
 
 REPO = Path(__file__).resolve().parent.parent
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

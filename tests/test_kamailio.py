@@ -26,7 +26,7 @@ from sipsimple.core import (
 )
 from tests.peers.kamailio import TEST_USERS, Kamailio
 from tests.peers.sipsimple_agent import SipsimpleAgent
-from tests.support import observe
+from tests.support.notifications import observe
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -1,4 +1,4 @@
-"""sipsimple.lookup against real DNS servers on loopback (tests/dns_zones.py describes the world).
+"""sipsimple.lookup against real DNS servers on loopback (tests/support/dns_zones.py describes the world).
 
 Two NSD instances serve the zones: LOCAL, the nameserver the lookups are
 configured with, and AUTHORITATIVE, the one the zones' NS records name. They
@@ -24,13 +24,14 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
+from devkit.ports import free_port_on_all
 from sipsimple._dnsquery import order_srv_records
 from sipsimple.core import SIPURI, FrozenSIPURI, RouteHeader
 from sipsimple.lookup import DNSLookup, DNSLookupError, Route
-from sipsimple.notification import Notification, NotificationCenter
 from sipsimple.threading import NotificationQueue, in_green_thread, spawn
-from tests import dns_zones as zones
-from tests.peers.dns import NSD, DNSPeerError, Router, SilentServer, free_port
+from tests.peers.dns import NSD, DNSPeerError, Router, SilentServer
+from tests.support import dns_zones as zones
+from tests.support.notifications import NotificationRecorder, observe
 
 A = zones.AUTHORITATIVE_PREFIX  # addresses served by AUTHORITATIVE
 L = zones.LOCAL_PREFIX  # addresses served by LOCAL
@@ -52,7 +53,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     directory: Path = tmp_path_factory.mktemp("dns")
-    port = free_port(zones.ALL_ADDRESSES)
+    port = free_port_on_all(zones.ALL_ADDRESSES)
     authoritative = NSD(directory / "authoritative", zones.AUTHORITATIVE, port, zones.authoritative_zones())
     local = NSD(directory / "local", zones.LOCAL, port, zones.local_zones())
     silent = SilentServer(zones.SILENT, port)
@@ -72,25 +73,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             peer.stop()
 
 
-class Recorder:
-    """The DNSLookup notifications of one sender."""
-
-    def __init__(self, sender: object) -> None:
-        self.sender = sender
-        self.notifications: list[Notification] = []
-        NotificationCenter().add_observer(self, sender=sender)
-
-    def handle_notification(self, notification: Notification) -> None:
-        self.notifications.append(notification)
-
-    def named(self, name: str) -> list[Notification]:
-        return [n for n in self.notifications if n.name == name]
-
-    def queries(self) -> list[tuple[str, str, list[str]]]:
-        return [(n.data.query_type, n.data.query_name, n.data.nameservers) for n in self.named("DNSLookupTrace")]
-
-    def close(self) -> None:
-        NotificationCenter().purge_observer(self)
+def traced_queries(recorder: NotificationRecorder) -> list[tuple[str, str, list[str]]]:
+    """The DNS queries a lookup reported (DNSLookupTrace): (type, name, nameservers)."""
+    return [(n.data.query_type, n.data.query_name, n.data.nameservers) for n in recorder.named("DNSLookupTrace")]
 
 
 def proxy(world: World, uri: str, transports: list[str], nameserver: str = zones.LOCAL, **options: object) -> list:
@@ -145,7 +130,7 @@ def test_route_refuses_bad_values(args: tuple) -> None:
 )
 def test_ip_address_uris_give_routes_without_queries(world: World, uri: str, transports: list, expected: list) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         routes = lookup.lookup_sip_proxy(SIPURI.parse(uri), transports).wait(10)
         assert [(r.address, r.port, r.transport) for r in routes] == expected
@@ -166,7 +151,7 @@ def test_ip_address_uris_give_routes_without_queries(world: World, uri: str, tra
 )
 def test_transport_conflicts_fail(world: World, uri: str, transports: list, reason: str) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         with pytest.raises(DNSLookupError, match=reason):
             lookup.lookup_sip_proxy(SIPURI.parse(uri), transports).wait(10)
@@ -228,11 +213,11 @@ def test_the_lowest_naptr_order_with_a_usable_record_wins(world: World) -> None:
 
 def test_sips_uses_only_sips_naptr_records(world: World) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         routes = lookup.lookup_sip_proxy(SIPURI.parse("sips:example.test"), ALL).wait(10)
         assert routes == [Route(f"{A}.4", 5061, "tls")]
-        assert ("NAPTR", "example.test") in [q[:2] for q in recorder.queries()]
+        assert ("NAPTR", "example.test") in [q[:2] for q in traced_queries(recorder)]
     finally:
         recorder.close()
 
@@ -247,17 +232,17 @@ def test_sips_uses_only_sips_naptr_records(world: World) -> None:
 )
 def test_a_transport_parameter_skips_naptr(world: World, uri: str, expected: list[Route]) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         assert lookup.lookup_sip_proxy(SIPURI.parse(uri), ALL).wait(10) == expected
-        assert "NAPTR" not in [q[0] for q in recorder.queries()]
+        assert "NAPTR" not in [q[0] for q in traced_queries(recorder)]
     finally:
         recorder.close()
 
 
 def test_an_explicit_port_skips_naptr_and_srv(world: World) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         routes = lookup.lookup_sip_proxy(SIPURI.parse("sip:udp-a.example.test:5080"), ["udp", "tcp"]).wait(10)
         assert routes == [
@@ -266,7 +251,7 @@ def test_an_explicit_port_skips_naptr_and_srv(world: World) -> None:
             Route(f"{A}.1", 5080, "tcp"),
             Route("::1", 5080, "tcp"),
         ]
-        assert {q[0] for q in recorder.queries()} <= {"NS", "A", "AAAA"}
+        assert {q[0] for q in traced_queries(recorder)} <= {"NS", "A", "AAAA"}
     finally:
         recorder.close()
 
@@ -294,11 +279,11 @@ def test_naptr_with_only_unsupported_services_falls_back_to_srv(world: World) ->
 
 def test_naptr_to_a_missing_srv_falls_back_to_srv_then_addresses(world: World) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         routes = lookup.lookup_sip_proxy(SIPURI.parse("sip:naptr-dangling.example.test"), ["udp"]).wait(10)
         assert routes == [Route(f"{A}.40", 5060, "udp")]
-        names = [q[1] for q in recorder.queries() if q[0] == "SRV"]
+        names = [q[1] for q in traced_queries(recorder) if q[0] == "SRV"]
         assert "_sip._udp.nowhere.example.test" in names and "_sip._udp.naptr-dangling.example.test" in names
     finally:
         recorder.close()
@@ -319,12 +304,12 @@ def test_srv_target_dot_means_not_available_for_that_transport(world: World) -> 
 
 def test_srv_target_in_another_zone_is_asked_of_that_zones_nameservers(world: World) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         routes = lookup.lookup_sip_proxy(SIPURI.parse("sip:otherzone.example.test"), ["udp"]).wait(10)
         assert routes == [Route(f"{A}.60", 5060, "udp")]
-        assert ("NS", "provider.test", [zones.LOCAL]) in recorder.queries()
-        assert ("A", "sip.provider.test", [zones.AUTHORITATIVE]) in recorder.queries()
+        assert ("NS", "provider.test", [zones.LOCAL]) in traced_queries(recorder)
+        assert ("A", "sip.provider.test", [zones.AUTHORITATIVE]) in traced_queries(recorder)
     finally:
         recorder.close()
 
@@ -369,7 +354,7 @@ def test_srv_weighted_draw_follows_rfc_2782() -> None:
 
 def test_nxdomain_fails(world: World) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         with pytest.raises(DNSLookupError) as raised:
             lookup.lookup_sip_proxy(SIPURI.parse("sip:missing.example.test"), ["udp"]).wait(10)
@@ -386,10 +371,10 @@ def test_nxdomain_fails(world: World) -> None:
 
 def test_authoritative_nameservers_are_found_with_ns_queries_and_asked_first(world: World) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         lookup.lookup_sip_proxy(SIPURI.parse("sip:example.test"), ["udp"]).wait(10)
-        queries = recorder.queries()
+        queries = traced_queries(recorder)
         assert queries[:2] == [("NS", "example.test", [zones.LOCAL]), ("A", "ns.example.test", [zones.LOCAL])]
         assert ("NAPTR", "example.test", [zones.AUTHORITATIVE]) in queries
         assert ("NAPTR", "example.test", [zones.LOCAL]) not in queries  # answered: never asked again
@@ -418,7 +403,7 @@ def test_a_name_the_authoritative_servers_deny_is_asked_of_the_local_ones(world:
 
 def test_refusing_authoritative_servers_fall_back_to_the_local_ones(world: World) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         routes = lookup.lookup_sip_proxy(SIPURI.parse("sip:refused.test"), ["udp"]).wait(10)
         assert routes == [Route(f"{L}.102", 5060, "udp")]
@@ -472,7 +457,7 @@ def test_no_nameserver_answering_fails_with_a_timeout(world: World, nameserver: 
 )
 def test_lookup_service(world: World, service: str, host: str, port: int | None, expected: list) -> None:
     lookup = world.lookup()
-    recorder = Recorder(lookup)
+    recorder = observe(sender=lookup)
     try:
         assert lookup.lookup_service(SIPURI(host=host), service, port=port).wait(10) == expected
         assert all(

@@ -5,7 +5,7 @@ What is checked on the wire: the negotiated codec and SRTP suite, RTP both
 ways, DTMF (RFC 4733) in order, hold and unhold by re-INVITE stopping and
 restarting the audio, RTCP statistics (RTT). The audio itself: a 1 kHz tone
 played into our stream, recorded by the peer and analysed (dominant frequency
-and level, tests/audio_analysis.py) for every codec, SRTP off and on, ICE off
+and level, devkit/audio.py) for every codec, SRTP off and on, ICE off
 and on; through a TURN relay; tone, silence, tone across hold and unhold;
 SIPp's RTP reaching our recording; DTMF from SIPp (RFC 4733 from pcaps) reaching us.
 """
@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from devkit.audio import dominant_frequency, read_wav, rms_dbfs, sound_segments, tone_bursts, write_wav
 from sipsimple.core import SIPURI, ContactHeader, Engine, FromHeader, Invitation, SDPConnection, SDPSession, ToHeader
 from sipsimple.core._core import AudioMixer, AudioTransport, RTPTransport, WaveFile
 from sipsimple.notification import NotificationCenter
-from tests.audio_analysis import dominant_frequency, read_wav, rms_dbfs, sound_segments, tone_bursts, write_wav
-from tests.media_calls import AudioCall
 from tests.peers.sipsimple_agent import SipsimpleAgent
-from tests.support import observe
+from tests.support.media_calls import AudioCall
+from tests.support.notifications import observe
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -339,9 +339,10 @@ def test_hold_silences_the_recording(engine: Engine, agent: SipsimpleAgent, mixe
 
 def test_rtp_from_sipp_reaches_our_recording(engine: Engine, mixer: AudioMixer, tmp_path: Path) -> None:
     """SIPp answers and streams a mu-law 1 kHz tone (rtp_stream); our AudioTransport's slot, recorded, has it."""
+    from devkit.g711 import tone_samples, write_pcmu_wav
+    from devkit.sipp import SippServer
     from sipsimple.core._core import RecordingWaveFile
-    from tests.g711 import tone_samples, write_pcmu_wav
-    from tests.support import SCENARIOS, SippServer
+    from tests.support.scenarios import SCENARIOS
 
     played = write_pcmu_wav(tmp_path / "tone.pcmu.wav", tone_samples(1000, 1.0, level=0.5))
     sipp = SippServer(SCENARIOS / "calls" / "call_rtp_stream_uas.xml", timeout=20, files={"tone.pcmu.wav": played},
@@ -445,7 +446,9 @@ def test_dtmf_to_baresip(engine: Engine, mixer: AudioMixer, tmp_path: Path) -> N
 
 def test_dtmf_from_sipp(engine: Engine, mixer: AudioMixer) -> None:
     """SIPp calls us and plays RFC 4733 events (payload type 101, Debian's pcaps): RTPAudioStreamGotDTMF, in order."""
-    from tests.support import SCENARIOS, free_port, run_sipp
+    from devkit.ports import free_port
+    from devkit.sipp import run_sipp
+    from tests.support.scenarios import SCENARIOS
 
     call = AudioCall(mixer, codecs=["PCMU"])
     answers: list = []

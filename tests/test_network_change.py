@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from devkit.ports import free_port
 from sipsimple.core import Engine
 from sipsimple.network import (
     NetworkMonitor,
@@ -32,7 +33,7 @@ from sipsimple.network import (
     network_state,
 )
 from sipsimple.threading import Future, call_in_green_thread
-from tests.support import free_port, observe
+from tests.support.notifications import observe
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 CHECKS = (

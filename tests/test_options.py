@@ -11,16 +11,11 @@ import re
 
 import pytest
 
+from devkit.ports import free_port
+from devkit.sipp import run_sipp, sip_target
 from sipsimple.core import Engine
-from tests.support import (
-    SCENARIOS,
-    NotificationRecorder,
-    free_port,
-    observe,
-    request_scenario,
-    run_sipp,
-    sip_target,
-)
+from tests.support.notifications import NotificationRecorder, observe
+from tests.support.scenarios import SCENARIOS, request_scenario
 
 OPTIONS = SCENARIOS / "options_uac.xml"
 

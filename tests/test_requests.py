@@ -17,7 +17,7 @@ import sipsimple.core._core as core_module
 from sipsimple.core import Engine, SIPCoreInvalidStateError
 from sipsimple.core._core import IncomingRequest, Request
 from sipsimple.notification import NotificationCenter
-from tests.support import observe
+from tests.support.notifications import observe
 
 BODY = "Grüße, 世界 ✓ — a non-ASCII MESSAGE"
 

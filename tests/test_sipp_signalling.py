@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from devkit.ports import free_port
+from devkit.sipp import SippServer, run_sipp, sip_target
 from sipsimple.core import (
     SIPURI,
     ContactHeader,
@@ -30,7 +32,8 @@ from sipsimple.core import (
     ToHeader,
 )
 from sipsimple.notification import NotificationCenter
-from tests.support import SCENARIOS, SippServer, free_port, observe, run_sipp, sip_target
+from tests.support.notifications import observe
+from tests.support.scenarios import MALFORMED_REQUESTS, SCENARIOS, malformed_request_scenario
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -198,41 +201,13 @@ def test_publish_412_publishes_afresh(engine: Engine) -> None:
     assert run.succeeded, run.explain()
 
 
-MALFORMED_CASES = {
-    # name: (method, From, CSeq, faulty lines)
-    "cseq-not-a-number": ("OPTIONS", '"SIPp" <sip:sipp@[local_ip]>;tag=[call_number]', "abc OPTIONS", ""),
-    "cseq-too-large": ("OPTIONS", '"SIPp" <sip:sipp@[local_ip]>;tag=[call_number]', "4294967296 OPTIONS", ""),
-    "from-not-a-uri": ("MESSAGE", "<not a uri>;tag=[call_number]", "1 MESSAGE", ""),
-    "max-forwards-not-a-number": ("OPTIONS", "<sip:sipp@[local_ip]>;tag=[call_number]", "1 OPTIONS",
-                                  "      Max-Forwards: many"),
-    "content-length-negative": ("MESSAGE", "<sip:sipp@[local_ip]>;tag=[call_number]", "1 MESSAGE",
-                                "      Content-Type: text/plain\n      Content-Length: -5"),
-    "header-without-colon": ("OPTIONS", "<sip:sipp@[local_ip]>;tag=[call_number]", "1 OPTIONS",
-                             "      This line has no colon"),
-    "contact-not-parsable": ("OPTIONS", "<sip:sipp@[local_ip]>;tag=[call_number]", "1 OPTIONS",
-                             "      Contact: <sip:@@>;;;"),
-}
-
-
-def _malformed_scenario(tmp_path: Path, name: str) -> Path:
-    method, from_value, cseq, faulty = MALFORMED_CASES[name]
-    template = (SCENARIOS / "malformed_request.xml.in").read_text()
-    if "Content-Length" not in faulty:
-        faulty = (faulty + "\n" if faulty else "") + "      Content-Length: 0"
-    text = (template.replace("@METHOD@", method).replace("@FROM@", from_value).replace("@CSEQ@", cseq)
-            .replace("@FAULTY_LINES@", faulty))
-    path = tmp_path / f"{name}.xml"
-    path.write_text(text)
-    return path
-
-
-@pytest.mark.parametrize(("name", "transport"), [(name, transport) for name in sorted(MALFORMED_CASES)
+@pytest.mark.parametrize(("name", "transport"), [(name, transport) for name in sorted(MALFORMED_REQUESTS)
                                                   for transport in ("udp", "tcp")
                                                   if (name, transport) != ("content-length-negative", "tcp")])
 def test_malformed_request_gets_400_and_the_engine_keeps_serving(engine: Engine, tmp_path: Path, name: str,
                                                                   transport: str) -> None:
     port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    result = run_sipp(_malformed_scenario(tmp_path, name), sip_target("127.0.0.1", port), transport=transport)
+    result = run_sipp(malformed_request_scenario(tmp_path, name), sip_target("127.0.0.1", port), transport=transport)
     assert result.succeeded, result.stderr + result.log
     answered = [line for line in result.log.splitlines() if line.startswith("BAD-REQUEST-ANSWERED")]
     assert answered and answered[0].split(None, 1)[1] == '399 sipsimple "Malformed request"', result.log
@@ -243,7 +218,7 @@ def test_unframeable_tcp_request_does_not_stop_the_engine(engine: Engine, tmp_pa
     # message ends, so nothing can be answered on that connection; PJSIP
     # waits for more data (and closes the idle connection later). The Engine
     # keeps serving everyone else.
-    hanging = run_sipp(_malformed_scenario(tmp_path, "content-length-negative"),
+    hanging = run_sipp(malformed_request_scenario(tmp_path, "content-length-negative"),
                        sip_target("127.0.0.1", engine.local_tcp_port), transport="tcp", timeout=2, background=True)
     try:
         result = run_sipp(SCENARIOS / "options_uac.xml", sip_target("127.0.0.1", engine.local_tcp_port),
@@ -251,7 +226,6 @@ def test_unframeable_tcp_request_does_not_stop_the_engine(engine: Engine, tmp_pa
         assert result.succeeded, result.stderr + result.log
     finally:
         hanging.kill()
-        hanging.communicate()
 
 
 @pytest.mark.parametrize("scenario", sorted((SCENARIOS / "malformed").glob("subscribe_*.xml")),

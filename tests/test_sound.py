@@ -1,7 +1,7 @@
 """The conference bridge and what plays into it, tested by what comes out.
 
 No sound card is needed: a mixer without devices is driven by its own clock
-thread. Audio is checked by analysis (tests/audio_analysis.py) of what a
+thread. Audio is checked by analysis (devkit/audio.py) of what a
 RecordingWaveFile wrote or a MixerPort received, never by timing: every wait
 is for a notification or for an amount of audio, with a generous limit.
 """
@@ -17,17 +17,7 @@ from pathlib import Path
 import pytest
 
 import sipsimple.core._engine as engine_module
-from sipsimple.core import (
-    AudioMixer,
-    Engine,
-    MixerPort,
-    RecordingWaveFile,
-    SIPCoreError,
-    SIPCoreInvalidStateError,
-    ToneGenerator,
-    WaveFile,
-)
-from tests.audio_analysis import (
+from devkit.audio import (
     dominant_frequency,
     dtmf_sequence,
     pcm_to_samples,
@@ -38,7 +28,17 @@ from tests.audio_analysis import (
     tone,
     write_wav,
 )
-from tests.support import observe
+from sipsimple.core import (
+    AudioMixer,
+    Engine,
+    MixerPort,
+    RecordingWaveFile,
+    SIPCoreError,
+    SIPCoreInvalidStateError,
+    ToneGenerator,
+    WaveFile,
+)
+from tests.support.notifications import observe
 
 RATE = 16000
 FRAME = RATE // 50  # samples in the bridge's 20 ms frame

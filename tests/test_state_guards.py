@@ -25,8 +25,8 @@ from sipsimple.core import (
     ToHeader,
 )
 from sipsimple.core._states import INVITATION, INVITATION_SUB_STATE, MESSAGE
-from tests.calls import ProposalAnswerer, Responder, audio_sdp, wait_state, with_direction
-from tests.support import NotificationRecorder, observe
+from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, wait_state, with_direction
+from tests.support.notifications import NotificationRecorder, observe
 
 pytestmark = pytest.mark.timeout(60)
 

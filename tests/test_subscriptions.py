@@ -14,7 +14,7 @@ import pytest
 from sipsimple.core import Engine, SIPCoreInvalidStateError
 from sipsimple.core._core import IncomingReferral, IncomingSubscription, Referral, Subscription
 from sipsimple.notification import NotificationCenter
-from tests.support import NotificationRecorder, observe
+from tests.support.notifications import NotificationRecorder, observe
 
 PIDF = b'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@127.0.0.1">' \
        b'<tuple id="t1"><status><basic>open</basic></status></tuple></presence>'

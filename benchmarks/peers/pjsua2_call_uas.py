@@ -18,36 +18,15 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 import pjsua2 as pj
 
 from benchmarks.peers.pjsua2_stack import endpoint_config, exit_without_teardown, start_endpoint
-from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, rss_bytes, wait_for_stop
+from benchmarks.peers.protocol import CallCounts, announce_ready, parse_peer_args, report, wait_for_stop
 
 # Asked for, but pjsua clamps it to PJSUA_MAX_CALLS (512 in deps/pjsip/build_pjsua2.sh's build, 4
 # in pjsua2-python 2.15.1.post1): one more simultaneous INVITE gets 486 Busy Here.
 MAX_CALLS = 400
-class Stats:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.incoming = 0
-        self.established = 0
-        self.ended = 0
-        self.answer_errors = 0
-        self.last_error = ""
-
-    def active(self) -> int:
-        return self.established - self.ended
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "incoming": self.incoming,
-            "established": self.established,
-            "ended": self.ended,
-            "answer_errors": self.answer_errors,
-            "last_error": self.last_error,
-        }
 
 
 class BenchCall(pj.Call):
@@ -71,7 +50,7 @@ class BenchCall(pj.Call):
 
 
 class BenchAccount(pj.Account):
-    def __init__(self, stats: Stats) -> None:
+    def __init__(self, stats: CallCounts) -> None:
         super().__init__()
         self.stats = stats
         self.calls: dict[int, BenchCall] = {}
@@ -90,19 +69,13 @@ class BenchAccount(pj.Account):
             self.stats.last_error = exc.info()
 
 
-def answer_rss(command: str, stats: Stats) -> None:
-    """The RSS command: resident memory, calls up, calls established so far."""
-    if command == "RSS":
-        print(f"RSS {rss_bytes()} {stats.active()} {stats.established}", flush=True)
-
-
 def main() -> int:
     args = parse_peer_args(__doc__ or "pjsua2 call peer")
     cfg = endpoint_config()
     cfg.uaConfig.maxCalls = MAX_CALLS
     cfg.medConfig.maxMediaPorts = MAX_CALLS + 16
     ep, _, port = start_endpoint(cfg, args.port)  # `ep` stays referenced until the exit
-    stats = Stats()
+    stats = CallCounts()
     acfg = pj.AccountConfig()
     acfg.idUri = "sip:bench@127.0.0.1"
     acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
@@ -111,7 +84,7 @@ def main() -> int:
     account = BenchAccount(stats)
     account.create(acfg, True)
     announce_ready(port)
-    reason = wait_for_stop(args.max_seconds, lambda command: answer_rss(command, stats))
+    reason = wait_for_stop(args.max_seconds, stats.answer_rss)
     report({"peer": "pjsua2", "stop_reason": reason, "pid": os.getpid(), **stats.as_dict()})
     exit_without_teardown()
 

@@ -122,6 +122,34 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * _PAGE
 
 
+class CallCounts:
+    """What a call peer counts: calls that came in, were established and ended, and answers that failed."""
+
+    def __init__(self) -> None:
+        self.incoming = 0
+        self.established = 0
+        self.ended = 0
+        self.answer_errors = 0
+        self.last_error = ""
+
+    def active(self) -> int:
+        return self.established - self.ended
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "incoming": self.incoming,
+            "established": self.established,
+            "ended": self.ended,
+            "answer_errors": self.answer_errors,
+            "last_error": self.last_error,
+        }
+
+    def answer_rss(self, command: str) -> None:
+        """The RSS command of the call peers: resident memory, calls up, calls established so far."""
+        if command == "RSS":
+            print(f"RSS {rss_bytes()} {self.active()} {self.established}", flush=True)
+
+
 def stop_and_exit(stop: Any, timeout: float = 10.0) -> None:
     """Call stop() (not measured, but exercised), bounded so a hang cannot stall the run, then exit."""
     stopper = threading.Thread(target=stop, daemon=True)

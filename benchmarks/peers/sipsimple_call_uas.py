@@ -13,16 +13,24 @@ from __future__ import annotations
 import os
 import sys
 
-from benchmarks.peers.protocol import announce_ready, parse_peer_args, report, rss_bytes, stop_and_exit, wait_for_stop
+from benchmarks.peers.protocol import (
+    CallCounts,
+    announce_ready,
+    parse_peer_args,
+    report,
+    stop_and_exit,
+    wait_for_stop,
+)
 from benchmarks.peers.sipsimple_stack import start_engine
 from sipsimple.core import SDPAttribute, SDPConnection, SDPMediaStream, SDPSession
 from sipsimple.notification import NotificationCenter
 
 
-class CallAnswerer:
+class CallAnswerer(CallCounts):
     """Observer of SIPInvitationChangedState; the NotificationCenter holds it weakly, so keep a reference."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.answer = SDPSession(
             "127.0.0.1",
             connection=SDPConnection("127.0.0.1"),
@@ -32,11 +40,6 @@ class CallAnswerer:
                 )
             ],
         )
-        self.incoming = 0
-        self.established = 0
-        self.ended = 0
-        self.answer_errors = 0
-        self.last_error = ""
 
     def handle_notification(self, notification: object) -> None:
         state = notification.data.state  # type: ignore[attr-defined]
@@ -52,24 +55,6 @@ class CallAnswerer:
         elif state == "disconnected":
             self.ended += 1
 
-    def active(self) -> int:
-        return self.established - self.ended
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "incoming": self.incoming,
-            "established": self.established,
-            "ended": self.ended,
-            "answer_errors": self.answer_errors,
-            "last_error": self.last_error,
-        }
-
-
-def answer_rss(command: str, answerer: CallAnswerer) -> None:
-    """The RSS command: resident memory, calls up, calls established so far."""
-    if command == "RSS":
-        print(f"RSS {rss_bytes()} {answerer.active()} {answerer.established}", flush=True)
-
 
 def main() -> int:
     args = parse_peer_args(__doc__ or "sipsimple call peer")
@@ -77,7 +62,7 @@ def main() -> int:
     NotificationCenter().add_observer(answerer, name="SIPInvitationChangedState")
     engine = start_engine(args.port)
     announce_ready(engine.local_udp_port)
-    reason = wait_for_stop(args.max_seconds, lambda command: answer_rss(command, answerer))
+    reason = wait_for_stop(args.max_seconds, answerer.answer_rss)
     report({"peer": "sipsimple", "stop_reason": reason, "pid": os.getpid(), **answerer.as_dict()})
     stop_and_exit(engine.stop)
 

@@ -40,6 +40,15 @@ class Completions:
         # is pending, but a Message is only referenced by us (and weakly as an observer).
         self.pending: set[Any] = set()
 
+    def send(self, request: Any, timeout: float) -> None:
+        """request.send(), keeping `request` referenced until its outcome comes."""
+        self.pending.add(request)
+        try:
+            request.send(timeout=timeout)
+        except BaseException:
+            self.pending.discard(request)
+            raise
+
     def handle_notification(self, notification: Any) -> None:
         self.pending.discard(notification.sender)
         assert self.loop is not None
@@ -64,12 +73,7 @@ def message_sender(port: int, timeout: float, completions: Completions) -> tuple
             request = Request(
                 "MESSAGE", from_uri, to_uri, request_uri, None, content_type=CONTENT_TYPE, body=make_body(seq)
             )
-            completions.pending.add(request)
-            try:
-                request.send(timeout=timeout)
-            except BaseException:
-                completions.pending.discard(request)
-                raise
+            completions.send(request, timeout)
 
         return "Request", send_request
 
@@ -80,12 +84,7 @@ def message_sender(port: int, timeout: float, completions: Completions) -> tuple
 
     def send_message(seq: int) -> None:
         message = Message(from_header, to_header, None, CONTENT_TYPE, make_body(seq))
-        completions.pending.add(message)
-        try:
-            message.send(timeout=timeout)
-        except BaseException:
-            completions.pending.discard(message)
-            raise
+        completions.send(message, timeout)
 
     return "Message", send_message
 

@@ -45,7 +45,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tests.peers.processes import free_udp_tcp_port
+from devkit.ports import free_udp_tcp_port
 
 __all__ = ["DEBIAN_PACKAGES", "Baresip", "BaresipError", "check_installation"]
 

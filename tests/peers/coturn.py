@@ -24,9 +24,9 @@ import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
-from tests.peers.processes import free_udp_tcp_port, stop_process
+from devkit.ports import free_udp_tcp_port
+from devkit.processes import Service, stop_process
 
 __all__ = ["DEBIAN_PACKAGES", "Coturn", "CoturnError", "check_installation"]
 
@@ -68,7 +68,7 @@ def _free_relay_range(host: str, size: int = 40) -> tuple[int, int]:
     raise CoturnError("no free run of relay ports")
 
 
-class Coturn:
+class Coturn(Service):
     """One turnserver process on the loopback address, started by start() (or `with`)."""
 
     def __init__(self, directory: Path, users: Mapping[str, str] | None = None, *, host: str = "127.0.0.1",
@@ -122,13 +122,6 @@ class Coturn:
         if self.process.stderr is not None:
             self.process.stderr.close()
         self.process = None
-
-    def __enter__(self) -> Coturn:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.stop()
 
     # --- what it did ------------------------------------------------------------------
 

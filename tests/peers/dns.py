@@ -14,7 +14,7 @@
   query to it times out.
 
 Every instance listens on the same port number (given, from
-:func:`free_port`): a client asks every nameserver on one port, as it would
+devkit.ports.free_port_on_all): a client asks every nameserver on one port, as it would
 ask on 53. Nothing here needs sipsimple.
 """
 
@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
 
 import dns.exception
 import dns.message
@@ -35,9 +34,9 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from tests.peers.processes import stop_process
+from devkit.processes import Service, stop_process
 
-__all__ = ["DEBIAN_PACKAGES", "NSD", "DNSPeerError", "Router", "SilentServer", "check_installation", "free_port"]
+__all__ = ["DEBIAN_PACKAGES", "NSD", "DNSPeerError", "Router", "SilentServer", "check_installation"]
 
 DEBIAN_PACKAGES = ("nsd",)
 
@@ -57,30 +56,7 @@ def _nsd_binary() -> str:
     return shutil.which("nsd") or "/usr/sbin/nsd"
 
 
-def free_port(addresses: Iterable[str]) -> int:
-    """A port free for UDP and TCP on every one of ``addresses`` now."""
-    addresses = list(addresses)
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind((addresses[0], 0))
-            port = probe.getsockname()[1]
-        sockets: list[socket.socket] = []
-        try:
-            for address in addresses:
-                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                    sock = socket.socket(socket.AF_INET, kind)
-                    sockets.append(sock)
-                    sock.bind((address, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise DNSPeerError(f"no port free on all of {addresses}")
-
-
-class NSD:
+class NSD(Service):
     """One NSD serving ``zones`` ({zone name: zone file text}) on ``address``:``port``, UDP and TCP."""
 
     def __init__(self, directory: Path, address: str, port: int, zones: Mapping[str, str]) -> None:
@@ -161,16 +137,8 @@ class NSD:
     def log(self) -> str:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
-    def __enter__(self) -> NSD:
-        return self.start()
 
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class Router:
+class Router(Service):
     """Relays UDP queries on ``address``:``port`` to ``upstream``:``port``, breaking some query types."""
 
     def __init__(
@@ -255,16 +223,8 @@ class Router:
             self._socket.close()
             self._socket = None
 
-    def __enter__(self) -> Router:
-        return self.start()
 
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class SilentServer:
+class SilentServer(Service):
     """Sockets bound on ``address``:``port`` (UDP, and TCP listening) that never answer."""
 
     def __init__(self, address: str, port: int) -> None:
@@ -286,10 +246,3 @@ class SilentServer:
             sock.close()
         self._sockets = []
 
-    def __enter__(self) -> SilentServer:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()

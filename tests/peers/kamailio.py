@@ -44,8 +44,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from devkit.ports import free_udp_tcp_port
+from devkit.processes import Service
 
 __all__ = [
     "DEBIAN_PACKAGES",
@@ -205,27 +207,11 @@ def _parse_challenge(value: str) -> dict[str, str]:
             re.findall(r'(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]+))', rest)}
 
 
-def _free_port(host: str) -> int:
-    """A port free for both UDP and TCP on host (one number for both, as a SIP server has)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(50):
-        with socket.socket(family, socket.SOCK_STREAM) as tcp:
-            tcp.bind((host, 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(family, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind((host, port))
-                except OSError:
-                    continue
-                return port
-    raise KamailioError(f"no port free for both UDP and TCP on {host}")
-
-
 def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-class Kamailio:
+class Kamailio(Service):
     """Kamailio 5.6 as registrar (digest), proxy (MESSAGE, INVITE) and presence server.
 
     directory: where the configuration, the database and the log go (a
@@ -332,15 +318,6 @@ class Kamailio:
 
     # -- life cycle -------------------------------------------------------
 
-    def __enter__(self) -> Kamailio:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
     @property
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -354,8 +331,8 @@ class Kamailio:
         self._create_database()
         last_error: KamailioError | None = None
         for _ in range(3):  # the ports are picked before Kamailio binds them: another may take them
-            self.port = _free_port(self.host)
-            self.rpc_port = _free_port("127.0.0.1")
+            self.port = free_udp_tcp_port(self.host)
+            self.rpc_port = free_udp_tcp_port("127.0.0.1")
             self._write_config()
             self._check_config(kamailio)
             log_start = len(self.log)

@@ -27,7 +27,6 @@ import concurrent.futures
 import ctypes
 import json
 import os
-import queue
 import subprocess
 import sys
 import time
@@ -36,15 +35,17 @@ from typing import Any
 
 from zeroconf import InterfaceChoice, IPVersion, Zeroconf
 
+from devkit.ports import free_port_on_all
 from sipsimple.account import Account, AccountManager, BonjourAccount
 from sipsimple.application import SIPApplication
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import FileBackend
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.notification import Notification, NotificationCenter
-from tests.account_support import DOMAIN, NAMESERVER, zone
-from tests.peers.dns import NSD, free_port
+from tests.peers.dns import NSD
 from tests.peers.kamailio import TEST_USERS, Kamailio
+from tests.support.accounts import DOMAIN, NAMESERVER, zone
+from tests.support.notifications import NotificationRecorder
 
 CLONE_NEWNET = 0x40000000
 OLD_ADDRESS = "10.99.0.1"
@@ -81,8 +82,9 @@ class NamespacedKamailio(Kamailio):
         self.host = host
 
 
-class Recorder:
-    """Every notification the checks look at, in a queue (posted from the middleware and Engine threads)."""
+class Recorder(NotificationRecorder):
+    """Every notification the checks look at (posted from the middleware and Engine threads), logged to stderr,
+    and the REGISTERs sent, from the SIP trace. The checks wait with next_matching(): one match a step."""
 
     NAMES = (
         "SystemIPAddressDidChange",
@@ -97,7 +99,7 @@ class Recorder:
     )
 
     def __init__(self) -> None:
-        self.queue: queue.Queue[tuple[float, Notification]] = queue.Queue()
+        super().__init__(*self.NAMES)
         self.registers: list[dict[str, str]] = []  # REGISTERs sent, from the SIP trace
         center = NotificationCenter()
         for name in self.NAMES:
@@ -123,20 +125,7 @@ class Recorder:
         data = notification.data
         summary = {key: str(value) for key, value in vars(data).items()} if data is not None else {}
         sys.stderr.write(f"{time.monotonic():.3f} {notification.name} {summary}\n")
-        self.queue.put((time.monotonic(), notification))
-
-    def wait_for(self, predicate: Any, timeout: float) -> tuple[float, Notification] | None:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            try:
-                when, notification = self.queue.get(timeout=remaining)
-            except queue.Empty:
-                return None
-            if predicate(notification):
-                return when, notification
+        super().handle_notification(notification)
 
 
 def registered_with(host: str) -> Any:
@@ -236,7 +225,7 @@ def main() -> None:
 
     kamailio = NamespacedKamailio(workdir / "kamailio", REGISTRAR_ADDRESS)
     network.submit(kamailio.start).result(60)
-    dns_port = free_port([NAMESERVER])
+    dns_port = free_port_on_all([NAMESERVER])
     srv = [("_sip._udp", 10, kamailio.port, "sip"), ("_sip._tcp", 20, kamailio.port, "sip")]
     nsd = NSD(workdir / "nsd", NAMESERVER, dns_port, {DOMAIN: zone(srv, REGISTRAR_ADDRESS)})
     nsd.start()
@@ -247,13 +236,13 @@ def main() -> None:
     application = SIPApplication()
     try:
         application.start(FileBackend(str(config)))
-        started = recorder.wait_for(lambda n: n.name in ("SIPApplicationDidStart", "SIPApplicationDidFail"), 20)
+        started = recorder.next_matching(lambda n: n.name in ("SIPApplicationDidStart", "SIPApplicationDidFail"), 20)
         report("started", started is not None and started[1].name == "SIPApplicationDidStart",
                engine_address=application.engine.ip_address if application.engine else None,
                monitor_running=application.network_monitor is not None and application.network_monitor.is_running)
 
         # 1. Registered with the default route's source address.
-        first = recorder.wait_for(lambda n: n.name == "SIPAccountRegistrationDidSucceed", 20)
+        first = recorder.next_matching(lambda n: n.name == "SIPAccountRegistrationDidSucceed", 20)
         report("registered", first is not None and first[1].data.contact_uri.host == OLD_ADDRESS,
                contact=str(first[1].data.contact_uri) if first else None,
                kamailio=contact_hosts(kamailio, network), registers=recorder.registers[-1:])
@@ -265,12 +254,12 @@ def main() -> None:
         registers_before = len(recorder.registers)
         changed_at = time.monotonic()
         run("ip", "route", "replace", "default", "dev", "v0", "src", NEW_ADDRESS)
-        changed = recorder.wait_for(lambda n: n.name == "SystemIPAddressDidChange", 10)
+        changed = recorder.next_matching(lambda n: n.name == "SystemIPAddressDidChange", 10)
         report("address_change_posted", changed is not None
                and (changed[1].data.old_ip_address, changed[1].data.new_ip_address) == (OLD_ADDRESS, NEW_ADDRESS),
                data=None if changed is None else dict(changed[1].data.__dict__),
                seconds=None if changed is None else changed[0] - changed_at)
-        again = recorder.wait_for(registered_with(NEW_ADDRESS), 15)
+        again = recorder.next_matching(registered_with(NEW_ADDRESS), 15)
         report("registered_new_contact", again is not None, contact=str(again[1].data.contact_uri) if again else None,
                seconds=None if again is None else again[0] - changed_at,
                expires_left=None if again is None else again[1].data.expires)
@@ -290,11 +279,11 @@ def main() -> None:
 
         # 3. The network goes away. Asked to register meanwhile, the account fails and backs off for long.
         run("ip", "route", "del", "default")
-        lost = recorder.wait_for(lambda n: n.name == "SystemDidLoseNetwork", 10)
+        lost = recorder.next_matching(lambda n: n.name == "SystemDidLoseNetwork", 10)
         report("network_lost_posted", lost is not None, data=None if lost is None else dict(lost[1].data.__dict__))
         account = AccountManager().get_account(f"alice@{DOMAIN}")
         account.reregister()
-        failed = recorder.wait_for(
+        failed = recorder.next_matching(
             lambda n: n.name == "SIPAccountRegistrationDidFail" and n.data.next_route is None, 20)
         delay = None if failed is None else failed[1].data.delay
         report("registration_fails_without_network", failed is not None and delay is not None
@@ -303,10 +292,10 @@ def main() -> None:
         # 4. The network comes back: the account registers again at once, not after its back-off.
         restored_at = time.monotonic()
         run("ip", "route", "add", "default", "dev", "v0", "src", NEW_ADDRESS)
-        gained = recorder.wait_for(lambda n: n.name == "SystemDidGainNetwork", 10)
+        gained = recorder.next_matching(lambda n: n.name == "SystemDidGainNetwork", 10)
         report("network_gained_posted", gained is not None,
                data=None if gained is None else dict(gained[1].data.__dict__))
-        back = recorder.wait_for(registered_with(NEW_ADDRESS), 15)
+        back = recorder.next_matching(registered_with(NEW_ADDRESS), 15)
         seconds = None if back is None else back[0] - restored_at
         report("registered_after_network_returned", back is not None and seconds is not None
                and seconds < 10 and (delay is None or seconds < delay), seconds=seconds, backoff=delay)

@@ -3,7 +3,7 @@
 Run as a subprocess, one pjsua2 Endpoint per process, with the null audio
 device (no sound card here):
 
-    python pjsua2_call_peer.py callee|caller [options]
+    python -m tests.peers.pjsua2_call_peer callee|caller [options]
 
 Actions:
   callee  listens on --port (UDP and TCP) and prints "READY <port>"; each
@@ -65,25 +65,22 @@ direction ("" if none)], e.g. ["INVITE", "sendonly"], ["200", "recvonly"].
 With --trace FILE pjsua's log (SIP messages included) goes there.
 
 The process polls pjsua from its main thread (no worker threads) and ends
-with os._exit (see ../standins/pjsua2_peer.py, whose Peer this reuses).
+with os._exit (see tests/peers/pjsua2_peer.py, whose Peer this reuses).
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
-import json
-import os
 import re
 import select
 import sys
 import time
-from pathlib import Path
 
 import pjsua2 as pj
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "standins"))
-from pjsua2_peer import Peer, uri
+from devkit.pjsua2 import prefer_codecs
+from tests.peers.pjsua2_peer import Peer, finish, uri
 
 
 class TrackedCall(pj.Call):
@@ -347,12 +344,6 @@ def trace_summary(peer: Peer) -> dict:
             "errors": peer.trace.errors[-5:]}
 
 
-def finish(result: dict, peer: Peer) -> None:
-    print("RESULT " + json.dumps(result), flush=True)
-    peer.run_for(0.5)
-    os._exit(0)
-
-
 def do_callee(peer: Peer, args: argparse.Namespace) -> None:
     if args.answer == "prack":
         args.prack = "mandatory"
@@ -411,9 +402,7 @@ def do_caller(peer: Peer, args: argparse.Namespace) -> None:
     acc.create(acfg)
     if args.codecs:
         # Only these codecs in the offer (names as in SDP: PCMU, PCMA, ...).
-        wanted = {name.upper() for name in args.codecs.split(",")}
-        for codec in peer.ep.codecEnum2():
-            peer.ep.codecSetPriority(codec.codecId, 255 if codec.codecId.split("/")[0].upper() in wanted else 0)
+        prefer_codecs(peer.ep, set(args.codecs.split(",")))
     call = TrackedCall(acc, args=args)
     prm = op()
     if args.late_offer:

@@ -1,12 +1,10 @@
-"""What the call tests share: SDP for them, applications that answer, and
-SIPp running in the background while a test drives the Engine."""
+"""What the call tests share: SDP for them and applications that answer calls and re-INVITEs.
+
+(SIPp running in the background while a test drives the Engine: devkit.sipp.sipp_in_background.)"""
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import Any
 
 from sipsimple.core import (
     SDPAttribute,
@@ -15,9 +13,19 @@ from sipsimple.core import (
     SDPSession,
 )
 from sipsimple.notification import NotificationCenter
-from tests.support import NotificationRecorder, run_sipp
+from tests.support.notifications import NotificationRecorder
 
+# The direction an answer takes for each direction offered (RFC 3264 section 6.1).
 MIRRORED = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive", "sendrecv": "sendrecv"}
+
+
+def mirrored_answer(local_sdp: Any, offer: Any) -> SDPSession:
+    """The answer to a re-INVITE's `offer`: our current SDP, a version up, each stream mirroring the offer's."""
+    answer = SDPSession.new(local_sdp)
+    answer.version += 1
+    for stream, offered in zip(answer.media, offer.media, strict=True):
+        stream.direction = MIRRORED[offered.direction]
+    return answer
 
 
 def audio_sdp(port: int = 40000, direction: str = "sendrecv") -> SDPSession:
@@ -71,36 +79,4 @@ class ProposalAnswerer:
         if data.sub_state == "received_proposal" and data.prev_sub_state != "received_proposal":
             offer = invitation.proposed_remote_sdp
             self.proposals.append(offer)
-            answer = SDPSession.new(invitation.local_sdp)
-            answer.version += 1
-            for stream, offered in zip(answer.media, offer.media, strict=True):
-                stream.direction = MIRRORED[offered.direction]
-            invitation.send_response(200, sdp=answer)
-
-
-@dataclass
-class BackgroundSipp:
-    process: subprocess.Popen[str]
-    stdout: str = ""
-    stderr: str = ""
-
-    def wait(self, timeout: float = 30.0) -> int:
-        """Wait for SIPp to finish its scenario; its exit status (0: the scenario passed)."""
-        self.stdout, self.stderr = self.process.communicate(timeout=timeout)
-        return self.process.returncode
-
-    def explain(self) -> str:
-        return self.stdout[-3000:] + self.stderr[-3000:]
-
-
-@contextmanager
-def sipp_in_background(*args, **kwargs) -> Iterator[BackgroundSipp]:
-    """run_sipp() in the background for the length of the block; killed if still running at its end."""
-    process = run_sipp(*args, background=True, **kwargs)
-    assert isinstance(process, subprocess.Popen)
-    try:
-        yield BackgroundSipp(process)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+            invitation.send_response(200, sdp=mirrored_answer(invitation.local_sdp, offer))

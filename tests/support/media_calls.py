@@ -16,8 +16,7 @@ from typing import Any
 from sipsimple.core import SDPConnection, SDPSession
 from sipsimple.core._core import AudioTransport, RTPTransport
 from sipsimple.notification import NotificationCenter
-
-MIRRORED = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive", "sendrecv": "sendrecv"}
+from tests.support.calls import MIRRORED, mirrored_answer
 
 
 class AudioCall:
@@ -106,10 +105,7 @@ class AudioCall:
             self.emit("audio_direction", direction=direction)
         elif name == "SIPInvitationChangedState":
             if data.sub_state == "received_proposal" and data.prev_sub_state != "received_proposal":
-                offer = self.invitation.proposed_remote_sdp
-                answer = SDPSession.new(self.invitation.local_sdp)
-                answer.version += 1
-                answer.media[0].direction = MIRRORED[offer.media[0].direction]
+                answer = mirrored_answer(self.invitation.local_sdp, self.invitation.proposed_remote_sdp)
                 self.invitation.send_response(200, sdp=answer)
             elif data.state == "disconnected":
                 self.stop()

@@ -1,7 +1,7 @@
 """Child process of the atomic-save tests: saves the configuration in a loop until it is killed.
 
-    python -m tests.configuration_saver FILENAME loop
-    python -m tests.configuration_saver FILENAME block-before-replace
+    python -m tests.peers.configuration_saver FILENAME loop
+    python -m tests.peers.configuration_saver FILENAME block-before-replace
 
 Each save writes SIPSimpleSettings.user_agent = "version-N" and a large
 "Bulk" tree made for version N, so that a file mixing two saves is detected

@@ -2,7 +2,7 @@
 
 Run as a subprocess, one pjsua2 Endpoint per process:
 
-    python pjsua2_peer.py ACTION [options]
+    python -m tests.peers.pjsua2_peer ACTION [options]
 
 Actions:
   register   an account registers with --expires at --peer and, once registered,
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import select
 import sys
@@ -40,6 +39,8 @@ import time
 from collections.abc import Callable
 
 import pjsua2 as pj
+
+from devkit.pjsua2 import add_transport, create_endpoint, endpoint_config, exit_without_teardown
 
 MESSAGE_LOG_LEVEL = 4
 
@@ -83,37 +84,19 @@ class Trace(pj.LogWriter):
 
 
 class Peer:
+    """The Endpoint (devkit.pjsua2's set-up, polled from the main thread) and its trace."""
+
     def __init__(self, trace_path: str | None) -> None:
-        self.ep = pj.Endpoint()
-        self.ep.libCreate()
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = True
-        cfg.uaConfig.userAgent = "pjsua2 stand-in"
-        cfg.medConfig.threadCnt = 0
-        cfg.medConfig.noVad = True
         self.trace = Trace(trace_path)
-        cfg.logConfig.writer = self.trace
-        cfg.logConfig.msgLogging = True
-        cfg.logConfig.level = MESSAGE_LOG_LEVEL
-        cfg.logConfig.consoleLevel = MESSAGE_LOG_LEVEL
-        cfg.logConfig.decor = 0
-        self.ep.libInit(cfg)
-        self.ep.audDevManager().setNullDev()
+        cfg = endpoint_config("pjsua2 stand-in", log_level=MESSAGE_LOG_LEVEL, console_level=MESSAGE_LOG_LEVEL,
+                              log_writer=self.trace)
+        cfg.medConfig.noVad = True
+        self.ep = create_endpoint(cfg)
         self.transports: dict[str, int] = {}
 
     def add_transport(self, kind: str, host: str, port: int = 0) -> int:
-        tcfg = pj.TransportConfig()
-        tcfg.boundAddress = host
-        tcfg.port = port
-        family6 = ":" in host
-        types = {
-            "udp": pj.PJSIP_TRANSPORT_UDP6 if family6 else pj.PJSIP_TRANSPORT_UDP,
-            "tcp": pj.PJSIP_TRANSPORT_TCP6 if family6 else pj.PJSIP_TRANSPORT_TCP,
-        }
-        tid = self.ep.transportCreate(types[kind], tcfg)
-        self.transports[kind] = tid
-        return int(self.ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
+        self.transports[kind], local_port = add_transport(self.ep, kind, host, port)
+        return local_port
 
     def listen(self, host: str, port: int = 0) -> int:
         """UDP and TCP on one port number (port, or any free one); returns it.
@@ -162,12 +145,21 @@ def account_config(peer: Peer, args: argparse.Namespace, id_uri: str) -> pj.Acco
     return acfg
 
 
+def add_buddy(buddy: pj.Buddy, account: pj.Account, args: argparse.Namespace, subscribe: bool) -> pj.Buddy:
+    """`buddy` created for bob at SIPp (--peer-port, --transport) in `account`, subscribed to when `subscribe`."""
+    bcfg = pj.BuddyConfig()
+    bcfg.uri = uri(args.host, args.peer_port, "bob", args.transport)
+    bcfg.subscribe = subscribe
+    buddy.create(account, bcfg)
+    return buddy
+
+
 def finish(result: dict, peer: Peer) -> None:
     print("RESULT " + json.dumps(result), flush=True)
     # Like an engine that lives on, keep the TCP connection a moment so that
     # SIPp ends its scenario before it sees the connection close.
     peer.run_for(0.5)
-    os._exit(0)
+    exit_without_teardown()
 
 
 # --- register -----------------------------------------------------------------
@@ -233,11 +225,7 @@ def do_message(peer: Peer, args: argparse.Namespace) -> None:
     acfg.sipConfig.authCreds.append(credentials(args))
     acc = ImAccount()
     acc.create(acfg)
-    bcfg = pj.BuddyConfig()
-    bcfg.uri = uri(args.host, args.peer_port, "bob", args.transport)
-    bcfg.subscribe = False
-    buddy = ImBuddy()
-    buddy.create(acc, bcfg)
+    buddy = add_buddy(ImBuddy(), acc, args, subscribe=False)
     prm = pj.SendInstantMessageParam()
     prm.content = "Hello from the pjsua2 stand-in"
     prm.contentType = "text/plain"
@@ -273,11 +261,7 @@ def do_subscribe(peer: Peer, args: argparse.Namespace) -> None:
     acfg = account_config(peer, args, uri(args.host, peer.local_port, args.user))
     acc = pj.Account()
     acc.create(acfg)
-    bcfg = pj.BuddyConfig()
-    bcfg.uri = uri(args.host, args.peer_port, "bob", args.transport)
-    bcfg.subscribe = True
-    buddy = PresBuddy()
-    buddy.create(acc, bcfg)
+    buddy = add_buddy(PresBuddy(), acc, args, subscribe=True)
     terminated = peer.run_until(lambda: any(s.get("subState") == "TERMINATED" for s in buddy.states), args.seconds)
     # pjsua subscribes again 500 ms after "deactivated" (RFC 6665: retry at once).
     resubscribed = peer.run_until(lambda: len(peer.trace.sent("SUBSCRIBE ")) >= 2, 3)
@@ -339,8 +323,7 @@ def do_uas(peer: Peer, args: argparse.Namespace) -> None:
         readable, _, _ = select.select([sys.stdin], [], [], 0)
         if readable and not sys.stdin.readline():
             break
-    sys.stdout.flush()
-    os._exit(0)
+    exit_without_teardown()
 
 
 def main() -> None:

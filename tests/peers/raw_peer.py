@@ -1,8 +1,12 @@
 """A scripted SIP peer on a plain socket, for what pjsua2 cannot play.
 
-    python raw_peer.py ACTION [options]
+    python -m tests.peers.raw_peer ACTION [options]
 
 Actions:
+  call          calls --peer-port and, in that call, plays one side of a REFER:
+                --refer client (as refer-client, Refer-To --refer-to) or
+                --refer server (as refer-server); for checking those two
+                against a real stack, which takes REFER only in a dialog.
   refer-client  sends an out-of-dialog REFER to --peer-port, then answers the
                 NOTIFYs of the implicit subscription with 200 until one says
                 Subscription-State: terminated, checking that each belongs to
@@ -32,7 +36,7 @@ import json
 import re
 import sys
 
-from rawsip import Connection, Message, new_token, response, uri_host
+from tests.peers.rawsip import Connection, Message, new_token, response, uri_host
 
 PIDF = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -50,6 +54,14 @@ def finish(result: dict, conn: Connection | None = None) -> None:
     sys.exit(0)
 
 
+def connect(args: argparse.Namespace) -> tuple[Connection, str, str, str]:
+    """A connection to --peer-port, the host as a URI has it, and a new From tag and Call-ID for a request."""
+    conn = Connection(args.transport, args.host)
+    conn.connect(args.peer_port)
+    host = uri_host(args.host)
+    return conn, host, new_token(), f"{new_token()}@{host}"
+
+
 def final_response(conn: Connection, seconds: float) -> Message:
     while True:
         message = conn.receive(seconds)
@@ -64,10 +76,7 @@ def via(conn: Connection) -> str:
 # --- REFER, as the referrer ---------------------------------------------------
 
 def refer_client(args: argparse.Namespace) -> None:
-    conn = Connection(args.transport, args.host)
-    conn.connect(args.peer_port)
-    host = uri_host(args.host)
-    tag, call_id = new_token(), f"{new_token()}@{host}"
+    conn, host, tag, call_id = connect(args)
     contact_uri = f"sip:alice@{host}:{conn.port};transport={args.transport}"
     refer = Message(f"REFER sip:bob@{host}:{args.peer_port} SIP/2.0", [
         ("Via", via(conn)), ("Max-Forwards", "70"),
@@ -82,22 +91,36 @@ def refer_client(args: argparse.Namespace) -> None:
     if answer.status // 100 != 2 or not remote_tag:
         result["problems"].append(f"REFER answered {answer.start} with To tag {remote_tag!r}")
         finish(result)
+    follow_notifies(conn, args, result, contact_uri, call_id, tag, remote_tag)
+    finish(result, conn)
+
+
+def follow_notifies(conn: Connection, args: argparse.Namespace, result: dict, contact_uri: str, call_id: str,
+                    local_tag: str, remote_tag: str) -> None:
+    """Answer the NOTIFYs of a REFER's implicit subscription with 200 until one says terminated, checking that
+    each belongs to the dialog (Call-ID, tags, our Contact as its request URI, a rising CSeq) and carries a
+    sipfrag for the refer event; result["notifies"] gets each one's state and body, result["problems"] what
+    was wrong. In a call, the referee's BYE ending the call is answered too (result["bye"])."""
+    problems = result["problems"]
     last_cseq = -1
     while True:
         try:
             notify = conn.receive(args.seconds)
         except TimeoutError:
-            result["problems"].append("no terminating NOTIFY")
-            finish(result)
+            problems.append("no terminating NOTIFY")
+            return
         if not notify.is_request:
             continue
-        problems = result["problems"]
+        if notify.method == "BYE" and notify.get("Call-ID") == call_id:
+            result["bye"] = True
+            conn.send(response(notify, 200, "OK"))
+            continue
         checks = {
             "method": notify.method == "NOTIFY",
             "request-uri": notify.request_uri == contact_uri,
             "call-id": notify.get("Call-ID") == call_id,
             "from tag": notify.tag("From") == remote_tag,
-            "to tag": notify.tag("To") == tag,
+            "to tag": notify.tag("To") == local_tag,
             "event": (notify.get("Event") or "").split(";")[0].strip().lower() == "refer",
             "content-type": (notify.get("Content-Type") or "").lower().startswith("message/sipfrag"),
             "cseq": notify.cseq[0] > last_cseq,
@@ -109,7 +132,7 @@ def refer_client(args: argparse.Namespace) -> None:
                                    "content_type": notify.get("Content-Type")})
         conn.send(response(notify, 200, "OK"))
         if state.strip().lower().startswith("terminated") or notify.method != "NOTIFY":
-            finish(result, conn)
+            return
 
 
 # --- REFER, as the referee ----------------------------------------------------
@@ -127,8 +150,17 @@ def refer_server(args: argparse.Namespace) -> None:
     contact = f"<sip:bob@{host}:{conn.port};transport={args.transport}>"
     reason = "Accepted" if args.final == 202 else "OK"
     conn.send(response(refer, args.final, reason, tag, [("Contact", contact)]))
-    target = (refer.get("Contact") or "").strip().lstrip("<").split(">")[0]
     from_tag = "not-the-dialog-tag" if args.fault == "from-tag" else tag
+    send_notifies(conn, args, result, refer, f"{refer.get('To')};tag={from_tag}", contact, first_cseq=1)
+    finish(result, conn)
+
+
+def send_notifies(conn: Connection, args: argparse.Namespace, result: dict, refer: Message, from_value: str,
+                  contact: str, first_cseq: int) -> None:
+    """Report a REFER's progress: --notifies NOTIFYs to its Contact (sipfrag "100 Trying" while active, "200 OK"
+    in the last, terminated), From `from_value`, CSeq from `first_cseq`; each final answer goes into
+    result["answers"] (None when none came). --fault spoils one thing on purpose."""
+    target = (refer.get("Contact") or "").strip().lstrip("<").split(">")[0]
     for index in range(args.notifies):
         last = index == args.notifies - 1
         state = "terminated;reason=noresource" if last else "active;expires=60"
@@ -137,8 +169,8 @@ def refer_server(args: argparse.Namespace) -> None:
         event = "presence" if args.fault == "event" else "refer"
         notify = Message(f"NOTIFY {target} SIP/2.0", [
             ("Via", via(conn)), ("Max-Forwards", "70"),
-            ("From", f"{refer.get('To')};tag={from_tag}"), ("To", refer.get("From") or ""),
-            ("Call-ID", refer.get("Call-ID") or ""), ("CSeq", f"{index + 1} NOTIFY"), ("Contact", contact),
+            ("From", from_value), ("To", refer.get("From") or ""),
+            ("Call-ID", refer.get("Call-ID") or ""), ("CSeq", f"{first_cseq + index} NOTIFY"), ("Contact", contact),
             ("Event", event), ("Subscription-State", state), ("Content-Type", content_type),
         ], body)
         conn.send(notify)
@@ -148,16 +180,80 @@ def refer_server(args: argparse.Namespace) -> None:
             result["answers"].append(None)
             break
         result["answers"].append(answer.status)
+
+
+# --- REFER in a call, against a real stack --------------------------------------
+
+SDP = ("v=0\r\no=raw 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
+       "m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n")
+
+
+def call(args: argparse.Namespace) -> None:
+    """Call bob at --peer-port and, once the call is up, play one side of a REFER in it: --refer client sends
+    a REFER (to --refer-to) and follows the NOTIFYs as refer-client does; --refer server waits for the peer's
+    REFER and reports progress as refer-server does. Then the call ends (our BYE, or the peer's)."""
+    conn, host, tag, call_id = connect(args)
+    contact_uri = f"sip:alice@{host}:{conn.port};transport={args.transport}"
+    contact = f"<{contact_uri}>"
+    from_value = f"<sip:alice@{host}>;tag={tag}"
+    ruri = f"sip:bob@{host}:{args.peer_port}"
+
+    def request(method: str, target: str, cseq: int, to: str, extra: list[tuple[str, str]],
+                body: bytes = b"") -> Message:
+        return Message(f"{method} {target} SIP/2.0", [
+            ("Via", via(conn)), ("Max-Forwards", "70"), ("From", from_value), ("To", to), ("Call-ID", call_id),
+            ("CSeq", f"{cseq} {method}"), *extra], body)
+
+    sdp = SDP.format(host=args.host, port=conn.port + 2).encode()
+    conn.send(request("INVITE", ruri, 1, f"<{ruri}>", [("Contact", contact), ("Content-Type", "application/sdp")],
+                      sdp))
+    answer = final_response(conn, args.seconds)
+    result: dict = {"answered": answer.status, "notifies": [], "answers": [], "problems": [], "bye": False}
+    if answer.status != 200:
+        finish(result, conn)
+    to_value, remote_tag = answer.get("To") or "", answer.tag("To") or ""
+    remote_target = (answer.get("Contact") or "").strip().lstrip("<").split(">")[0]
+    conn.send(request("ACK", remote_target, 1, to_value, []))
+    cseq = 2
+    if args.refer == "client":
+        conn.send(request("REFER", remote_target, cseq, to_value,
+                          [("Contact", contact), ("Refer-To", f"<{args.refer_to}>"),
+                           ("Referred-By", f"<sip:alice@{host}>")]))
+        cseq += 1
+        result["final"] = final_response(conn, args.seconds).status
+        follow_notifies(conn, args, result, contact_uri, call_id, tag, remote_tag)
+    else:
+        refer = conn.receive(args.seconds)
+        while not refer.is_request:  # 200 retransmissions, say
+            refer = conn.receive(args.seconds)
+        result["refer"] = refer.start
+        if refer.method != "REFER":
+            result["problems"].append(f"expected REFER, got {refer.start}")
+            finish(result, conn)
+        conn.send(response(refer, 202, "Accepted", extra=[("Contact", contact)]))
+        from_value = refer.get("To") or ""
+        if args.fault == "from-tag":
+            from_value = from_value.split(";tag=")[0] + ";tag=not-the-dialog-tag"
+        send_notifies(conn, args, result, refer, from_value, contact, first_cseq=cseq)
+        cseq += args.notifies
+    if not result["bye"]:
+        try:  # the peer's BYE, if it ends the call: answered; else ours
+            bye = conn.receive(args.hangup_wait)
+            if bye.is_request and bye.method == "BYE":
+                result["bye"] = True
+                conn.send(response(bye, 200, "OK"))
+        except TimeoutError:
+            pass
+    if not result["bye"]:
+        conn.send(request("BYE", remote_target, cseq, to_value, []))
+        result["bye_answer"] = final_response(conn, args.seconds).status
     finish(result, conn)
 
 
 # --- REGISTER -----------------------------------------------------------------
 
 def register(args: argparse.Namespace) -> None:
-    conn = Connection(args.transport, args.host)
-    conn.connect(args.peer_port)
-    host = uri_host(args.host)
-    tag, call_id = new_token(), f"{new_token()}@{host}"
+    conn, host, tag, call_id = connect(args)
     expiries = args.expires.split(",")
     cseqs = [int(c) for c in args.cseq.split(",")] if args.cseq else list(range(1, len(expiries) + 1))
     codes: list[int | None] = []
@@ -185,10 +281,7 @@ def md5(text: str) -> str:
 
 
 def message(args: argparse.Namespace) -> None:
-    conn = Connection(args.transport, args.host)
-    conn.connect(args.peer_port)
-    host = uri_host(args.host)
-    tag, call_id = new_token(), f"{new_token()}@{host}"
+    conn, host, tag, call_id = connect(args)
     ruri = f"sip:bob@{host}:{args.peer_port}"
 
     def send(cseq: int, extra: list[tuple[str, str]]) -> Message:
@@ -224,10 +317,7 @@ def message(args: argparse.Namespace) -> None:
 # --- PUBLISH ------------------------------------------------------------------
 
 def publish(args: argparse.Namespace) -> None:
-    conn = Connection(args.transport, args.host)
-    conn.connect(args.peer_port)
-    host = uri_host(args.host)
-    tag, call_id = new_token(), f"{new_token()}@{host}"
+    conn, host, tag, call_id = connect(args)
     etag: str | None = None
     codes: list[int | None] = []
     for number, step in enumerate(args.steps.split(","), start=1):
@@ -255,7 +345,7 @@ def publish(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["refer-client", "refer-server", "register", "message", "publish"])
+    parser.add_argument("action", choices=["refer-client", "refer-server", "call", "register", "message", "publish"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--peer-port", type=int, default=0)
@@ -271,10 +361,13 @@ def main() -> None:
     parser.add_argument("--contact-param", action="store_true", help="expiry as a Contact parameter")
     parser.add_argument("--steps", default="initial,refresh,modify,remove",
                         help="initial|refresh|modify|remove|fresh, optionally -stale, -body or -nobody")
+    parser.add_argument("--refer", choices=["client", "server"], default="client", help="call: our part in the REFER")
+    parser.add_argument("--refer-to", default="", help="call --refer client: the Refer-To URI")
+    parser.add_argument("--hangup-wait", type=float, default=2.0, help="call: how long to wait for the peer's BYE")
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    {"refer-client": refer_client, "refer-server": refer_server, "register": register, "message": message,
-     "publish": publish}[args.action](args)
+    {"refer-client": refer_client, "refer-server": refer_server, "call": call, "register": register,
+     "message": message, "publish": publish}[args.action](args)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from devkit.ports import free_port_on_all
 from sipsimple.account import Account, AccountManager
 from sipsimple.account.registration import AccountRegistrar, configured_lookup
 from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import MemoryBackend
 from sipsimple.configuration.settings import SIPSimpleSettings
 from sipsimple.lookup import DNSLookup
-from tests.peers.dns import NSD, free_port
+from tests.peers.dns import NSD
 
 # The test zone's nameserver: an address no other test's DNS server uses.
 NAMESERVER = "127.0.66.1"
@@ -77,7 +78,7 @@ class ZoneServer:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.port = free_port([NAMESERVER])
+        self.port = free_port_on_all([NAMESERVER])
         self.nsd: NSD | None = None
         AccountRegistrar.lookup_factory = self.lookup
 
