@@ -36,7 +36,10 @@ def pjsip_prefix() -> Path:
 def pkg_config(prefix: Path, *args: str) -> list[str]:
     environment = dict(os.environ, PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"))
     output = subprocess.run(
-        ["pkg-config", "--static", *args, "libpjproject"], env=environment, stdout=subprocess.PIPE, text=True,
+        ["pkg-config", "--static", *args, "libpjproject"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        text=True,
         check=True,
     ).stdout
     return shlex.split(output)

@@ -198,8 +198,9 @@ def measure(settings: Settings, side: str, calls: int, window_s: float, tone: Pa
     losses = [loss(caller_stats), loss(callee_stats)]
     # Packets per stream and second, each process over its own interval between two STATS.
     rates = []
-    for (at, before), after_stats, after_at in zip(counted_before, (caller_stats, callee_stats), counted_after,
-                                                   strict=True):
+    for (at, before), after_stats, after_at in zip(
+        counted_before, (caller_stats, callee_stats), counted_after, strict=True
+    ):
         streams = int(after_stats["up"])
         received = int(after_stats["rx_packets"]) - int(before["rx_packets"])
         rates.append(received / (streams * (after_at - at)) if streams else None)
@@ -249,11 +250,14 @@ def tone_check(callee: MediaPeer, k: int) -> list[dict[str, Any]]:
         finally:
             Path(path).unlink(missing_ok=True)
         # Past the first 300 ms (what the jitter buffer held while nothing read the stream).
-        steady = samples[int(rate * 0.3):]
+        steady = samples[int(rate * 0.3) :]
         frequency = dominant_frequency(steady, rate) if len(steady) > rate // 10 else None
         level = rms_dbfs(steady)
-        ok = (frequency is not None and abs(frequency - TONE_HZ) <= TONE_HZ_TOLERANCE
-              and abs(level - TONE_DBFS) <= TONE_DB_TOLERANCE)
+        ok = (
+            frequency is not None
+            and abs(frequency - TONE_HZ) <= TONE_HZ_TOLERANCE
+            and abs(level - TONE_DBFS) <= TONE_DB_TOLERANCE
+        )
         results.append({"ok": ok, "frequency_hz": frequency, "level_dbfs": None if math.isinf(level) else level})
     if paths:
         Path(paths[0]).parent.rmdir()
@@ -276,9 +280,14 @@ def passes(run: dict[str, Any]) -> bool:
     sequence gap, so loss alone does not see it); the tone in every sampled call."""
     worst = run.get("worst_loss_percent")
     rate = run.get("lowest_rx_packets_per_stream_s")
-    return (run["up"] == run["calls"] and worst is not None and worst < LOSS_LIMIT * 100
-            and rate is not None and rate >= RATE_LIMIT * PACKETS_PER_S
-            and run["tone_calls_ok"] == run["tone_calls_checked"] > 0)
+    return (
+        run["up"] == run["calls"]
+        and worst is not None
+        and worst < LOSS_LIMIT * 100
+        and rate is not None
+        and rate >= RATE_LIMIT * PACKETS_PER_S
+        and run["tone_calls_ok"] == run["tone_calls_checked"] > 0
+    )
 
 
 def ceiling_limit(settings: Settings, side: str) -> int:
@@ -410,10 +419,15 @@ def run(settings: Settings) -> BenchmarkResult:
             higher_is_better=False,
         ),
         sides.figure("worst RTP loss", "%", "worst_loss_percent", higher_is_better=False),
-        sides.figure("RTP received per stream", f"packets/s ({PACKETS_PER_S} sent)", "lowest_rx_packets_per_stream_s",
-                     higher_is_better=None),
-        sides.figure("tone check", f"of {CHECK_CALLS} sampled calls with the tone", "tone_calls_ok",
-                     higher_is_better=None),
+        sides.figure(
+            "RTP received per stream",
+            f"packets/s ({PACKETS_PER_S} sent)",
+            "lowest_rx_packets_per_stream_s",
+            higher_is_better=None,
+        ),
+        sides.figure(
+            "tone check", f"of {CHECK_CALLS} sampled calls with the tone", "tone_calls_ok", higher_is_better=None
+        ),
         Figure("ceiling", "calls, loss < 1%, >= 95% of packets, tone", ceilings, higher_is_better=True, is_count=True),
     ]
     return sides.result(NAME, DESCRIPTION, figures)

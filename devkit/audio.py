@@ -61,8 +61,9 @@ def read_wav(path: str | Path) -> tuple[array.array, int]:
     """(samples, sample rate) of a mono 16-bit PCM WAV file."""
     with wave.open(str(path), "rb") as reader:
         if reader.getnchannels() != 1 or reader.getsampwidth() != 2:
-            raise ValueError(f"{path}: not mono 16-bit PCM ({reader.getnchannels()} channels, "
-                             f"{8 * reader.getsampwidth()} bits)")
+            raise ValueError(
+                f"{path}: not mono 16-bit PCM ({reader.getnchannels()} channels, {8 * reader.getsampwidth()} bits)"
+            )
         return pcm_to_samples(reader.readframes(reader.getnframes())), reader.getframerate()
 
 
@@ -75,8 +76,9 @@ def write_wav(path: str | Path, samples: Iterable[int], rate: int, channels: int
         writer.writeframes(samples_to_pcm(samples))
 
 
-def tone(frequency: float, duration: float, rate: int, amplitude: float = 8000.0,
-         frequency2: float | None = None) -> array.array:
+def tone(
+    frequency: float, duration: float, rate: int, amplitude: float = 8000.0, frequency2: float | None = None
+) -> array.array:
     """A sine tone (or the sum of two, each of half the amplitude) of `duration` seconds."""
     count = round(duration * rate)
     step1 = 2 * math.pi * frequency / rate
@@ -87,8 +89,14 @@ def tone(frequency: float, duration: float, rate: int, amplitude: float = 8000.0
     return array.array("h", (round(half * math.sin(step1 * n) + half * math.sin(step2 * n)) for n in range(count)))
 
 
-def tone_bursts(frequency: float, duration: float, rate: int, amplitude: float = 8000.0,
-                on_seconds: float = 0.2, off_seconds: float = 0.05) -> array.array:
+def tone_bursts(
+    frequency: float,
+    duration: float,
+    rate: int,
+    amplitude: float = 8000.0,
+    on_seconds: float = 0.2,
+    off_seconds: float = 0.05,
+) -> array.array:
     """A sine tone cut into bursts: `on_seconds` of tone, `off_seconds` of silence, repeated.
 
     Closer to speech than a steady tone for a predictive codec: a decoder
@@ -124,8 +132,9 @@ def tone_power(samples: Sequence[int], rate: int, frequency: float) -> float:
     return power / max(len(samples), 1) ** 2
 
 
-def dominant_frequency(samples: Sequence[int], rate: int, low: float = 50.0, high: float | None = None,
-                       resolution: float = 1.0) -> float:
+def dominant_frequency(
+    samples: Sequence[int], rate: int, low: float = 50.0, high: float | None = None, resolution: float = 1.0
+) -> float:
     """The strongest frequency between `low` and `high` (default: just under rate / 2), to `resolution` Hz.
 
     Found in three scans: over the whole band on a short window (wide
@@ -179,14 +188,15 @@ def detect_dtmf(samples: Sequence[int], rate: int, dominance: float = 10.0) -> s
     return DTMF_DIGITS[row][column]
 
 
-def sound_segments(samples: Sequence[int], rate: int, threshold_dbfs: float = -45.0,
-                   frame_ms: float = 10.0, min_gap_ms: float = 30.0) -> list[tuple[int, int]]:
+def sound_segments(
+    samples: Sequence[int], rate: int, threshold_dbfs: float = -45.0, frame_ms: float = 10.0, min_gap_ms: float = 30.0
+) -> list[tuple[int, int]]:
     """(start, end) sample indices of the runs louder than `threshold_dbfs`, in `frame_ms` steps.
 
     Quiet stretches shorter than `min_gap_ms` do not split a run.
     """
     frame = max(1, round(rate * frame_ms / 1000))
-    loud = [rms_dbfs(samples[start:start + frame]) > threshold_dbfs for start in range(0, len(samples), frame)]
+    loud = [rms_dbfs(samples[start : start + frame]) > threshold_dbfs for start in range(0, len(samples), frame)]
     segments: list[tuple[int, int]] = []
     gap_frames = max(1, round(min_gap_ms / frame_ms))
     index = 0
@@ -216,5 +226,5 @@ def dtmf_sequence(samples: Sequence[int], rate: int, threshold_dbfs: float = -45
     for start, end in sound_segments(samples, rate, threshold_dbfs):
         # Leave out the edges, where a tone fades in and out.
         margin = (end - start) // 10
-        digits.append(detect_dtmf(samples[start + margin:end - margin], rate) or "?")
+        digits.append(detect_dtmf(samples[start + margin : end - margin], rate) or "?")
     return "".join(digits)

@@ -99,10 +99,15 @@ class CallMedia:
         """What the call was, for printing: taken before stop() (it closes the transport)."""
         statistics = self.statistics or (self.audio.statistics if self.audio else None) or {}
         received = statistics.get("rx", {})
-        return {"codec": f"{self.audio.codec}/{self.audio.sample_rate}", "srtp": self.srtp_cipher,
-                "ice": {side: list(candidate) for side, candidate in self.ice.items()},
-                "rtp_sent": statistics.get("tx", {}).get("packets"), "rtp_received": received.get("packets"),
-                "lost": received.get("packets_lost"), "jitter_us": received.get("jitter", {}).get("avg")}
+        return {
+            "codec": f"{self.audio.codec}/{self.audio.sample_rate}",
+            "srtp": self.srtp_cipher,
+            "ice": {side: list(candidate) for side, candidate in self.ice.items()},
+            "rtp_sent": statistics.get("tx", {}).get("packets"),
+            "rtp_received": received.get("packets"),
+            "lost": received.get("packets_lost"),
+            "jitter_us": received.get("jitter", {}).get("avg"),
+        }
 
 
 def start_engine(rtp_port_range: tuple[int, int]) -> Engine:
@@ -142,18 +147,25 @@ def caller(codec: str, seconds: float) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="sipsimple-demo-"))
     played, recording = workdir / "tone.wav", workdir / "received.wav"
     write_wav(played, tone(TONE_HZ, seconds + 1, RATE, amplitude=TONE_LEVEL), RATE)
-    peer = subprocess.Popen([sys.executable, __file__, "--callee", "--codec", codec, "--record", str(recording)],
-                            stdout=subprocess.PIPE, text=True)
+    peer = subprocess.Popen(
+        [sys.executable, __file__, "--callee", "--codec", codec, "--record", str(recording)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         callee_port = json.loads(peer.stdout.readline())["ready"]
         engine = start_engine((51000, 51998))
         mixer = AudioMixer(None, None, RATE, 0)
         media = CallMedia(mixer, codec)
         media.invitation = Invitation()
-        media.invitation.send_invite(FromHeader(SIPURI(user="alice", host=HOST)),
-                                     ToHeader(SIPURI(user="bob", host=HOST, port=callee_port)), None,
-                                     ContactHeader(SIPURI(user="alice", host=HOST, port=engine.local_udp_port)),
-                                     sdp=media.local_sdp(), timeout=10)
+        media.invitation.send_invite(
+            FromHeader(SIPURI(user="alice", host=HOST)),
+            ToHeader(SIPURI(user="bob", host=HOST, port=callee_port)),
+            None,
+            ContactHeader(SIPURI(user="alice", host=HOST, port=engine.local_udp_port)),
+            sdp=media.local_sdp(),
+            timeout=10,
+        )
         if not media.started.wait(15):
             raise RuntimeError("the call did not start")
         print(f"call up: {HOST} -> {HOST}:{callee_port}, playing {TONE_HZ} Hz for {seconds} s", flush=True)
@@ -171,16 +183,20 @@ def caller(codec: str, seconds: float) -> int:
         if peer.poll() is None:
             peer.kill()
     samples, rate = read_wav(recording)
-    steady = samples[int(rate * 0.5): int(rate * (seconds - 0.2))]
+    steady = samples[int(rate * 0.5) : int(rate * (seconds - 0.2))]
     frequency, level = dominant_frequency(steady, rate), rms_dbfs(steady)
     for side, report in (("caller", ours), ("callee", theirs)):
         ice = report["ice"]
         pair = " <-> ".join("{} {}:{}".format(*ice[end]) for end in ("local", "remote")) if ice else "off"
-        print(f"{side}: codec {report['codec']}, SRTP {report['srtp']}, ICE {pair}; RTP packets sent "
-              f"{report['rtp_sent']}, received {report['rtp_received']}, lost {report['lost']}, "
-              f"jitter {report['jitter_us']} us")
-    print(f"callee's recording ({recording}): dominant frequency {frequency:.0f} Hz, level {level:.1f} dBFS "
-          f"(sent: {TONE_HZ} Hz at {-15.2:.1f} dBFS)")
+        print(
+            f"{side}: codec {report['codec']}, SRTP {report['srtp']}, ICE {pair}; RTP packets sent "
+            f"{report['rtp_sent']}, received {report['rtp_received']}, lost {report['lost']}, "
+            f"jitter {report['jitter_us']} us"
+        )
+    print(
+        f"callee's recording ({recording}): dominant frequency {frequency:.0f} Hz, level {level:.1f} dBFS "
+        f"(sent: {TONE_HZ} Hz at {-15.2:.1f} dBFS)"
+    )
     good = abs(frequency - TONE_HZ) <= 10 and abs(level - -15.2) <= 4
     print("audio verified" if good else "AUDIO DOES NOT MATCH", flush=True)
     return 0 if good else 1

@@ -69,8 +69,16 @@ def main() -> int:
     printer = TracePrinter()
     NotificationCenter().add_observer(printer, name="SIPEngineSIPTrace")
     engine = Engine()
-    engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=0, tls_port=0, tls_cert_file=str(cert),
-                 tls_privkey_file=str(key), trace_sip=True, user_agent="sipsimple options probe demo")
+    engine.start(
+        ip_address="127.0.0.1",
+        udp_port=0,
+        tcp_port=0,
+        tls_port=0,
+        tls_cert_file=str(cert),
+        tls_privkey_file=str(key),
+        trace_sip=True,
+        user_agent="sipsimple options probe demo",
+    )
     print(f"sipsimple Engine running on pjproject {engine.pjsip_version}")
     if "tls" in transports and not sipp_has_tls():
         print("  (this SIPp has no TLS: socat carries its TCP connection over TLS to the Engine)")

@@ -256,8 +256,9 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
             self._start_engine(settings)
             self._open_mixers(settings)
             self._settings_observer = _Forwarder(self._settings_did_change)
-            NotificationCenter().add_observer(self._settings_observer, name="CFGSettingsObjectDidChange",
-                                              sender=settings)
+            NotificationCenter().add_observer(
+                self._settings_observer, name="CFGSettingsObjectDidChange", sender=settings
+            )
             self._start_network_monitor()
             AccountManager().start()
         except BaseException as error:
@@ -416,8 +417,7 @@ class SIPApplication(NotificationHandlerMixin, metaclass=Singleton):
             # A value the Engine refuses (a port in use) must not break the
             # save that posted this; report it instead.
             log.exception("applying changed settings failed")
-            self._post("SIPApplicationFailedToApplySettings", error=error,
-                       modified=sorted(notification.data.modified))
+            self._post("SIPApplicationFailedToApplySettings", error=error, modified=sorted(notification.data.modified))
 
     def _apply_settings(self, settings: SIPSimpleSettings, modified: set[str]) -> None:
         engine = self.engine

@@ -223,8 +223,9 @@ class NetworkMonitor:
             self._last_ipv4, self._last_ipv6 = state.ipv4_address, state.ipv6_address
             return
         if previous.connected and not state.connected:
-            self._post("SystemDidLoseNetwork", old_ip_address=previous.ipv4_address,
-                       old_ipv6_address=previous.ipv6_address)
+            self._post(
+                "SystemDidLoseNetwork", old_ip_address=previous.ipv4_address, old_ipv6_address=previous.ipv6_address
+            )
         for family in (4, 6):
             new = state.default_address(family)
             last = self._last_ipv6 if family == 6 else self._last_ipv4
@@ -236,9 +237,13 @@ class NetworkMonitor:
                 else:
                     self._last_ipv4 = new
         if state.addresses != previous.addresses:
-            self._post("SystemInterfaceAddressesDidChange", old_addresses=previous.addresses,
-                       addresses=state.addresses, added=state.addresses - previous.addresses,
-                       removed=previous.addresses - state.addresses)
+            self._post(
+                "SystemInterfaceAddressesDidChange",
+                old_addresses=previous.addresses,
+                addresses=state.addresses,
+                added=state.addresses - previous.addresses,
+                removed=previous.addresses - state.addresses,
+            )
         if state.connected and not previous.connected:
             self._post("SystemDidGainNetwork", ip_address=state.ipv4_address, ipv6_address=state.ipv6_address)
 

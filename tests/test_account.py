@@ -86,8 +86,12 @@ def test_settings_defaults(configuration: ConfigurationManager) -> None:
     assert account.rtp.audio_codec_list is None and account.rtp.srtp_encryption == "optional"
     assert account.nat_traversal.use_ice is False and account.nat_traversal.stun_server_list is None
     assert account.msrp.transport is None
-    assert not (account.presence.enabled or account.dialog_event.enabled or account.message_summary.enabled
-                or account.xcap.enabled)
+    assert not (
+        account.presence.enabled
+        or account.dialog_event.enabled
+        or account.message_summary.enabled
+        or account.xcap.enabled
+    )
     assert account.tls.verify_server is False
 
 
@@ -226,23 +230,24 @@ def test_manager_loads_the_stored_accounts(recorder: NotificationRecorder) -> No
         tear_down()
 
 
-def test_accounts_created_later_are_added(configuration: ConfigurationManager,
-                                          recorder: NotificationRecorder) -> None:
+def test_accounts_created_later_are_added(configuration: ConfigurationManager, recorder: NotificationRecorder) -> None:
     manager = AccountManager()
     manager.start()
     assert sip_accounts(manager) == []
     account = Account("alice@example.test")
     assert not manager.has_account("alice@example.test")  # not saved yet: not an account yet
     account.save()
-    added = recorder.wait_for(lambda n: n.name == "SIPAccountManagerDidAddAccount" and n.data.account is account,
-                              timeout=5)
+    added = recorder.wait_for(
+        lambda n: n.name == "SIPAccountManagerDidAddAccount" and n.data.account is account, timeout=5
+    )
     assert added.sender is manager
     assert manager.get_account("alice@example.test") is account
     # Saving again adds nothing.
     account.display_name = "Alice"
     account.save()
-    assert [n.data.account for n in recorder.named("SIPAccountManagerDidAddAccount")
-            if isinstance(n.data.account, Account)] == [account]
+    assert [
+        n.data.account for n in recorder.named("SIPAccountManagerDidAddAccount") if isinstance(n.data.account, Account)
+    ] == [account]
 
 
 def test_delete_removes_the_account(configuration: ConfigurationManager, recorder: NotificationRecorder) -> None:
@@ -312,8 +317,9 @@ def test_default_account(configuration: ConfigurationManager, recorder: Notifica
     tear_down()
 
 
-def test_default_account_is_replaced_when_deleted_or_disabled(configuration: ConfigurationManager,
-                                                              recorder: NotificationRecorder) -> None:
+def test_default_account_is_replaced_when_deleted_or_disabled(
+    configuration: ConfigurationManager, recorder: NotificationRecorder
+) -> None:
     manager = AccountManager()
     manager.start()
     alice = new_account("alice@example.test")
@@ -355,18 +361,21 @@ def test_activation_follows_enabled_and_the_engine(engine: Engine, recorder: Not
         recorder.wait_for(of(account, "SIPAccountDidDeactivate"), timeout=5)
         assert not account.is_active
     engine.start(ip_address="127.0.0.1", udp_port=0)
-    recorder.wait_for(lambda n: len([m for m in recorder.named("SIPAccountDidActivate") if m.sender is alice]) == 2,
-                      timeout=5)
+    recorder.wait_for(
+        lambda n: len([m for m in recorder.named("SIPAccountDidActivate") if m.sender is alice]) == 2, timeout=5
+    )
 
     alice.enabled = False
     alice.save()
-    recorder.wait_for(lambda n: len([m for m in recorder.named("SIPAccountDidDeactivate")
-                                     if m.sender is alice]) == 2, timeout=5)
+    recorder.wait_for(
+        lambda n: len([m for m in recorder.named("SIPAccountDidDeactivate") if m.sender is alice]) == 2, timeout=5
+    )
     assert not [n for n in recorder.notifications if n.name.startswith("SIPAccountRegistration")]
 
 
-def test_accounts_activate_when_the_engine_starts(configuration: ConfigurationManager,
-                                                  recorder: NotificationRecorder) -> None:
+def test_accounts_activate_when_the_engine_starts(
+    configuration: ConfigurationManager, recorder: NotificationRecorder
+) -> None:
     account = new_account("alice@example.test")
     manager = AccountManager()
     manager.start()

@@ -71,8 +71,9 @@ def dead_port() -> int:
     return free_port(socket.SOCK_STREAM)
 
 
-def make_account(user: str = "alice", *, password: str | None = None, expires: int = 600,
-                 transports: list[str] | None = None) -> Account:
+def make_account(
+    user: str = "alice", *, password: str | None = None, expires: int = 600, transports: list[str] | None = None
+) -> Account:
     account = Account(f"{user}@{DOMAIN}")
     account.enabled = True
     account.display_name = user.capitalize()
@@ -102,8 +103,9 @@ def started_manager() -> AccountManager:
 # --- registering through DNS ----------------------------------------------------------------
 
 
-def test_register_through_srv_with_digest(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
-                                          recorder: NotificationRecorder) -> None:
+def test_register_through_srv_with_digest(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     started_manager()
@@ -152,7 +154,8 @@ def test_register_over_ipv6(make_kamailio: MakeKamailio, dns: ZoneServer, record
 
 
 def test_engine_on_every_interface_registers_the_address_towards_the_route(
-        make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder) -> None:
+    make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     fresh_configuration()
     settings = SIPSimpleSettings()
     settings.local_ip = "127.0.0.9"  # what the account's contact says when no route is known
@@ -175,13 +178,18 @@ def test_engine_on_every_interface_registers_the_address_towards_the_route(
         engine.stop()
 
 
-def test_contact_uri_list_lists_every_binding_of_the_address(engine: Engine, make_kamailio: MakeKamailio,
-                                                              dns: ZoneServer, recorder: NotificationRecorder) -> None:
+def test_contact_uri_list_lists_every_binding_of_the_address(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     # Another device of alice's registers first, by hand.
-    other = server.request("REGISTER", user="alice", password=TEST_USERS["alice"],
-                           headers={"Contact": "<sip:phone@127.0.0.1:5999>", "Expires": "600"})
+    other = server.request(
+        "REGISTER",
+        user="alice",
+        password=TEST_USERS["alice"],
+        headers={"Contact": "<sip:phone@127.0.0.1:5999>", "Expires": "600"},
+    )
     assert other.status == 200
     started_manager()
     account = make_account()
@@ -190,8 +198,9 @@ def test_contact_uri_list_lists_every_binding_of_the_address(engine: Engine, mak
     assert data.contact_uri.user == account.contact.username
 
 
-def test_outbound_proxy_is_used_instead_of_the_domain(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
-                                                      recorder: NotificationRecorder) -> None:
+def test_outbound_proxy_is_used_instead_of_the_domain(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, dead_port(), "nowhere")])  # the domain's SRV record leads nowhere
     started_manager()
@@ -204,8 +213,9 @@ def test_outbound_proxy_is_used_instead_of_the_domain(engine: Engine, make_kamai
     assert ";transport=tcp" in server.contacts("alice")[0].contact
 
 
-def test_failed_dns_lookup_backs_off_and_retries(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
-                                                 recorder: NotificationRecorder) -> None:
+def test_failed_dns_lookup_backs_off_and_retries(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._tcp", 10, server.port, "sip")])  # only TCP is offered, the account wants UDP
     started_manager()
@@ -214,7 +224,8 @@ def test_failed_dns_lookup_backs_off_and_retries(engine: Engine, make_kamailio: 
     assert "DNS lookup failed" in first.reason
     assert first.next_route is None and not hasattr(first, "code")
     second = recorder.wait_for(
-        lambda n: n.name == "SIPAccountRegistrationDidFail" and n.sender is account and n.data is not first).data
+        lambda n: n.name == "SIPAccountRegistrationDidFail" and n.sender is account and n.data is not first
+    ).data
     assert second.delay > first.delay
     # DNS now offers UDP: the next round registers.
     dns.serve([("_sip._udp", 10, server.port, "sip")])
@@ -222,8 +233,9 @@ def test_failed_dns_lookup_backs_off_and_retries(engine: Engine, make_kamailio: 
 
 
 @pytest.mark.parametrize("dead_transport", ["udp", "tcp"])
-def test_a_dead_first_target_fails_over_to_the_second(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
-                                                       recorder: NotificationRecorder, dead_transport: str) -> None:
+def test_a_dead_first_target_fails_over_to_the_second(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder, dead_transport: str
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dead = dead_port()
     service = {"udp": "_sip._udp", "tcp": "_sip._tcp"}
@@ -243,8 +255,9 @@ def test_a_dead_first_target_fails_over_to_the_second(engine: Engine, make_kamai
     assert [binding.contact.split(";")[0] for binding in server.contacts("alice")] == [str(account.contact["udp"])]
 
 
-def test_registrar_down_then_back(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
-                                  recorder: NotificationRecorder) -> None:
+def test_registrar_down_then_back(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     started_manager()
@@ -256,9 +269,12 @@ def test_registrar_down_then_back(engine: Engine, make_kamailio: MakeKamailio, d
     # The refresh fails, then each new round (DNS lookup, REGISTER) fails too, waiting longer each time.
     failures = []
     for _ in range(3):
-        failures.append(recorder.wait_for(
-            lambda n: n.name == "SIPAccountRegistrationDidFail" and n.sender is account and n not in failures,
-            timeout=20))
+        failures.append(
+            recorder.wait_for(
+                lambda n: n.name == "SIPAccountRegistrationDidFail" and n.sender is account and n not in failures,
+                timeout=20,
+            )
+        )
     for failure in failures:
         assert failure.data.next_route is None
         assert not hasattr(failure.data, "code")
@@ -271,14 +287,16 @@ def test_registrar_down_then_back(engine: Engine, make_kamailio: MakeKamailio, d
     server.start()
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     again = recorder.wait_for(
-        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n is not first, timeout=30)
+        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n is not first, timeout=30
+    )
     assert again.data.route == Route("127.0.0.1", server.port, "udp")
     assert server.contacts("alice")[0].contact.startswith(str(account.contact["udp"]))
 
 
 @pytest.mark.parametrize("reply", [401, 403])
-def test_wrong_password_fails_with_back_off(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
-                                            recorder: NotificationRecorder, reply: int) -> None:
+def test_wrong_password_fails_with_back_off(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder, reply: int
+) -> None:
     server = make_kamailio(domain=DOMAIN, wrong_password_reply=reply)
     # Two routes to the same registrar: a refused password is not worth trying elsewhere.
     dns.serve([("_sip._udp", 10, server.port, "sip"), ("_sip._tcp", 20, server.port, "sip")])
@@ -288,7 +306,8 @@ def test_wrong_password_fails_with_back_off(engine: Engine, make_kamailio: MakeK
     assert first.code == reply
     assert first.next_route is None
     second = recorder.wait_for(
-        lambda n: n.name == "SIPAccountRegistrationDidFail" and n.sender is account and n.data is not first).data
+        lambda n: n.name == "SIPAccountRegistrationDidFail" and n.sender is account and n.data is not first
+    ).data
     assert second.code == reply
     assert second.delay > first.delay
     assert server.contacts("alice") == []
@@ -304,8 +323,9 @@ def test_wrong_password_fails_with_back_off(engine: Engine, make_kamailio: MakeK
 # --- settings changed at run time --------------------------------------------------------------
 
 
-def test_disabling_the_account_unregisters_it(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
-                                               recorder: NotificationRecorder) -> None:
+def test_disabling_the_account_unregisters_it(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     started_manager()
@@ -320,7 +340,8 @@ def test_disabling_the_account_unregisters_it(engine: Engine, make_kamailio: Mak
     assert isinstance(ended.registration, Registration)
     deactivated = recorder.wait_for(of(account, "SIPAccountDidDeactivate"))
     assert recorder.notifications.index(deactivated) > recorder.notifications.index(
-        recorder.named("SIPAccountRegistrationDidEnd")[0])
+        recorder.named("SIPAccountRegistrationDidEnd")[0]
+    )
     assert server.contacts("alice") == []
     assert not account.is_active
 
@@ -328,12 +349,14 @@ def test_disabling_the_account_unregisters_it(engine: Engine, make_kamailio: Mak
     account.save()
     recorder.wait_for(lambda n: len([m for m in recorder.named("SIPAccountDidActivate") if m.sender is account]) == 2)
     recorder.wait_for(
-        lambda n: len([m for m in recorder.named("SIPAccountRegistrationDidSucceed") if m.sender is account]) == 2)
+        lambda n: len([m for m in recorder.named("SIPAccountRegistrationDidSucceed") if m.sender is account]) == 2
+    )
     assert len(server.contacts("alice")) == 1
 
 
-def test_registration_enabled_flag(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
-                                   recorder: NotificationRecorder) -> None:
+def test_registration_enabled_flag(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     started_manager()
@@ -347,8 +370,9 @@ def test_registration_enabled_flag(engine: Engine, make_kamailio: MakeKamailio, 
     assert not [n for n in recorder.named("SIPAccountDidDeactivate") if n.sender is account]
 
 
-def test_new_password_and_expiry_reregister_in_the_same_call(engine: Engine, make_kamailio: MakeKamailio,
-                                                             dns: ZoneServer, recorder: NotificationRecorder) -> None:
+def test_new_password_and_expiry_reregister_in_the_same_call(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     started_manager()
@@ -361,15 +385,17 @@ def test_new_password_and_expiry_reregister_in_the_same_call(engine: Engine, mak
     account.registration.expires = 300
     account.save()
     second = recorder.wait_for(
-        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n is not first)
+        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n is not first
+    )
     assert second.data.expires == 300
     bindings = server.contacts("alice")
     assert len(bindings) == 1 and bindings[0].call_id == call_id  # the same binding, refreshed
     assert bindings[0].expires <= 300
 
 
-def test_rename_moves_the_registration_to_the_new_address(engine: Engine, make_kamailio: MakeKamailio,
-                                                          dns: ZoneServer, recorder: NotificationRecorder) -> None:
+def test_rename_moves_the_registration_to_the_new_address(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     manager = started_manager()
@@ -381,7 +407,8 @@ def test_rename_moves_the_registration_to_the_new_address(engine: Engine, make_k
     account.auth.password = TEST_USERS["bob"]
     account.save()
     second = recorder.wait_for(
-        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n is not first)
+        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n is not first
+    )
     assert second.data.registration is not first.data.registration
     assert str(second.data.registration.from_header.uri) == f"sip:bob@{DOMAIN}"
     assert len(server.contacts("bob")) == 1
@@ -390,8 +417,9 @@ def test_rename_moves_the_registration_to_the_new_address(engine: Engine, make_k
 
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
-def test_new_port_registers_the_new_contact(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
-                                            recorder: NotificationRecorder, transport: str) -> None:
+def test_new_port_registers_the_new_contact(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder, transport: str
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([(f"_sip._{transport}", 10, server.port, "sip")])
     started_manager()
@@ -403,7 +431,8 @@ def test_new_port_registers_the_new_contact(engine: Engine, make_kamailio: MakeK
     new_port = free_port(socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM)
     getattr(engine, f"set_{transport}_port")(new_port)
     second = recorder.wait_for(
-        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n is not first)
+        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n is not first
+    )
     assert second.data.contact_uri.port == new_port != old_port
     assert second.data.registration is not first.data.registration
     # The old binding is removed, the new one is there.
@@ -413,7 +442,8 @@ def test_new_port_registers_the_new_contact(engine: Engine, make_kamailio: MakeK
     # The application may also ask for it (e.g. the system's addresses changed): the same contact, registered again.
     account.reregister()
     third = recorder.wait_for(
-        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n not in (first, second))
+        lambda n: n.name == "SIPAccountRegistrationDidSucceed" and n.sender is account and n not in (first, second)
+    )
     assert third.data.contact_uri.port == new_port
     assert third.data.registration is second.data.registration
     assert len(server.contacts("alice")) == 1
@@ -422,8 +452,9 @@ def test_new_port_registers_the_new_contact(engine: Engine, make_kamailio: MakeK
 # --- removal and stop ----------------------------------------------------------------------------
 
 
-def test_deleting_the_account_unregisters_and_removes_it(engine: Engine, make_kamailio: MakeKamailio,
-                                                         dns: ZoneServer, recorder: NotificationRecorder) -> None:
+def test_deleting_the_account_unregisters_and_removes_it(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     manager = started_manager()
@@ -439,8 +470,9 @@ def test_deleting_the_account_unregisters_and_removes_it(engine: Engine, make_ka
     assert names.index("SIPAccountDidDeactivate") < names.index("SIPAccountManagerDidRemoveAccount")
 
 
-def test_manager_stop_is_bounded_when_the_registrar_is_dead(engine: Engine, make_kamailio: MakeKamailio,
-                                                            dns: ZoneServer, recorder: NotificationRecorder) -> None:
+def test_manager_stop_is_bounded_when_the_registrar_is_dead(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     SIPSimpleSettings().sip.register_timeout = 30  # a REGISTER could wait long: stop() must not
@@ -463,8 +495,9 @@ def test_manager_stop_is_bounded_when_the_registrar_is_dead(engine: Engine, make
     assert len(ended) == 2 and all(not hasattr(n.data, "code") for n in ended)
 
 
-def test_engine_stop_deactivates_and_start_reactivates(engine: Engine, make_kamailio: MakeKamailio,
-                                                       dns: ZoneServer, recorder: NotificationRecorder) -> None:
+def test_engine_stop_deactivates_and_start_reactivates(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     started_manager()
@@ -475,12 +508,14 @@ def test_engine_stop_deactivates_and_start_reactivates(engine: Engine, make_kama
     engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=0)
     recorder.wait_for(lambda n: len([m for m in recorder.named("SIPAccountDidActivate") if m.sender is account]) == 2)
     recorder.wait_for(
-        lambda n: len([m for m in recorder.named("SIPAccountRegistrationDidSucceed") if m.sender is account]) == 2)
+        lambda n: len([m for m in recorder.named("SIPAccountRegistrationDidSucceed") if m.sender is account]) == 2
+    )
     server.wait_for_contacts("alice", lambda found: any(f":{engine.local_udp_port}" in b.contact for b in found))
 
 
-def test_requests_for_the_address_reach_the_account(engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer,
-                                                    recorder: NotificationRecorder) -> None:
+def test_requests_for_the_address_reach_the_account(
+    engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
+) -> None:
     server = make_kamailio(domain=DOMAIN)
     dns.serve([("_sip._udp", 10, server.port, "sip")])
     manager = started_manager()
@@ -489,8 +524,14 @@ def test_requests_for_the_address_reach_the_account(engine: Engine, make_kamaili
     messages = observe("SIPEngineGotMessage")
     try:
         # bob writes to alice's address; Kamailio relays it to the contact the account registered.
-        answer = server.request("MESSAGE", user="bob", password=TEST_USERS["bob"], uri=f"sip:alice@{DOMAIN}",
-                                headers={"Content-Type": "text/plain"}, body="hello alice")
+        answer = server.request(
+            "MESSAGE",
+            user="bob",
+            password=TEST_USERS["bob"],
+            uri=f"sip:alice@{DOMAIN}",
+            headers={"Content-Type": "text/plain"},
+            body="hello alice",
+        )
         assert answer.status == 200
         got = messages.wait_named("SIPEngineGotMessage")
         assert got.data.body == b"hello alice"

@@ -257,8 +257,7 @@ def test_changing_local_ip_restarts_the_engine_on_the_new_address(application: S
     assert application.state == "started"
 
 
-def test_the_audio_bridges_carry_audio_and_survive_a_device_change(application: SIPApplication,
-                                                                    tmp_path: Path) -> None:
+def test_the_audio_bridges_carry_audio_and_survive_a_device_change(application: SIPApplication, tmp_path: Path) -> None:
     from devkit.audio import dominant_frequency, read_wav, sound_segments, tone, write_wav
     from sipsimple.audio import AudioBridge, AudioDevice, WavePlayer, WaveRecorder
 
@@ -288,7 +287,7 @@ def test_the_audio_bridges_carry_audio_and_survive_a_device_change(application: 
         recorder.wait_for(lambda n: n.name == "WavePlayerDidEnd" and n.sender is player, timeout=15)
         wave_recorder.stop()
         samples, rate = read_wav(tmp_path / f"{name}-heard.wav")
-        (begin, end), = sound_segments(samples, rate, threshold_dbfs=-40, min_gap_ms=100)
+        ((begin, end),) = sound_segments(samples, rate, threshold_dbfs=-40, min_gap_ms=100)
         assert abs(dominant_frequency(samples[begin:end], rate) - 800) <= 10
 
     play_through_the_voice_bridge("first")

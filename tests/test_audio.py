@@ -165,15 +165,16 @@ def test_audio_device_slots_follow_the_mute_flags(mixer: AudioMixer) -> None:
 # --- AudioBridge ------------------------------------------------------------------------
 
 
-def test_a_bridge_connects_producers_to_consumers_and_the_audio_flows(mixer: AudioMixer, tone_path: Path,
-                                                                       tmp_path: Path) -> None:
+def test_a_bridge_connects_producers_to_consumers_and_the_audio_flows(
+    mixer: AudioMixer, tone_path: Path, tmp_path: Path
+) -> None:
     samples = record_play(mixer, WavePlayer(mixer, str(tone_path)), tmp_path / "out.wav")
     segments = sound_segments(samples, RATE, threshold_dbfs=-40, min_gap_ms=100)
     assert len(segments) == 1, segments
     start, end = segments[0]
     assert abs((end - start) / RATE - 0.6) <= 0.05
     assert abs(dominant_frequency(samples[start:end], RATE) - 1000) <= 10
-    assert abs(rms_dbfs(samples[start + FRAME:end - FRAME]) - TONE_DBFS) <= 0.5
+    assert abs(rms_dbfs(samples[start + FRAME : end - FRAME]) - TONE_DBFS) <= 0.5
 
 
 def test_a_port_that_consumes_and_produces_is_not_connected_to_itself(mixer: AudioMixer) -> None:
@@ -237,8 +238,10 @@ def test_a_collected_port_leaves_the_bridge(mixer: AudioMixer) -> None:
     gc.collect()
     assert len(bridge) == 1
     # The connections go from a green thread (the collector may run anywhere).
-    wait_until(lambda: (a, b) not in mixer.connected_slots and (b, a) not in mixer.connected_slots,
-               what="the collected port's connections to go")
+    wait_until(
+        lambda: (a, b) not in mixer.connected_slots and (b, a) not in mixer.connected_slots,
+        what="the collected port's connections to go",
+    )
     port.stop()
     bridge.close()
 
@@ -252,8 +255,10 @@ def test_a_collected_bridge_lets_its_connections_and_slots_go(mixer: AudioMixer)
     assert mixer.used_slot_count == used + 4  # two relays and the two ports
     del bridge
     gc.collect()
-    wait_until(lambda: mixer.connected_slots == [] and mixer.used_slot_count == used + 2,
-               what="the collected bridge's connections and relays to go")
+    wait_until(
+        lambda: mixer.connected_slots == [] and mixer.used_slot_count == used + 2,
+        what="the collected bridge's connections and relays to go",
+    )
 
 
 def test_two_bridges_share_a_connection_until_both_let_it_go(mixer: AudioMixer) -> None:
@@ -289,7 +294,7 @@ def test_bridges_nest_audio_goes_in_and_out_of_the_inner_bridge(mixer: AudioMixe
     assert rms_dbfs(source.receive(0.5)) == float("-inf")  # its own audio did not come back
     back, segments = send_and_hear(sink, source, tone(400, 0.3, RATE, 6000))
     assert len(segments) == 1, segments
-    assert abs(dominant_frequency(back[segments[0][0]:segments[0][1]], RATE) - 400) <= 10
+    assert abs(dominant_frequency(back[segments[0][0] : segments[0][1]], RATE) - 400) <= 10
     outer.remove(inner)
     assert send_and_hear(source, sink, signal)[1] == []
     outer.close()
@@ -316,16 +321,19 @@ def test_a_bridge_follows_a_port_whose_slot_changes(mixer: AudioMixer, tone_path
 # --- WavePlayer ---------------------------------------------------------------------------
 
 
-def test_wave_player_plays_loop_count_times_pause_time_apart(mixer: AudioMixer, tone_path: Path,
-                                                             tmp_path: Path) -> None:
+def test_wave_player_plays_loop_count_times_pause_time_apart(
+    mixer: AudioMixer, tone_path: Path, tmp_path: Path
+) -> None:
     bridge = AudioBridge(mixer)
     player = WavePlayer(mixer, str(tone_path), loop_count=3, pause_time=0.3)
     recorder = WaveRecorder(mixer, str(tmp_path / "out.wav"))
     bridge.add(player)
     bridge.add(recorder)
     recorder.start()
-    with observe("WavePlayerDidStart", sender=player) as starts, observe("AudioPortDidChangeSlots",
-                                                                         sender=player) as changes:
+    with (
+        observe("WavePlayerDidStart", sender=player) as starts,
+        observe("AudioPortDidChangeSlots", sender=player) as changes,
+    ):
         ends = play_and_wait(player)
     recorder.stop()
     assert len(starts) == 1 and len(ends) == 1
@@ -346,18 +354,20 @@ def test_wave_player_plays_loop_count_times_pause_time_apart(mixer: AudioMixer, 
     bridge.close()
 
 
-def test_wave_player_waits_before_the_first_play_without_initial_play(mixer: AudioMixer, tone_path: Path,
-                                                                      tmp_path: Path) -> None:
+def test_wave_player_waits_before_the_first_play_without_initial_play(
+    mixer: AudioMixer, tone_path: Path, tmp_path: Path
+) -> None:
     player = WavePlayer(mixer, str(tone_path), pause_time=0.5, initial_play=False)
-    segments = sound_segments(record_play(mixer, player, tmp_path / "out.wav"), RATE, threshold_dbfs=-40,
-                              min_gap_ms=100)
+    segments = sound_segments(
+        record_play(mixer, player, tmp_path / "out.wav"), RATE, threshold_dbfs=-40, min_gap_ms=100
+    )
     assert len(segments) == 1 and segments[0][0] / RATE >= 0.45, segments
 
 
 def test_wave_player_volume(mixer: AudioMixer, tone_path: Path, tmp_path: Path) -> None:
     samples = record_play(mixer, WavePlayer(mixer, str(tone_path), volume=50), tmp_path / "out.wav")
     start, end = sound_segments(samples, RATE, threshold_dbfs=-40, min_gap_ms=100)[0]
-    assert abs(rms_dbfs(samples[start + FRAME:end - FRAME]) - (TONE_DBFS - 6.0)) <= 0.5
+    assert abs(rms_dbfs(samples[start + FRAME : end - FRAME]) - (TONE_DBFS - 6.0)) <= 0.5
     with pytest.raises(ValueError):
         WavePlayer(mixer, str(tone_path), volume=201)
     with pytest.raises(ValueError):
@@ -384,14 +394,14 @@ def test_wave_player_forever_until_stop_and_reusable(mixer: AudioMixer, tone_pat
         player.stop()
     assert len(ends) == 1 and not player.is_active
     python.drain()
-    assert rms_dbfs(python.receive(0.3)[FRAME * 3:]) == float("-inf")
+    assert rms_dbfs(python.receive(0.3)[FRAME * 3 :]) == float("-inf")
     player.stop()  # nothing to stop
     player.loop_count = 1  # reusable: plays again, this time once, and ends by itself
     python.drain()
     assert len(play_and_wait(player)) == 1
     heard = pcm_to_samples(python.port.read(timeout=WAIT))  # all it got since the drain (it buffers 2 s)
     assert not player.is_active
-    (start, end), = sound_segments(heard, RATE, threshold_dbfs=-40, min_gap_ms=60)
+    ((start, end),) = sound_segments(heard, RATE, threshold_dbfs=-40, min_gap_ms=60)
     assert abs((end - start) / RATE - 0.6) <= 0.05 and abs(dominant_frequency(heard[start:end], RATE) - 1000) <= 10
     bridge.close()
 
@@ -400,8 +410,7 @@ def test_wave_player_fails_on_a_file_it_cannot_play(mixer: AudioMixer, tmp_path:
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"this is no RIFF file" * 10)
     player = WavePlayer(mixer, str(bad))
-    with observe("WavePlayerDidFail", sender=player) as failures, observe("WavePlayerDidEnd",
-                                                                           sender=player) as ends:
+    with observe("WavePlayerDidFail", sender=player) as failures, observe("WavePlayerDidEnd", sender=player) as ends:
         player.start()
         wait_until(lambda: failures, what="WavePlayerDidFail", timeout=WAIT)
     assert isinstance(failures[0].data.error, ValueError) and failures[0].data.timestamp
@@ -416,8 +425,7 @@ def test_wave_player_fails_on_a_file_it_cannot_play(mixer: AudioMixer, tmp_path:
 # --- WaveRecorder ---------------------------------------------------------------------------
 
 
-def test_wave_recorder_creates_directories_and_is_reusable(mixer: AudioMixer, tone_path: Path,
-                                                           tmp_path: Path) -> None:
+def test_wave_recorder_creates_directories_and_is_reusable(mixer: AudioMixer, tone_path: Path, tmp_path: Path) -> None:
     bridge = AudioBridge(mixer)
     player = WavePlayer(mixer, str(tone_path))
     recorder = WaveRecorder(mixer, str(tmp_path / "a" / "b" / "first.wav"))

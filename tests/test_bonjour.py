@@ -48,16 +48,23 @@ Event = dict[str, Any]
 
 
 def _missing_tools() -> list[str]:
-    return [f"{tool} (Debian package {package})" for tool, package in NAMESPACE_TOOLS.items()
-            if shutil.which(tool, path=TOOLS_PATH) is None]
+    return [
+        f"{tool} (Debian package {package})"
+        for tool, package in NAMESPACE_TOOLS.items()
+        if shutil.which(tool, path=TOOLS_PATH) is None
+    ]
 
 
 def _namespace_refused() -> str | None:
     """Why the kernel will not make a user+network namespace with a multicast loopback here, None when it will."""
     if _missing_tools():
         return None  # a failure, not a skip (namespace_support)
-    probe = subprocess.run(["unshare", "-rn", "sh", "-c", MULTICAST_LOOPBACK], capture_output=True, text=True,
-                           env=dict(os.environ, PATH=TOOLS_PATH))
+    probe = subprocess.run(
+        ["unshare", "-rn", "sh", "-c", MULTICAST_LOOPBACK],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PATH=TOOLS_PATH),
+    )
     if probe.returncode != 0:
         return f"cannot create a user+network namespace with a multicast loopback (unshare -rn): {probe.stderr.strip()}"
     return None
@@ -85,7 +92,10 @@ class Namespace:
     def __init__(self, setup: str = MULTICAST_LOOPBACK) -> None:
         self.process = subprocess.Popen(
             ["unshare", "-rn", "sh", "-c", f"{setup} && echo ready && exec sleep 600"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, PATH=TOOLS_PATH),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, PATH=TOOLS_PATH),
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -103,13 +113,29 @@ class Node:
     """One BonjourAccount process inside a namespace (tests/peers/bonjour_node.py)."""
 
     def __init__(self, namespace: Namespace, display_name: str | None, *arguments: str) -> None:
-        command = ["nsenter", "-t", str(namespace.pid), "-U", "-n", "--preserve-credentials",
-                   sys.executable, "-m", "tests.peers.bonjour_node", *arguments]
+        command = [
+            "nsenter",
+            "-t",
+            str(namespace.pid),
+            "-U",
+            "-n",
+            "--preserve-credentials",
+            sys.executable,
+            "-m",
+            "tests.peers.bonjour_node",
+            *arguments,
+        ]
         if display_name is not None:
             command += ["--display-name", display_name]
         self.process = subprocess.Popen(
-            command, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            command,
+            cwd=REPO,
+            env=dict(os.environ, PYTHONPATH=str(REPO)),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         self.events: list[Event] = []
         self._condition = threading.Condition()
@@ -168,11 +194,19 @@ class Node:
         assert result["ok"], result
         return result
 
-    def neighbour_event(self, name: str, other: Node, transport: str, after: int = 0, timeout: float = 15.0,
-                        predicate: Callable[[Event], bool] = lambda e: True) -> Event:
+    def neighbour_event(
+        self,
+        name: str,
+        other: Node,
+        transport: str,
+        after: int = 0,
+        timeout: float = 15.0,
+        predicate: Callable[[Event], bool] = lambda e: True,
+    ) -> Event:
         wanted = f"{other.service_name}.{SERVICE_TYPES[transport]}"
-        return self.wait_for(lambda e: e["event"] == name and e["neighbour"] == wanted and predicate(e),
-                             timeout=timeout, after=after)
+        return self.wait_for(
+            lambda e: e["event"] == name and e["neighbour"] == wanted and predicate(e), timeout=timeout, after=after
+        )
 
     def neighbour_names(self) -> set[str]:
         return {e["name"] for e in self.events if e["event"].startswith("BonjourAccountDid") and "name" in e}
@@ -285,8 +319,11 @@ def test_display_name_change_updates_the_neighbour(nodes: Callable[..., Node]) -
         updated = alice.neighbour_event("BonjourAccountDidUpdateNeighbour", bob, transport, after=mark)
         assert updated["display_name"] == "Robert ✓ Ünïcode"
         assert updated["uri"] == before[transport]["uri"]
-    assert not [e for e in alice.events[mark:] if e["event"] in ("BonjourAccountDidAddNeighbour",
-                                                                  "BonjourAccountDidRemoveNeighbour")]
+    assert not [
+        e
+        for e in alice.events[mark:]
+        if e["event"] in ("BonjourAccountDidAddNeighbour", "BonjourAccountDidRemoveNeighbour")
+    ]
 
 
 @needs_namespace
@@ -297,8 +334,13 @@ def test_a_new_engine_port_is_announced_again(nodes: Callable[..., Node]) -> Non
     mark = alice.mark()
     ports = bob.command("udp_port")
     assert ports["new"] != ports["old"]
-    updated = alice.neighbour_event("BonjourAccountDidUpdateNeighbour", bob, "udp", after=mark,
-                                    predicate=lambda e: e["uri"].endswith(f":{ports['new']}"))
+    updated = alice.neighbour_event(
+        "BonjourAccountDidUpdateNeighbour",
+        bob,
+        "udp",
+        after=mark,
+        predicate=lambda e: e["uri"].endswith(f":{ports['new']}"),
+    )
     assert updated["uri"] == f"sip:{bob.contact_user}@127.0.0.1:{ports['new']}"
     alice.command("message", to=f"{bob.service_name}.{SERVICE_TYPES['udp']}", body="to the new port")
     assert bob.wait_for(lambda e: e["event"] == "message")["body"] == "to the new port"
@@ -363,8 +405,11 @@ def test_an_account_disabled_enabled_and_disabled_at_once_is_not_left_behind(nod
     # Each step waits for the account to take the previous one (it follows the setting's value when its
     # worker gets to it, so three quick changes would be one); SIPAccountDidActivate comes before the
     # announcements, so the last change withdraws them as soon as they are out.
-    for enabled, event in ((False, "SIPAccountDidDeactivate"), (True, "SIPAccountDidActivate"),
-                           (False, "SIPAccountDidDeactivate")):
+    for enabled, event in (
+        (False, "SIPAccountDidDeactivate"),
+        (True, "SIPAccountDidActivate"),
+        (False, "SIPAccountDidDeactivate"),
+    ):
         bob_mark = bob.mark()
         bob.command("enabled", value=enabled)
         bob.wait_for(lambda e, event=event: e["event"] == event, after=bob_mark, timeout=10)
@@ -419,8 +464,11 @@ def test_transport_list_limits_what_is_announced_and_browsed(nodes: Callable[...
     alice.neighbour_event("BonjourAccountDidRemoveNeighbour", bob, "udp", after=mark, timeout=10)
     bob.neighbour_event("BonjourAccountDidRemoveNeighbour", alice, "udp", after=bob_mark, timeout=5)
     assert alice.command("neighbours")["neighbours"] == [f"{bob.service_name}.{SERVICE_TYPES['tcp']}"]
-    assert not [e for e in alice.events[mark:] if e["event"] == "BonjourAccountDidRemoveNeighbour"
-                and e["neighbour"].endswith("_tcp.local.")]
+    assert not [
+        e
+        for e in alice.events[mark:]
+        if e["event"] == "BonjourAccountDidRemoveNeighbour" and e["neighbour"].endswith("_tcp.local.")
+    ]
 
 
 @needs_namespace
@@ -552,7 +600,8 @@ def test_stop_from_an_observer_of_the_activation(configuration: ConfigurationMan
         account.start()
         recorder.wait_for(lambda n: n.name == "SIPAccountDidDeactivate" and n.sender is account, timeout=5)
         assert [n.name for n in recorder.notifications if n.sender is account] == [
-            "SIPAccountDidActivate", "SIPAccountDidDeactivate"
+            "SIPAccountDidActivate",
+            "SIPAccountDidDeactivate",
         ]
         assert timings and timings[0] < 0.5
         assert not account.is_active

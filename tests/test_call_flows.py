@@ -30,25 +30,32 @@ pytestmark = pytest.mark.timeout(120)
 CALLS = SCENARIOS / "calls"
 
 
-
 def _call_sipp(engine: Engine, server: SippServer, sdp=None, credentials=None) -> Invitation:
     """An outgoing call to the SIPp UAS, over the scenario's transport."""
     parameters = {"transport": server.transport} if server.transport != "udp" else None
     port = engine.local_tcp_port if server.transport == "tcp" else engine.local_udp_port
     invitation = Invitation()
-    invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-                           ToHeader(SIPURI(user="bob", host=server.host, port=server.port, parameters=parameters)),
-                           None, ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=port,
-                                                      parameters=parameters)),
-                           sdp=sdp, credentials=credentials, timeout=10)
+    invitation.send_invite(
+        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+        ToHeader(SIPURI(user="bob", host=server.host, port=server.port, parameters=parameters)),
+        None,
+        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=port, parameters=parameters)),
+        sdp=sdp,
+        credentials=credentials,
+        timeout=10,
+    )
     return invitation
 
 
 def _hold_steps(recorder, invitation: Invitation) -> list[int]:
     """Our re-INVITEs: sendonly, inactive, sendrecv, each after the last was answered; the answers' codes."""
+
     def answered() -> list:
-        return [n for n in recorder.named("SIPInvitationChangedState")
-                if n.sender is invitation and n.data.prev_sub_state == "sending_proposal"]
+        return [
+            n
+            for n in recorder.named("SIPInvitationChangedState")
+            if n.sender is invitation and n.data.prev_sub_state == "sending_proposal"
+        ]
 
     for direction in ("sendonly", "inactive", "sendrecv"):
         count = len(answered())
@@ -70,8 +77,11 @@ def test_late_offer_from_us(engine: Engine, transport: str) -> None:
     offer = invitation.proposed_remote_sdp
     answer = audio_sdp(40200)
     answer.media[0].formats = ["0"]
-    answer.media[0].attributes = [attribute for attribute in answer.media[0].attributes
-                                  if attribute.value is None or attribute.value.startswith("0 ")]
+    answer.media[0].attributes = [
+        attribute
+        for attribute in answer.media[0].attributes
+        if attribute.value is None or attribute.value.startswith("0 ")
+    ]
     assert "0" in offer.media[0].formats
     invitation.send_ack(answer)
     wait_state(recorder, invitation, "connected")
@@ -115,8 +125,9 @@ def test_we_hold_the_callee(engine: Engine, transport: str) -> None:
 
 @pytest.mark.parametrize("provisional", ["180", "183"])
 def test_reliable_provisional_from_the_callee(engine: Engine, provisional: str) -> None:
-    server = SippServer(CALLS / "call_100rel_uas.xml", extra=["-set", "provisional", provisional,
-                                                              "-set", "talk_ms", "200"])
+    server = SippServer(
+        CALLS / "call_100rel_uas.xml", extra=["-set", "provisional", provisional, "-set", "talk_ms", "200"]
+    )
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     invitation = _call_sipp(engine, server, sdp=audio_sdp(40206))
     early = wait_state(recorder, invitation, "early")
@@ -183,8 +194,12 @@ def test_forked_answers_first_2xx_wins(engine: Engine, transport: str) -> None:
 def test_early_media_answer_then_200(engine: Engine, transport: str) -> None:
     responder = Responder([(183, audio_sdp(40214)), (200, audio_sdp(40214))])
     port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    result = run_sipp(CALLS / "call_early_media_uac.xml", sip_target("127.0.0.1", port), transport=transport,
-                      extra=["-s", "bob", "-set", "talk_ms", "200"])
+    result = run_sipp(
+        CALLS / "call_early_media_uac.xml",
+        sip_target("127.0.0.1", port),
+        transport=transport,
+        extra=["-s", "bob", "-set", "talk_ms", "200"],
+    )
     assert result.succeeded, result.stderr + result.log
     assert responder.invitations
 
@@ -192,8 +207,9 @@ def test_early_media_answer_then_200(engine: Engine, transport: str) -> None:
 @pytest.mark.parametrize("code", [486, 603])
 def test_refused(engine: Engine, code: int) -> None:
     responder = Responder([(code, None)])
-    result = run_sipp(CALLS / "call_refused_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob"])
+    result = run_sipp(
+        CALLS / "call_refused_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
+    )
     assert result.succeeded, result.stderr + result.log
     assert f"REFUSED code={code}" in result.log
     assert responder.invitations[0].state == "disconnected"
@@ -204,8 +220,9 @@ def test_callee_holds_the_caller(engine: Engine, transport: str) -> None:
     responder = Responder([(200, audio_sdp(40216))])
     recorder = observe("SIPInvitationChangedState")
     port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    with sipp_in_background(CALLS / "call_held_uac.xml", sip_target("127.0.0.1", port), transport=transport,
-                            extra=["-s", "bob"], timeout=20) as sipp:
+    with sipp_in_background(
+        CALLS / "call_held_uac.xml", sip_target("127.0.0.1", port), transport=transport, extra=["-s", "bob"], timeout=20
+    ) as sipp:
         recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
         invitation = responder.invitations[0]
         assert _hold_steps(recorder, invitation) == [200, 200, 200]

@@ -72,8 +72,11 @@ def received(*methods: str, **more: object) -> dict:
 
 def hold_log(tag: str) -> list[str]:
     """The log lines of the three hold steps (a=sendonly, a=inactive, a=sendrecv offered)."""
-    return [f"{tag} offer=sendonly answer=recvonly", f"{tag} offer=inactive answer=inactive",
-            f"{tag} offer=sendrecv answer=sendrecv"]
+    return [
+        f"{tag} offer=sendonly answer=recvonly",
+        f"{tag} offer=inactive answer=inactive",
+        f"{tag} offer=sendrecv answer=sendrecv",
+    ]
 
 
 # The stand-in's "sdp_sent"/"sdp_received" for the hold steps: the offers
@@ -92,8 +95,9 @@ def check(log: str, logged: list[str], outcome: dict, expected: dict) -> None:
 
 def caller(sipp: SippServer, *args: str | int, timeout: float = 60.0) -> dict:
     """pjsua2_call_peer.py caller: calls the SIPp UAS and returns its RESULT."""
-    return run_peer("pjsua2_call_peer", "caller", "--peer-port", sipp.port, "--transport", sipp.transport, *args,
-                    timeout=timeout)
+    return run_peer(
+        "pjsua2_call_peer", "caller", "--peer-port", sipp.port, "--transport", sipp.transport, *args, timeout=timeout
+    )
 
 
 # --- UAC scenarios: SIPp calls pjsua2 ------------------------------------------
@@ -102,53 +106,141 @@ UAC_CASES = [
     # scenario, callee options, SIPp options, log lines expected, what the callee reports
     ("call_bye_uac.xml", [], ["-set", "talk_ms", "500"], ["CALL-ANSWERED to-tag="], received("INVITE", "ACK", "BYE")),
     ("call_wait_bye_uac.xml", ["--hangup-ms", 500], [], ["CALL-ANSWERED", "PEER-BYE"], received("INVITE", "ACK")),
-    ("call_cancel_uac.xml", ["--answer", "ring"], ["-set", "ring_ms", "300"], ["CANCELLED"],
-     received("INVITE", "CANCEL", "ACK")),
-    ("call_refused_uac.xml", ["--answer", "486"], [], ["REFUSED code=486 reason=Busy Here"],
-     received("INVITE", "ACK", invite_responses_sent=["SIP/2.0 100 Trying", "SIP/2.0 486 Busy Here"])),
-    ("call_refused_uac.xml", ["--answer", "603"], [], ["REFUSED code=603 reason=Decline"],
-     received("INVITE", "ACK", invite_responses_sent=["SIP/2.0 100 Trying", "SIP/2.0 603 Decline"])),
-    ("call_early_media_uac.xml", ["--answer", "early", "--ring-ms", 300], ["-set", "talk_ms", "200"],
-     ["EARLY-MEDIA 183 m=audio", "CALL-ANSWERED same-sdp o=", "BYE-ANSWERED"],
-     received("INVITE", "ACK", "BYE", invite_responses_sent=["SIP/2.0 100 Trying", "SIP/2.0 183 Session Progress",
-                                                              "SIP/2.0 200 OK"])),
-    ("call_late_offer_uac.xml", [], ["-set", "talk_ms", "300"], ["LATE-OFFER m=audio", "CALL-ANSWERED"],
-     received("INVITE", "ACK", "BYE")),
-    ("call_hold_uac.xml", [], ["-set", "step_ms", "200"], hold_log("HOLD-ANSWER"),
-     received(*["INVITE", "ACK"] * 4, "BYE", sdp_sent=[["200", "sendrecv"], *HOLD_ANSWERS])),
-    ("call_held_uac.xml", ["--hold"], [], [*hold_log("HOLD-OFFER"), "BYE-ANSWERED"],
-     received("INVITE", "ACK", "BYE", requests_sent=["INVITE", "ACK"] * 3,
-              sdp_sent=[["200", "sendrecv"], *HOLD_OFFERS], sdp_received=[["INVITE", "sendrecv"], *HOLD_ANSWERS])),
-    ("call_100rel_uac.xml", ["--answer", "prack"], [], ["RELIABLE-18X status=180 rseq=", "PRACK-OK"],
-     received("INVITE", "PRACK", "ACK", "BYE")),
-    ("call_100rel_uac.xml", ["--answer", "prack"], ["-set", "rel_header", "Supported"],
-     ["RELIABLE-18X status=180 rseq=", "PRACK-OK"], received("INVITE", "PRACK", "ACK", "BYE")),
-    ("call_timer_uac.xml", [], ["-set", "refresh_ms", "1500"],
-     ["SESSION-EXPIRES initial= 90;refresher=uac reinvite= 90;refresher=uac update= 90;refresher=uac require=timer"],
-     received("INVITE", "ACK", "INVITE", "ACK", "UPDATE", "BYE")),
+    (
+        "call_cancel_uac.xml",
+        ["--answer", "ring"],
+        ["-set", "ring_ms", "300"],
+        ["CANCELLED"],
+        received("INVITE", "CANCEL", "ACK"),
+    ),
+    (
+        "call_refused_uac.xml",
+        ["--answer", "486"],
+        [],
+        ["REFUSED code=486 reason=Busy Here"],
+        received("INVITE", "ACK", invite_responses_sent=["SIP/2.0 100 Trying", "SIP/2.0 486 Busy Here"]),
+    ),
+    (
+        "call_refused_uac.xml",
+        ["--answer", "603"],
+        [],
+        ["REFUSED code=603 reason=Decline"],
+        received("INVITE", "ACK", invite_responses_sent=["SIP/2.0 100 Trying", "SIP/2.0 603 Decline"]),
+    ),
+    (
+        "call_early_media_uac.xml",
+        ["--answer", "early", "--ring-ms", 300],
+        ["-set", "talk_ms", "200"],
+        ["EARLY-MEDIA 183 m=audio", "CALL-ANSWERED same-sdp o=", "BYE-ANSWERED"],
+        received(
+            "INVITE",
+            "ACK",
+            "BYE",
+            invite_responses_sent=["SIP/2.0 100 Trying", "SIP/2.0 183 Session Progress", "SIP/2.0 200 OK"],
+        ),
+    ),
+    (
+        "call_late_offer_uac.xml",
+        [],
+        ["-set", "talk_ms", "300"],
+        ["LATE-OFFER m=audio", "CALL-ANSWERED"],
+        received("INVITE", "ACK", "BYE"),
+    ),
+    (
+        "call_hold_uac.xml",
+        [],
+        ["-set", "step_ms", "200"],
+        hold_log("HOLD-ANSWER"),
+        received(*["INVITE", "ACK"] * 4, "BYE", sdp_sent=[["200", "sendrecv"], *HOLD_ANSWERS]),
+    ),
+    (
+        "call_held_uac.xml",
+        ["--hold"],
+        [],
+        [*hold_log("HOLD-OFFER"), "BYE-ANSWERED"],
+        received(
+            "INVITE",
+            "ACK",
+            "BYE",
+            requests_sent=["INVITE", "ACK"] * 3,
+            sdp_sent=[["200", "sendrecv"], *HOLD_OFFERS],
+            sdp_received=[["INVITE", "sendrecv"], *HOLD_ANSWERS],
+        ),
+    ),
+    (
+        "call_100rel_uac.xml",
+        ["--answer", "prack"],
+        [],
+        ["RELIABLE-18X status=180 rseq=", "PRACK-OK"],
+        received("INVITE", "PRACK", "ACK", "BYE"),
+    ),
+    (
+        "call_100rel_uac.xml",
+        ["--answer", "prack"],
+        ["-set", "rel_header", "Supported"],
+        ["RELIABLE-18X status=180 rseq=", "PRACK-OK"],
+        received("INVITE", "PRACK", "ACK", "BYE"),
+    ),
+    (
+        "call_timer_uac.xml",
+        [],
+        ["-set", "refresh_ms", "1500"],
+        ["SESSION-EXPIRES initial= 90;refresher=uac reinvite= 90;refresher=uac update= 90;refresher=uac require=timer"],
+        received("INVITE", "ACK", "INVITE", "ACK", "UPDATE", "BYE"),
+    ),
     ("bye_unknown_dialog_uac.xml", ["--seconds", 3], [], ["BYE-481"], received("BYE")),
     # The callee leaves the re-INVITE unanswered (100 only); SIPp's CANCEL
     # gets 200 and the re-INVITE 487; the session keeps the first answer.
-    ("reinvite_cancelled_by_uac.xml", ["--defer-reinvite"], ["-set", "cancel_ms", "300"],
-     ["REINVITE-TRYING", "CANCEL-OK", "REINVITE-487"],
-     received("INVITE", "ACK", "INVITE", "CANCEL", "ACK", "BYE", sdp_sent=[["200", "sendrecv"]],
-              invite_responses_sent=["SIP/2.0 100 Trying", "SIP/2.0 200 OK", "SIP/2.0 100 Trying",
-                                     "SIP/2.0 487 Request Terminated"])),
+    (
+        "reinvite_cancelled_by_uac.xml",
+        ["--defer-reinvite"],
+        ["-set", "cancel_ms", "300"],
+        ["REINVITE-TRYING", "CANCEL-OK", "REINVITE-487"],
+        received(
+            "INVITE",
+            "ACK",
+            "INVITE",
+            "CANCEL",
+            "ACK",
+            "BYE",
+            sdp_sent=[["200", "sendrecv"]],
+            invite_responses_sent=[
+                "SIP/2.0 100 Trying",
+                "SIP/2.0 200 OK",
+                "SIP/2.0 100 Trying",
+                "SIP/2.0 487 Request Terminated",
+            ],
+        ),
+    ),
     # A re-INVITE without SDP: pjsua offers its current SDP in the 200 and
     # takes SIPp's answer from the ACK.
-    ("reinvite_without_sdp_uac.xml", [], [], ["REINVITE-OFFER m=audio"],
-     received("INVITE", "ACK", "INVITE", "ACK", "BYE", sdp_sent=[["200", "sendrecv"], ["200", "sendrecv"]])),
+    (
+        "reinvite_without_sdp_uac.xml",
+        [],
+        [],
+        ["REINVITE-OFFER m=audio"],
+        received("INVITE", "ACK", "INVITE", "ACK", "BYE", sdp_sent=[["200", "sendrecv"], ["200", "sendrecv"]]),
+    ),
 ]
 
 
 @needs_pjsua2
-@pytest.mark.parametrize(("scenario", "options", "extra", "logged", "expected"), UAC_CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(UAC_CASES)])
-def test_uac_scenario_against_pjsua2(scenario: str, options: list, extra: list, logged: list,
-                                     expected: dict, proven: Prove) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "options", "extra", "logged", "expected"),
+    UAC_CASES,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(UAC_CASES)],
+)
+def test_uac_scenario_against_pjsua2(
+    scenario: str, options: list, extra: list, logged: list, expected: dict, proven: Prove
+) -> None:
     callee = Callee("--seconds", 20, *options)
-    result = run_sipp(CALLS / scenario, callee.target, local_port=free_port(), timeout=20,
-                      extra=["-s", "bob", *sipp_ports("udp"), *extra])
+    result = run_sipp(
+        CALLS / scenario,
+        callee.target,
+        local_port=free_port(),
+        timeout=20,
+        extra=["-s", "bob", *sipp_ports("udp"), *extra],
+    )
     outcome = callee.result()
     assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
     check(result.log, logged, outcome, expected)
@@ -159,8 +251,13 @@ def test_uac_scenario_against_pjsua2(scenario: str, options: list, extra: list, 
 def test_dtmf_from_sipp_reaches_pjsua2(proven: Prove) -> None:
     """SIPp plays RFC 4733 events from Debian's pcaps; pjsua2 reports each digit (onDtmfDigit), in order."""
     callee = Callee("--seconds", 20)
-    result = run_sipp(CALLS / "call_dtmf_pcap_uac.xml", callee.target, local_port=free_port(), timeout=20,
-                      extra=["-s", "bob", *sipp_ports("udp")])
+    result = run_sipp(
+        CALLS / "call_dtmf_pcap_uac.xml",
+        callee.target,
+        local_port=free_port(),
+        timeout=20,
+        extra=["-s", "bob", *sipp_ports("udp")],
+    )
     outcome = callee.result()
     assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
     check(result.log, ["CALL-ANSWERED to-tag=", "DTMF-SENT 1479*#"], outcome, received("INVITE", "ACK", "BYE"))
@@ -169,15 +266,25 @@ def test_dtmf_from_sipp_reaches_pjsua2(proven: Prove) -> None:
 
 
 @needs_pjsua2
-@pytest.mark.parametrize(("scenario", "options", "extra"), [
-    ("call_bye_uac.xml", [], ["-set", "talk_ms", "200"]),
-    ("call_hold_uac.xml", [], ["-set", "step_ms", "200"]),
-    ("call_held_uac.xml", ["--hold"], []),
-], ids=["bye", "hold", "held"])
+@pytest.mark.parametrize(
+    ("scenario", "options", "extra"),
+    [
+        ("call_bye_uac.xml", [], ["-set", "talk_ms", "200"]),
+        ("call_hold_uac.xml", [], ["-set", "step_ms", "200"]),
+        ("call_held_uac.xml", ["--hold"], []),
+    ],
+    ids=["bye", "hold", "held"],
+)
 def test_uac_scenario_over_tcp(scenario: str, options: list, extra: list, proven: Prove) -> None:
     callee = Callee("--seconds", 20, *options)
-    result = run_sipp(CALLS / scenario, callee.target, transport="tcp", local_port=local_port("tcp"), timeout=20,
-                      extra=["-s", "bob", *sipp_ports("tcp"), *extra])
+    result = run_sipp(
+        CALLS / scenario,
+        callee.target,
+        transport="tcp",
+        local_port=local_port("tcp"),
+        timeout=20,
+        extra=["-s", "bob", *sipp_ports("tcp"), *extra],
+    )
     outcome = callee.result()
     assert result.succeeded, result.stderr[-3000:] + result.log
     assert outcome["calls"][0]["confirmed"] and outcome["calls"][0]["disconnected"], outcome
@@ -193,14 +300,21 @@ def test_transferred_by_sipp(proven: Prove) -> None:
     (terminated), the sipfrags an Engine's application reports too.
     """
     callee = Callee("--seconds", 20, "--ring-ms", 300)
-    result = run_sipp(CALLS / "call_transferred_by_peer_uac.xml", callee.target, local_port=free_port(), timeout=20,
-                      extra=["-s", "bob", *sipp_ports("udp"),
-                             *with_callee_port(["-set", "refer_to_port", CALLEE_PORT], callee)])
+    result = run_sipp(
+        CALLS / "call_transferred_by_peer_uac.xml",
+        callee.target,
+        local_port=free_port(),
+        timeout=20,
+        extra=["-s", "bob", *sipp_ports("udp"), *with_callee_port(["-set", "refer_to_port", CALLEE_PORT], callee)],
+    )
     outcome = callee.result()
     assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
     notified = [line.split("NOTIFY sipfrag=", 1)[1] for line in result.log.splitlines() if "NOTIFY sipfrag=" in line]
     assert [n.split(" event=")[0] for n in notified] == [
-        "SIP/2.0 100 Trying state=active", "SIP/2.0 180 Ringing state=active", "SIP/2.0 200 OK state=terminated"]
+        "SIP/2.0 100 Trying state=active",
+        "SIP/2.0 180 Ringing state=active",
+        "SIP/2.0 200 OK state=terminated",
+    ]
     assert "REFER-ACCEPTED" in result.log and "TRANSFER-DONE" in result.log, result.log
     transferee, target = outcome["calls"]
     assert transferee["transfer"] == [["refer", f"<sip:carol@127.0.0.1:{callee.port}>"]], outcome
@@ -214,8 +328,13 @@ def test_transferred_by_sipp(proven: Prove) -> None:
 def test_transfer_received_by_sipp(proven: Prove) -> None:
     """pjsua2 transfers SIPp (pj.Call.xfer), takes SIPp's NOTIFYs, then hangs up."""
     callee = Callee("--seconds", 20, "--transfer", "sip:carol@127.0.0.1:5099", "--hangup-ms", 200)
-    result = run_sipp(CALLS / "call_transfer_received_uac.xml", callee.target, local_port=free_port(), timeout=20,
-                      extra=["-s", "bob", *sipp_ports("udp")])
+    result = run_sipp(
+        CALLS / "call_transfer_received_uac.xml",
+        callee.target,
+        local_port=free_port(),
+        timeout=20,
+        extra=["-s", "bob", *sipp_ports("udp")],
+    )
     outcome = callee.result()
     assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
     assert "REFER-RECEIVED refer-to= sip:carol@127.0.0.1:5099" in result.log, result.log
@@ -241,14 +360,28 @@ def test_reinvite_cancel_received_by_sipp(proven: Prove) -> None:
     matches responses on the branch).
     """
     callee = Callee("--seconds", 20, "--take-back", "cancel")
-    result = run_sipp(CALLS / "reinvite_cancel_received_uac.xml", callee.target, local_port=free_port(), timeout=20,
-                      extra=["-s", "bob", *sipp_ports("udp")])
+    result = run_sipp(
+        CALLS / "reinvite_cancel_received_uac.xml",
+        callee.target,
+        local_port=free_port(),
+        timeout=20,
+        extra=["-s", "bob", *sipp_ports("udp")],
+    )
     outcome = callee.result()
     assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
-    check(result.log, ["REINVITE-RECEIVED direction=sendonly", "CANCEL-RECEIVED", "ACK-487-RECEIVED"], outcome,
-          received("INVITE", "ACK", "BYE", requests_sent=["INVITE", "CANCEL", "ACK"],
-                   sdp_sent=[["200", "sendrecv"], ["INVITE", "sendonly"]],
-                   invite_responses_received=["SIP/2.0 100 Trying", "SIP/2.0 487 Request Terminated"]))
+    check(
+        result.log,
+        ["REINVITE-RECEIVED direction=sendonly", "CANCEL-RECEIVED", "ACK-487-RECEIVED"],
+        outcome,
+        received(
+            "INVITE",
+            "ACK",
+            "BYE",
+            requests_sent=["INVITE", "CANCEL", "ACK"],
+            sdp_sent=[["200", "sendrecv"], ["INVITE", "sendonly"]],
+            invite_responses_received=["SIP/2.0 100 Trying", "SIP/2.0 487 Request Terminated"],
+        ),
+    )
     reinvite = cseqs(result.messages, "INVITE sip:sipp@")[0]
     number = reinvite.split()[0]
     assert reinvite == f"{number} INVITE"
@@ -261,29 +394,56 @@ def test_reinvite_cancel_received_by_sipp(proven: Prove) -> None:
 UAC_FAILING = [
     # scenario, callee options, SIPp options, seen in SIPp's stderr or log, what the callee does instead
     ("call_cancel_uac.xml", [], [], "received 'SIP/2.0 200 OK", "answers at once instead of ringing"),
-    ("call_100rel_uac.xml", ["--ring-ms", 300], ["-set", "rel_header", "Supported"], "rseq= require=",
-     "does not do 100rel: a plain 180 without RSeq, then 200"),
+    (
+        "call_100rel_uac.xml",
+        ["--ring-ms", 300],
+        ["-set", "rel_header", "Supported"],
+        "rseq= require=",
+        "does not do 100rel: a plain 180 without RSeq, then 200",
+    ),
     ("call_early_media_uac.xml", [], [], "received 'SIP/2.0 200 OK", "answers 200 at once, without a 183"),
     # SIPp takes the 200 for a retransmission of the call's first one, ACKs
     # it and waits for the 100 it wants until its timeout.
-    ("reinvite_cancelled_by_uac.xml", [], ["-set", "cancel_ms", "300"], "reinvite_cancelled_by_uac timed out",
-     "answers the re-INVITE at once"),
-    ("reinvite_cancel_received_uac.xml", ["--take-back", "bye"], [], "unexpected BYE",
-     "hangs up instead of cancelling its re-INVITE"),
+    (
+        "reinvite_cancelled_by_uac.xml",
+        [],
+        ["-set", "cancel_ms", "300"],
+        "reinvite_cancelled_by_uac timed out",
+        "answers the re-INVITE at once",
+    ),
+    (
+        "reinvite_cancel_received_uac.xml",
+        ["--take-back", "bye"],
+        [],
+        "unexpected BYE",
+        "hangs up instead of cancelling its re-INVITE",
+    ),
     ("call_transfer_received_uac.xml", ["--hangup-ms", 200], [], "unexpected BYE", "hangs up without transferring"),
-    ("call_transferred_by_peer_uac.xml", ["--refer-answer", 603], ["-set", "refer_to_port", CALLEE_PORT],
-     "while expecting '202'", "refuses the REFER"),
+    (
+        "call_transferred_by_peer_uac.xml",
+        ["--refer-answer", 603],
+        ["-set", "refer_to_port", CALLEE_PORT],
+        "while expecting '202'",
+        "refuses the REFER",
+    ),
 ]
 
 
 @needs_pjsua2
-@pytest.mark.parametrize(("scenario", "options", "extra", "seen", "instead"), UAC_FAILING,
-                         ids=[c[4] for c in UAC_FAILING])
-def test_uac_scenario_fails_against_a_callee_that_does_not_play_it(scenario: str, options: list, extra: list,
-                                                                   seen: str, instead: str) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "options", "extra", "seen", "instead"), UAC_FAILING, ids=[c[4] for c in UAC_FAILING]
+)
+def test_uac_scenario_fails_against_a_callee_that_does_not_play_it(
+    scenario: str, options: list, extra: list, seen: str, instead: str
+) -> None:
     callee = Callee("--seconds", 10, *options)
-    result = run_sipp(CALLS / scenario, callee.target, local_port=free_port(), timeout=4,
-                      extra=["-s", "bob", *sipp_ports("udp"), *with_callee_port(extra, callee)])
+    result = run_sipp(
+        CALLS / scenario,
+        callee.target,
+        local_port=free_port(),
+        timeout=4,
+        extra=["-s", "bob", *sipp_ports("udp"), *with_callee_port(extra, callee)],
+    )
     callee.result()
     assert not result.succeeded, result.log
     assert seen in result.stderr + result.log, result.stderr[-3000:] + result.log
@@ -293,54 +453,128 @@ def test_uac_scenario_fails_against_a_callee_that_does_not_play_it(scenario: str
 
 UAS_CASES = [
     # scenario, caller options, SIPp options, log lines expected, expected caller outcome
-    ("call_answer_bye_uas.xml", [], ["-set", "talk_ms", "500"], ["INVITE-RECEIVED", "ACK-RECEIVED", "BYE-ANSWERED"],
-     {"confirmed": True, "disconnected": True, "requests_received": ["BYE"], "requests_sent": ["INVITE", "ACK"]}),
-    ("call_answer_wait_bye_uas.xml", ["--hangup-ms", 500], [], ["ACK-RECEIVED", "PEER-BYE"],
-     {"confirmed": True, "requests_sent": ["INVITE", "ACK", "BYE"]}),
-    ("call_ring_cancel_uas.xml", ["--cancel-ms", 300], [], ["CANCEL-RECEIVED", "ACK-RECEIVED"],
-     {"last_code": 487, "requests_sent": ["INVITE", "CANCEL", "ACK"]}),
+    (
+        "call_answer_bye_uas.xml",
+        [],
+        ["-set", "talk_ms", "500"],
+        ["INVITE-RECEIVED", "ACK-RECEIVED", "BYE-ANSWERED"],
+        {"confirmed": True, "disconnected": True, "requests_received": ["BYE"], "requests_sent": ["INVITE", "ACK"]},
+    ),
+    (
+        "call_answer_wait_bye_uas.xml",
+        ["--hangup-ms", 500],
+        [],
+        ["ACK-RECEIVED", "PEER-BYE"],
+        {"confirmed": True, "requests_sent": ["INVITE", "ACK", "BYE"]},
+    ),
+    (
+        "call_ring_cancel_uas.xml",
+        ["--cancel-ms", 300],
+        [],
+        ["CANCEL-RECEIVED", "ACK-RECEIVED"],
+        {"last_code": 487, "requests_sent": ["INVITE", "CANCEL", "ACK"]},
+    ),
     ("call_busy_486_uas.xml", [], [], ["ACK-RECEIVED"], {"last_code": 486, "requests_sent": ["INVITE", "ACK"]}),
     ("call_decline_603_uas.xml", [], [], ["ACK-RECEIVED"], {"last_code": 603, "requests_sent": ["INVITE", "ACK"]}),
-    ("call_early_media_uas.xml", [], ["-set", "early_ms", "500", "-set", "talk_ms", "300"],
-     ["ACK-RECEIVED", "BYE-ANSWERED"],
-     {"confirmed": True, "invite_responses_received": ["SIP/2.0 100 Trying", "SIP/2.0 183 Session Progress",
-                                                       "SIP/2.0 200 OK"]}),
-    ("call_late_offer_uas.xml", ["--late-offer"], ["-set", "talk_ms", "300"],
-     ["INVITE-RECEIVED without SDP", "LATE-ANSWER m=audio", "BYE-ANSWERED"],
-     received("BYE", confirmed=True, requests_sent=["INVITE", "ACK"], sdp_sent=[["ACK", "sendrecv"]])),
-    ("call_hold_uas.xml", [], ["-set", "step_ms", "200"], [*hold_log("HOLD-ANSWER"), "BYE-ANSWERED"],
-     received(*["INVITE", "ACK"] * 3, "BYE", sdp_received=[["200", "sendrecv"], *HOLD_OFFERS],
-              sdp_sent=[["INVITE", "sendrecv"], *HOLD_ANSWERS])),
-    ("call_held_uas.xml", ["--hold", "--hangup-ms", 200], [], [*hold_log("HOLD-OFFER"), "PEER-BYE"],
-     received(requests_sent=[*["INVITE", "ACK"] * 4, "BYE"], sdp_sent=[["INVITE", "sendrecv"], *HOLD_OFFERS],
-              sdp_received=[["200", "sendrecv"], *HOLD_ANSWERS])),
-    ("call_100rel_uas.xml", ["--prack", "optional"], ["-set", "talk_ms", "200"],
-     ["100rel in Supported", "PRACK-RECEIVED rack=4711 ", "ACK-RECEIVED", "BYE-ANSWERED"],
-     received("BYE", requests_sent=["INVITE", "PRACK", "ACK"],
-              invite_responses_received=["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK"])),
-    ("call_100rel_uas.xml", ["--prack", "mandatory"], ["-set", "provisional", "183", "-set", "talk_ms", "200"],
-     ["100rel in", "PRACK-RECEIVED rack=4711 ", "ACK-RECEIVED", "BYE-ANSWERED"],
-     received("BYE", requests_sent=["INVITE", "PRACK", "ACK"], sdp_received=[["183", "sendrecv"], ["200", "sendrecv"]],
-              invite_responses_received=["SIP/2.0 100 Trying", "SIP/2.0 183 Session Progress", "SIP/2.0 200 OK"])),
+    (
+        "call_early_media_uas.xml",
+        [],
+        ["-set", "early_ms", "500", "-set", "talk_ms", "300"],
+        ["ACK-RECEIVED", "BYE-ANSWERED"],
+        {
+            "confirmed": True,
+            "invite_responses_received": ["SIP/2.0 100 Trying", "SIP/2.0 183 Session Progress", "SIP/2.0 200 OK"],
+        },
+    ),
+    (
+        "call_late_offer_uas.xml",
+        ["--late-offer"],
+        ["-set", "talk_ms", "300"],
+        ["INVITE-RECEIVED without SDP", "LATE-ANSWER m=audio", "BYE-ANSWERED"],
+        received("BYE", confirmed=True, requests_sent=["INVITE", "ACK"], sdp_sent=[["ACK", "sendrecv"]]),
+    ),
+    (
+        "call_hold_uas.xml",
+        [],
+        ["-set", "step_ms", "200"],
+        [*hold_log("HOLD-ANSWER"), "BYE-ANSWERED"],
+        received(
+            *["INVITE", "ACK"] * 3,
+            "BYE",
+            sdp_received=[["200", "sendrecv"], *HOLD_OFFERS],
+            sdp_sent=[["INVITE", "sendrecv"], *HOLD_ANSWERS],
+        ),
+    ),
+    (
+        "call_held_uas.xml",
+        ["--hold", "--hangup-ms", 200],
+        [],
+        [*hold_log("HOLD-OFFER"), "PEER-BYE"],
+        received(
+            requests_sent=[*["INVITE", "ACK"] * 4, "BYE"],
+            sdp_sent=[["INVITE", "sendrecv"], *HOLD_OFFERS],
+            sdp_received=[["200", "sendrecv"], *HOLD_ANSWERS],
+        ),
+    ),
+    (
+        "call_100rel_uas.xml",
+        ["--prack", "optional"],
+        ["-set", "talk_ms", "200"],
+        ["100rel in Supported", "PRACK-RECEIVED rack=4711 ", "ACK-RECEIVED", "BYE-ANSWERED"],
+        received(
+            "BYE",
+            requests_sent=["INVITE", "PRACK", "ACK"],
+            invite_responses_received=["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK"],
+        ),
+    ),
+    (
+        "call_100rel_uas.xml",
+        ["--prack", "mandatory"],
+        ["-set", "provisional", "183", "-set", "talk_ms", "200"],
+        ["100rel in", "PRACK-RECEIVED rack=4711 ", "ACK-RECEIVED", "BYE-ANSWERED"],
+        received(
+            "BYE",
+            requests_sent=["INVITE", "PRACK", "ACK"],
+            sdp_received=[["183", "sendrecv"], ["200", "sendrecv"]],
+            invite_responses_received=["SIP/2.0 100 Trying", "SIP/2.0 183 Session Progress", "SIP/2.0 200 OK"],
+        ),
+    ),
     # The caller takes refresher=uas and so does not refresh itself: it only answers SIPp's refreshes.
-    ("call_timer_uas.xml", ["--timer"], ["-set", "refresh_ms", "500"],
-     ["session-expires=90", "SESSION-EXPIRES answered=90;refresher=uas reinvite= 90;refresher=uac "
-      "update= 90;refresher=uac", "BYE-ANSWERED"],
-     received("INVITE", "ACK", "UPDATE", "BYE", requests_sent=["INVITE", "ACK"])),
+    (
+        "call_timer_uas.xml",
+        ["--timer"],
+        ["-set", "refresh_ms", "500"],
+        [
+            "session-expires=90",
+            "SESSION-EXPIRES answered=90;refresher=uas reinvite= 90;refresher=uac update= 90;refresher=uac",
+            "BYE-ANSWERED",
+        ],
+        received("INVITE", "ACK", "UPDATE", "BYE", requests_sent=["INVITE", "ACK"]),
+    ),
     # pjsua2 (PJSIP 2.15) keeps the first 2xx's dialog and ACKs, then BYEs, the other one.
-    ("call_forked_uas.xml", [], [],
-     ["ACK dialog=forkB uri=sip:bob-b@", "ACK dialog=forkA uri=sip:bob-a@", "BYE dialog=forkA uri=sip:bob-a@",
-      "BYE-ANSWERED dialog=forkB"],
-     received("BYE", confirmed=True, requests_sent=["INVITE", "ACK", "ACK", "BYE"])),
+    (
+        "call_forked_uas.xml",
+        [],
+        [],
+        [
+            "ACK dialog=forkB uri=sip:bob-b@",
+            "ACK dialog=forkA uri=sip:bob-a@",
+            "BYE dialog=forkA uri=sip:bob-a@",
+            "BYE-ANSWERED dialog=forkB",
+        ],
+        received("BYE", confirmed=True, requests_sent=["INVITE", "ACK", "ACK", "BYE"]),
+    ),
 ]
 
 
 @needs_pjsua2
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
-@pytest.mark.parametrize(("scenario", "options", "extra", "logged", "expected"), UAS_CASES,
-                         ids=[c[0] for c in UAS_CASES])
-def test_uas_scenario_against_pjsua2(scenario: str, options: list, extra: list, logged: list, expected: dict,
-                                     transport: str, proven: Prove) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "options", "extra", "logged", "expected"), UAS_CASES, ids=[c[0] for c in UAS_CASES]
+)
+def test_uas_scenario_against_pjsua2(
+    scenario: str, options: list, extra: list, logged: list, expected: dict, transport: str, proven: Prove
+) -> None:
     sipp = SippServer(CALLS / scenario, transport=transport, timeout=20, extra=[*sipp_ports(transport), *extra])
     outcome = caller(sipp, *options)
     run = sipp.finish()
@@ -352,8 +586,12 @@ def test_uas_scenario_against_pjsua2(scenario: str, options: list, extra: list, 
 
 UAS_FAILING = [
     # scenario, caller options, what SIPp reports, what the caller does instead
-    ("call_late_offer_uas.xml", [], "call_late_offer_uas: the INVITE must come without SDP",
-     "offers SDP in its INVITE"),
+    (
+        "call_late_offer_uas.xml",
+        [],
+        "call_late_offer_uas: the INVITE must come without SDP",
+        "offers SDP in its INVITE",
+    ),
     ("call_held_uas.xml", ["--hangup-ms", 200], "unexpected BYE", "hangs up without holding the call"),
     # pjsua2 (PJSIP 2.15) sends its BYE for the unusable answer before the ACK.
     ("call_bad_answer_uas.xml", [], "unexpected BYE", "sends its BYE before the ACK for the 2xx"),
@@ -362,8 +600,9 @@ UAS_FAILING = [
 
 @needs_pjsua2
 @pytest.mark.parametrize(("scenario", "options", "error", "instead"), UAS_FAILING, ids=[c[3] for c in UAS_FAILING])
-def test_uas_scenario_fails_against_a_caller_that_does_not_play_it(scenario: str, options: list, error: str,
-                                                                   instead: str) -> None:
+def test_uas_scenario_fails_against_a_caller_that_does_not_play_it(
+    scenario: str, options: list, error: str, instead: str
+) -> None:
     sipp = SippServer(CALLS / scenario, timeout=10, extra=sipp_ports("udp"))
     caller(sipp, "--seconds", 3, *options)
     run = sipp.finish()
@@ -373,8 +612,9 @@ def test_uas_scenario_fails_against_a_caller_that_does_not_play_it(scenario: str
 
 def auth_407_call(password: str) -> tuple[SippResult, dict]:
     """pjsua2 calls call_auth_407_uas.xml (password "s3cret") with `password` for realm sipsimple.test."""
-    sipp = SippServer(CALLS / "call_auth_407_uas.xml", timeout=20,
-                      extra=[*sipp_ports("udp"), "-set", "password", "s3cret"])
+    sipp = SippServer(
+        CALLS / "call_auth_407_uas.xml", timeout=20, extra=[*sipp_ports("udp"), "-set", "password", "s3cret"]
+    )
     outcome = caller(sipp, "--password", password, "--hangup-ms", 200, "--seconds", 5)
     run = sipp.finish()
     assert outcome["invite_responses_received"][0] == "SIP/2.0 407 Proxy Authentication Required", outcome
@@ -407,15 +647,19 @@ def test_auth_407_uas_fails_on_a_wrong_password() -> None:
 def test_rtp_stream_uas_plays_the_tone(tmp_path: Path, proven: Prove) -> None:
     """call_rtp_stream_uas.xml: the 1 kHz tone SIPp streams is what pjsua2 records."""
     played = write_tone_file(tmp_path)
-    sipp = SippServer(CALLS / "call_rtp_stream_uas.xml", timeout=20, files={"tone.pcmu.wav": played},
-                      extra=[*sipp_ports("udp"), "-set", "play_ms", "1500"])
+    sipp = SippServer(
+        CALLS / "call_rtp_stream_uas.xml",
+        timeout=20,
+        files={"tone.pcmu.wav": played},
+        extra=[*sipp_ports("udp"), "-set", "play_ms", "1500"],
+    )
     recording = tmp_path / "received.wav"
     outcome = caller(sipp, "--record", recording)
     run = sipp.finish()
     assert run.succeeded, run.explain()
     assert outcome["confirmed"] and outcome["disconnected"], outcome
     samples, rate = read_wav(recording)
-    middle = samples[len(samples) // 4: len(samples) // 4 + rate // 2]
+    middle = samples[len(samples) // 4 : len(samples) // 4 + rate // 2]
     assert abs(dominant_frequency(middle, rate) - 1000) <= 5
     assert -12 < rms_dbfs(middle) < -6  # a sine peaking at -6 dBFS has an RMS of -9 dBFS
     proven("call_rtp_stream_uas.xml")
@@ -425,8 +669,9 @@ def test_rtp_stream_uas_plays_the_tone(tmp_path: Path, proven: Prove) -> None:
 def test_rtp_stream_uas_refuses_an_offer_without_pcmu(tmp_path: Path) -> None:
     """The scenario's own check: no PCMU in the offer, no call (pjsua2 offers PCMA only)."""
     played = write_tone_file(tmp_path)
-    sipp = SippServer(CALLS / "call_rtp_stream_uas.xml", timeout=8, files={"tone.pcmu.wav": played},
-                      extra=[*sipp_ports("udp")])
+    sipp = SippServer(
+        CALLS / "call_rtp_stream_uas.xml", timeout=8, files={"tone.pcmu.wav": played}, extra=[*sipp_ports("udp")]
+    )
     caller(sipp, "--codecs", "PCMA", "--seconds", 3, timeout=30)
     run = sipp.finish()
     assert not run.succeeded
@@ -440,10 +685,16 @@ def write_tone_file(directory: Path) -> Path:
 
 # --- baresip -----------------------------------------------------------------------
 
+
 def test_baresip_answers_and_sipp_hangs_up(tmp_path: Path, proven: Prove) -> None:
     with Baresip(tmp_path / "bob") as bob:
-        result = run_sipp(CALLS / "call_bye_uac.xml", bob.target, local_port=free_port(), timeout=15,
-                          extra=["-s", "bob", *sipp_ports("udp"), "-set", "talk_ms", "1000"])
+        result = run_sipp(
+            CALLS / "call_bye_uac.xml",
+            bob.target,
+            local_port=free_port(),
+            timeout=15,
+            extra=["-s", "bob", *sipp_ports("udp"), "-set", "talk_ms", "1000"],
+        )
         assert result.succeeded, result.stderr[-3000:] + result.log
         assert bob.wait_established(5), bob.event_types()
         closed = bob.wait_closed(5)
@@ -457,8 +708,14 @@ def test_baresip_answers_and_sipp_hangs_up(tmp_path: Path, proven: Prove) -> Non
 
 def test_baresip_hangs_up(tmp_path: Path, proven: Prove) -> None:
     with Baresip(tmp_path / "bob") as bob:
-        sipp = run_sipp(CALLS / "call_wait_bye_uac.xml", bob.target, local_port=free_port(), timeout=15,
-                        extra=["-s", "bob", *sipp_ports("udp")], background=True)
+        sipp = run_sipp(
+            CALLS / "call_wait_bye_uac.xml",
+            bob.target,
+            local_port=free_port(),
+            timeout=15,
+            extra=["-s", "bob", *sipp_ports("udp")],
+            background=True,
+        )
         try:
             assert bob.wait_established(10), bob.event_types()
             time.sleep(0.5)
@@ -472,13 +729,19 @@ def test_baresip_hangs_up(tmp_path: Path, proven: Prove) -> None:
     proven("call_wait_bye_uac.xml")
 
 
-@pytest.mark.parametrize(("scenario", "extra"), [("call_hold_uac.xml", ["-set", "step_ms", "200"]),
-                                              ("bye_unknown_dialog_uac.xml", [])])
+@pytest.mark.parametrize(
+    ("scenario", "extra"), [("call_hold_uac.xml", ["-set", "step_ms", "200"]), ("bye_unknown_dialog_uac.xml", [])]
+)
 def test_baresip_other_uac_scenarios(tmp_path: Path, scenario: str, extra: list, proven: Prove) -> None:
     """SIPp's -set fails for a variable the scenario does not declare: only where it does."""
     with Baresip(tmp_path / "bob") as bob:
-        result = run_sipp(CALLS / scenario, bob.target, local_port=free_port(), timeout=15,
-                          extra=["-s", "bob", *sipp_ports("udp"), *extra])
+        result = run_sipp(
+            CALLS / scenario,
+            bob.target,
+            local_port=free_port(),
+            timeout=15,
+            extra=["-s", "bob", *sipp_ports("udp"), *extra],
+        )
         assert result.succeeded, result.stderr[-3000:] + result.log + bob.log()[-3000:]
     proven(scenario)
 
@@ -488,8 +751,14 @@ BARESIP_CALLS = [
     ("call_hold_uas.xml", ["-set", "step_ms", "200"], 15, True, "HOLD-ANSWER offer=sendrecv answer=sendrecv", ""),
     # baresip 1.0 says neither 100rel nor timer in Supported (it has neither):
     ("call_100rel_uas.xml", [], 15, False, "call_100rel_uas: the INVITE does not offer 100rel", "PRACK"),
-    ("call_timer_uas.xml", [], 15, False, "call_timer_uas: the INVITE does not say Supported: timer",
-     "SESSION-EXPIRES"),
+    (
+        "call_timer_uas.xml",
+        [],
+        15,
+        False,
+        "call_timer_uas: the INVITE does not say Supported: timer",
+        "SESSION-EXPIRES",
+    ),
     # baresip 1.0 ignores a 2xx from a second dialog: it neither ACKs nor BYEs
     # it (RFC 3261 13.2.2.4 wants both), so the scenario stops at the ACK for
     # dialog A while SIPp retransmits that 200 until its timeout.
@@ -499,10 +768,12 @@ BARESIP_CALLS = [
 ]
 
 
-@pytest.mark.parametrize(("scenario", "extra", "timeout", "succeeds", "seen", "unseen"), BARESIP_CALLS,
-                         ids=[c[0] for c in BARESIP_CALLS])
-def test_baresip_calls_sipp(tmp_path: Path, scenario: str, extra: list, timeout: int, succeeds: bool, seen: str,
-                            unseen: str, proven: Prove) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "extra", "timeout", "succeeds", "seen", "unseen"), BARESIP_CALLS, ids=[c[0] for c in BARESIP_CALLS]
+)
+def test_baresip_calls_sipp(
+    tmp_path: Path, scenario: str, extra: list, timeout: int, succeeds: bool, seen: str, unseen: str, proven: Prove
+) -> None:
     sipp = SippServer(CALLS / scenario, timeout=timeout, extra=[*sipp_ports("udp"), *extra])
     with Baresip(tmp_path / "caller") as caller_ua:
         assert caller_ua.dial(f"sip:bob@{sipp.target}")["ok"]

@@ -41,8 +41,9 @@ UDP_PROTOCOL = 17
 def _coturn_is_installed() -> None:
     for tool in ("turnserver", "turnutils_uclient"):
         if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is not installed (Debian package coturn; scripts/bootstrap installs it)",
-                        pytrace=False)
+            pytest.fail(
+                f"{tool} is not installed (Debian package coturn; scripts/bootstrap installs it)", pytrace=False
+            )
 
 
 # --- a TURN Allocate by hand --------------------------------------------------------------
@@ -81,8 +82,8 @@ def _decode(data: bytes) -> StunMessage:
     assert cookie == MAGIC_COOKIE, data
     attributes, offset = [], 20
     while offset < 20 + length:
-        key, size = struct.unpack("!HH", data[offset:offset + 4])
-        attributes.append((key, data[offset + 4:offset + 4 + size]))
+        key, size = struct.unpack("!HH", data[offset : offset + 4])
+        attributes.append((key, data[offset + 4 : offset + 4 + size]))
         offset += 4 + size + (-size % 4)
     return StunMessage(kind, attributes)
 
@@ -131,9 +132,31 @@ def relayed_address(message: StunMessage) -> tuple[str, int]:
 
 def _relay_through(turn: Coturn, user: str, password: str) -> subprocess.CompletedProcess[str]:
     # -e/-X: the peer echoes through a loopback address; -n 5 messages, one client, UDP.
-    return subprocess.run(["turnutils_uclient", "-u", user, "-w", password, "-r", turn.realm, "-p", str(turn.port),
-                           "-e", turn.host, "-n", "5", "-m", "1", "-y", "-X", turn.host],
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [
+            "turnutils_uclient",
+            "-u",
+            user,
+            "-w",
+            password,
+            "-r",
+            turn.realm,
+            "-p",
+            str(turn.port),
+            "-e",
+            turn.host,
+            "-n",
+            "5",
+            "-m",
+            "1",
+            "-y",
+            "-X",
+            turn.host,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def _messages(result: subprocess.CompletedProcess[str]) -> tuple[int, int]:

@@ -75,8 +75,13 @@ def _python_files() -> Iterator[Path]:
 
 def _is_call_to(node: ast.AST, module: str, names: set[str]) -> bool:
     """Whether ``node`` calls ``module.name`` for a name in ``names``."""
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in names
-            and isinstance(node.func.value, ast.Name) and node.func.value.id == module)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in names
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == module
+    )
 
 
 def _first_string(node: ast.AST | None) -> str | None:
@@ -104,8 +109,13 @@ def programs_run_by(tree: ast.Module) -> set[str]:
         if isinstance(node, ast.FunctionDef) and node.args.vararg is not None:
             vararg = node.args.vararg.arg
             for inner in ast.walk(node):
-                if (_is_call_to(inner, "subprocess", SUBPROCESS_CALLS) and isinstance(inner, ast.Call) and inner.args
-                        and isinstance(inner.args[0], ast.Name) and inner.args[0].id == vararg):
+                if (
+                    _is_call_to(inner, "subprocess", SUBPROCESS_CALLS)
+                    and isinstance(inner, ast.Call)
+                    and inner.args
+                    and isinstance(inner.args[0], ast.Name)
+                    and inner.args[0].id == vararg
+                ):
                     wrappers.add(node.name)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -137,7 +147,7 @@ def programs_run_by(tree: ast.Module) -> set[str]:
 
 def test_the_scan_finds_what_a_module_runs() -> None:
     # The scan itself, on a module written to use each form it knows.
-    source = '''
+    source = """
 import shutil, subprocess
 def run(*command):
     subprocess.run(command, check=True)
@@ -149,7 +159,7 @@ def start():
     run("ip", "link")
     pool.submit(run, "nsenter", "-t")
     subprocess.run([sys.executable, "-c", "pass"])
-'''
+"""
     assert programs_run_by(ast.parse(source)) == {"turnserver", "sipp", "nsd", "ip", "nsenter"}
 
 
@@ -166,8 +176,9 @@ def _package_of(program_path: str) -> str | None:
 
 
 def _field(package: str, name: str) -> str:
-    return subprocess.run(["dpkg-query", "-W", f"-f=${{{name}}}", package], capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["dpkg-query", "-W", f"-f=${{{name}}}", package], capture_output=True, text=True
+    ).stdout.strip()
 
 
 def _is_installed(package: str) -> bool:

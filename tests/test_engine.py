@@ -40,8 +40,7 @@ def test_start_stop_start_again_with_notifications() -> None:
         assert not engine.is_running
         assert engine.local_udp_port is None
     recorder.wait_for(lambda n: len(recorder.named("SIPEngineDidEnd")) == 3)
-    assert recorder.names == ["SIPEngineWillStart", "SIPEngineDidStart", "SIPEngineWillEnd",
-                                     "SIPEngineDidEnd"] * 3
+    assert recorder.names == ["SIPEngineWillStart", "SIPEngineDidStart", "SIPEngineWillEnd", "SIPEngineDidEnd"] * 3
     assert all(n.sender is engine for n in recorder.notifications)
 
 
@@ -134,8 +133,18 @@ def test_properties_while_running(engine: Engine) -> None:
     assert engine.local_tls_port is None
     assert {"opus", "G722", "speex", "GSM", "PCMU", "PCMA"} <= set(engine.available_codecs)
     assert engine.codecs == ["opus", "G722", "speex", "GSM", "PCMU", "PCMA"]
-    assert engine.allowed_methods == ["OPTIONS", "MESSAGE", "NOTIFY", "REFER", "INVITE", "ACK", "CANCEL", "BYE",
-                                      "UPDATE", "PRACK"]
+    assert engine.allowed_methods == [
+        "OPTIONS",
+        "MESSAGE",
+        "NOTIFY",
+        "REFER",
+        "INVITE",
+        "ACK",
+        "CANCEL",
+        "BYE",
+        "UPDATE",
+        "PRACK",
+    ]
     assert engine.supported_extensions == ["100rel", "timer", "replaces"]
     assert engine.accepted_types[0] == "application/sdp"
     assert engine.rtp_port_range == (50000, 50500)
@@ -143,8 +152,16 @@ def test_properties_while_running(engine: Engine) -> None:
 
 def test_codec_variants(engine: Engine) -> None:
     variants = {(name, rate, channels) for name, rate, channels, _ in engine.codec_variants}
-    assert {("opus", 48000, 2), ("G722", 16000, 1), ("GSM", 8000, 1), ("PCMU", 8000, 1), ("PCMA", 8000, 1),
-            ("speex", 8000, 1), ("speex", 16000, 1), ("speex", 32000, 1)} <= variants
+    assert {
+        ("opus", 48000, 2),
+        ("G722", 16000, 1),
+        ("GSM", 8000, 1),
+        ("PCMU", 8000, 1),
+        ("PCMA", 8000, 1),
+        ("speex", 8000, 1),
+        ("speex", 16000, 1),
+        ("speex", 32000, 1),
+    } <= variants
     priorities = {name: priority for name, _, _, priority in engine.codec_variants}
     assert priorities["opus"] > priorities["G722"] > priorities["PCMA"] > 0
     assert priorities["L16"] == 0  # available but not enabled
@@ -238,9 +255,13 @@ def _message_source_port(engine: Engine, body: str) -> int:
         sink.bind(("127.0.0.1", 0))
         sink.settimeout(5)
         port = sink.getsockname()[1]
-        message = Message(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-                          ToHeader(SIPURI(user="bob", host="127.0.0.1", port=port)),
-                          RouteHeader(SIPURI(host="127.0.0.1", port=port)), "text/plain", body)
+        message = Message(
+            FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+            ToHeader(SIPURI(user="bob", host="127.0.0.1", port=port)),
+            RouteHeader(SIPURI(host="127.0.0.1", port=port)),
+            "text/plain",
+            body,
+        )
         message.send(timeout=1)
         while True:
             data, (_, source_port) = sink.recvfrom(65535)
@@ -273,33 +294,48 @@ def test_requests_go_out_of_the_moved_udp_transport(engine: Engine) -> None:
 
 
 def test_tls_settings_that_fail_keep_the_old_listener(engine: Engine, tls_files) -> None:
-    engine.set_tls_options(port=0, cert_file=str(tls_files.cert_file), privkey_file=str(tls_files.key_file),
-                           ca_file=str(tls_files.ca_file))
+    engine.set_tls_options(
+        port=0, cert_file=str(tls_files.cert_file), privkey_file=str(tls_files.key_file), ca_file=str(tls_files.ca_file)
+    )
     port = engine.local_tls_port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         with pytest.raises(PJSIPError, match="in use"):
-            engine.set_tls_options(port=blocker.getsockname()[1], cert_file=str(tls_files.cert_file),
-                                   privkey_file=str(tls_files.key_file))
+            engine.set_tls_options(
+                port=blocker.getsockname()[1], cert_file=str(tls_files.cert_file), privkey_file=str(tls_files.key_file)
+            )
     assert engine.local_tls_port == port
     # Files that are not a certificate are refused before anything changes.
     with pytest.raises(ValueError, match="certificate"):
         engine.set_tls_options(port=port, cert_file=__file__, privkey_file=__file__)
     assert engine.local_tls_port == port
-    result = run_sipp(OPTIONS, sip_target("127.0.0.1", port), transport="tls", tls_cert=tls_files.cert_file,
-                      tls_key=tls_files.key_file, tls_ca=tls_files.ca_file)
+    result = run_sipp(
+        OPTIONS,
+        sip_target("127.0.0.1", port),
+        transport="tls",
+        tls_cert=tls_files.cert_file,
+        tls_key=tls_files.key_file,
+        tls_ca=tls_files.ca_file,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_tls_can_be_enabled_while_running(engine: Engine, tls_files) -> None:
     assert engine.local_tls_port is None
-    engine.set_tls_options(port=0, cert_file=str(tls_files.cert_file), privkey_file=str(tls_files.key_file),
-                           ca_file=str(tls_files.ca_file))
+    engine.set_tls_options(
+        port=0, cert_file=str(tls_files.cert_file), privkey_file=str(tls_files.key_file), ca_file=str(tls_files.ca_file)
+    )
     port = engine.local_tls_port
     assert port
-    result = run_sipp(OPTIONS, sip_target("127.0.0.1", port), transport="tls", tls_cert=tls_files.cert_file,
-                      tls_key=tls_files.key_file, tls_ca=tls_files.ca_file)
+    result = run_sipp(
+        OPTIONS,
+        sip_target("127.0.0.1", port),
+        transport="tls",
+        tls_cert=tls_files.cert_file,
+        tls_key=tls_files.key_file,
+        tls_ca=tls_files.ca_file,
+    )
     assert result.succeeded, result.stderr + result.log
     engine.set_tls_options(port=None)
     assert engine.local_tls_port is None
@@ -334,8 +370,9 @@ def test_stop_with_transactions_pending() -> None:
     recorder = observe("SIPEngineDidEnd")
     # A flood of OPTIONS leaves server transactions alive (UDP keeps them in
     # Completed state for 32 s) and more arriving while the Engine stops.
-    flood = run_sipp(OPTIONS, sip_target("127.0.0.1", engine.local_udp_port), calls=5000, rate=2000,
-                     timeout=30, background=True)
+    flood = run_sipp(
+        OPTIONS, sip_target("127.0.0.1", engine.local_udp_port), calls=5000, rate=2000, timeout=30, background=True
+    )
     try:
         time.sleep(1.0)
         engine.stop()

@@ -46,8 +46,12 @@ class ApplicationProcess:
         environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.peers.example_application", str(config)],
-            cwd=REPOSITORY, env=environment, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            cwd=REPOSITORY,
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.events: list[Event] = []
         self._queue: queue.Queue[Event | None] = queue.Queue()
@@ -154,10 +158,12 @@ def test_the_seeds_example_registers_survives_a_registrar_restart_and_stops_in_t
         # The registrar goes away: the refresh fails over to the next route (TCP), then waits for a new lookup.
         kamailio.stop()
         to_next_route = application.wait_for(
-            lambda e: e["event"] == "SIPAccountRegistrationDidFail" and e["next_route"] is not None)
+            lambda e: e["event"] == "SIPAccountRegistrationDidFail" and e["next_route"] is not None
+        )
         assert to_next_route["next_route"] == f"tcp:127.0.0.1:{kamailio.port}"
         backing_off = application.wait_for(
-            lambda e: e["event"] == "SIPAccountRegistrationDidFail" and e["next_route"] is None)
+            lambda e: e["event"] == "SIPAccountRegistrationDidFail" and e["next_route"] is None
+        )
         assert backing_off["delay"] > 0
 
         # It comes back (on another port; DNS tells where): the application registers again by itself.
@@ -166,7 +172,8 @@ def test_the_seeds_example_registers_survives_a_registrar_restart_and_stops_in_t
         nsd = NSD(tmp_path / "nsd2", NAMESERVER, dns_port, {DOMAIN: zone(srv_records(kamailio.port))})
         nsd.start()
         again = application.wait_for(
-            lambda e: e["event"] == "SIPAccountRegistrationDidSucceed" and e is not first, timeout=30)
+            lambda e: e["event"] == "SIPAccountRegistrationDidSucceed" and e is not first, timeout=30
+        )
         assert again["code"] == 200
         kamailio.wait_for_contacts("alice", lambda found: len(found) == 1)
 

@@ -75,6 +75,7 @@ PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 # code that serves received messages. test_a_received_message_through_the_engine
 # checks that a message sent to a running Engine gives the same.
 
+
 def pjsip_message_headers(message: str) -> list[Any]:
     """PJSIP's reading of a whole message: its headers, in order."""
     return list(ReceivedHeaders(message.encode("utf-8", "surrogateescape")))
@@ -107,8 +108,16 @@ def host_key(host: str) -> str:
 def strict(value: Any) -> Any:
     """Everything of a value, compared more strictly than ==: no parameter is ignored, order is not."""
     if isinstance(value, SIPURI | FrozenSIPURI):
-        return ("uri", value.secure, value.user, value.password, host_key(value.host), value.port,
-                strict(value.parameters), strict(value.headers))
+        return (
+            "uri",
+            value.secure,
+            value.user,
+            value.password,
+            host_key(value.host),
+            value.port,
+            strict(value.parameters),
+            strict(value.headers),
+        )
     if isinstance(value, Mapping):
         return {name.lower(): item for name, item in value.items()}
     if hasattr(value, "__reduce__") and type(value).__module__ == "sipsimple.core._core":
@@ -117,6 +126,7 @@ def strict(value: Any) -> Any:
 
 
 # --- SIP URIs: parsing and printing ------------------------------------------------
+
 
 def test_uri_parts() -> None:
     uri = SIPURI.parse("sips:alice:secret@Example.COM:5061;transport=tcp;lr;maddr=239.1.1.1?Subject=hi&X-Y=1")
@@ -130,7 +140,13 @@ def test_uri_parts() -> None:
 def test_uri_defaults_and_repr() -> None:
     uri = SIPURI("example.com")
     assert (uri.user, uri.password, uri.port, uri.parameters, uri.headers, uri.secure) == (
-        None, None, None, {}, {}, False)
+        None,
+        None,
+        None,
+        {},
+        {},
+        False,
+    )
     assert str(uri) == "sip:example.com"
     assert repr(uri) == "SIPURI(host='example.com')"
     assert repr(SIPURI("h", user="u", port=1)) == "SIPURI(host='h', user='u', port=1)"
@@ -141,23 +157,33 @@ def test_uri_with_brackets_or_whitespace_around(text: str) -> None:
     assert str(SIPURI.parse(text)) == "sip:bob@example.org"
 
 
-@pytest.mark.parametrize(("uri", "text"), [
-    (SIPURI("example.com", user="alice smith"), "sip:alice%20smith@example.com"),
-    (SIPURI("example.com", user="a@b"), "sip:a%40b@example.com"),
-    (SIPURI("example.com", user="a:b"), "sip:a%3Ab@example.com"),
-    # user-unreserved characters stay as they are
-    (SIPURI("example.com", user="+1;phone-context=x?y/z&a=b$c,d"), "sip:+1;phone-context=x?y/z&a=b$c,d@example.com"),
-    (SIPURI("example.com", user="*21#"), "sip:*21%23@example.com"),
-    (SIPURI("example.com", user="100%"), "sip:100%25@example.com"),
-    (SIPURI("example.com", user="jürgen"), "sip:j%C3%BCrgen@example.com"),
-    (SIPURI("example.com", user="nul\x00"), "sip:nul%00@example.com"),
-    (SIPURI("example.com", user="u", password="p@ss;w:rd&+$,"), "sip:u:p%40ss%3Bw%3Ard&+$,@example.com"),
-    (SIPURI("example.com", parameters={"x": "a b", "y": "[v6]:/&+$", "z;": None}),
-     "sip:example.com;x=a%20b;y=[v6]:/&+$;z%3B"),
-    (SIPURI("example.com", headers={"Replaces": "id@host;to-tag=1;from-tag=2", "q": "?/:"}),
-     "sip:example.com?Replaces=id%40host%3Bto-tag%3D1%3Bfrom-tag%3D2&q=?/:"),
-    (SIPURI("example.com", headers={"Subject": ""}), "sip:example.com?Subject="),
-])
+@pytest.mark.parametrize(
+    ("uri", "text"),
+    [
+        (SIPURI("example.com", user="alice smith"), "sip:alice%20smith@example.com"),
+        (SIPURI("example.com", user="a@b"), "sip:a%40b@example.com"),
+        (SIPURI("example.com", user="a:b"), "sip:a%3Ab@example.com"),
+        # user-unreserved characters stay as they are
+        (
+            SIPURI("example.com", user="+1;phone-context=x?y/z&a=b$c,d"),
+            "sip:+1;phone-context=x?y/z&a=b$c,d@example.com",
+        ),
+        (SIPURI("example.com", user="*21#"), "sip:*21%23@example.com"),
+        (SIPURI("example.com", user="100%"), "sip:100%25@example.com"),
+        (SIPURI("example.com", user="jürgen"), "sip:j%C3%BCrgen@example.com"),
+        (SIPURI("example.com", user="nul\x00"), "sip:nul%00@example.com"),
+        (SIPURI("example.com", user="u", password="p@ss;w:rd&+$,"), "sip:u:p%40ss%3Bw%3Ard&+$,@example.com"),
+        (
+            SIPURI("example.com", parameters={"x": "a b", "y": "[v6]:/&+$", "z;": None}),
+            "sip:example.com;x=a%20b;y=[v6]:/&+$;z%3B",
+        ),
+        (
+            SIPURI("example.com", headers={"Replaces": "id@host;to-tag=1;from-tag=2", "q": "?/:"}),
+            "sip:example.com?Replaces=id%40host%3Bto-tag%3D1%3Bfrom-tag%3D2&q=?/:",
+        ),
+        (SIPURI("example.com", headers={"Subject": ""}), "sip:example.com?Subject="),
+    ],
+)
 def test_uri_escaping(uri: SIPURI, text: str) -> None:
     assert str(uri) == text
     parsed = SIPURI.parse(text)
@@ -165,12 +191,15 @@ def test_uri_escaping(uri: SIPURI, text: str) -> None:
     assert list(parsed.parameters) == list(uri.parameters)
 
 
-@pytest.mark.parametrize(("host", "text"), [
-    ("2001:db8::1", "sip:alice@[2001:db8::1]:5060"),
-    ("[2001:db8::1]", "sip:alice@[2001:db8::1]:5060"),
-    ("::ffff:192.0.2.1", "sip:alice@[::ffff:192.0.2.1]:5060"),
-    ("192.0.2.1", "sip:alice@192.0.2.1:5060"),
-])
+@pytest.mark.parametrize(
+    ("host", "text"),
+    [
+        ("2001:db8::1", "sip:alice@[2001:db8::1]:5060"),
+        ("[2001:db8::1]", "sip:alice@[2001:db8::1]:5060"),
+        ("::ffff:192.0.2.1", "sip:alice@[::ffff:192.0.2.1]:5060"),
+        ("192.0.2.1", "sip:alice@192.0.2.1:5060"),
+    ],
+)
 def test_uri_hosts(host: str, text: str) -> None:
     uri = SIPURI(host, user="alice", port=5060)
     assert str(uri) == text
@@ -266,6 +295,7 @@ def test_uri_equality_with_other_types() -> None:
 
 # --- the two forms ---------------------------------------------------------------------
 
+
 def test_uri_mutable_and_frozen() -> None:
     uri = SIPURI("example.com", user="alice", parameters={"lr": None})
     frozen = FrozenSIPURI.new(uri)
@@ -304,7 +334,7 @@ def test_uri_setters_check_values() -> None:
         uri.secure = 1
     with pytest.raises(ValueError):
         uri.user = ""
-    uri.parameters["bad"] = ""      # changed in place: checked when printed
+    uri.parameters["bad"] = ""  # changed in place: checked when printed
     with pytest.raises(ValueError):
         str(uri)
 
@@ -320,34 +350,37 @@ def test_mutable_uri_without_host() -> None:
         FrozenSIPURI(user="alice")
 
 
-@pytest.mark.parametrize(("arguments", "error"), [
-    (dict(host=5), TypeError),
-    (dict(host=""), ValueError),
-    (dict(host="[]"), ValueError),
-    (dict(host="a..b"), ValueError),
-    (dict(host="-a.example.com"), ValueError),
-    (dict(host="1.2.3"), ValueError),
-    (dict(host="300.1.1.1"), ValueError),
-    (dict(host="fe80::1%eth0"), ValueError),
-    (dict(host="h", port=-1), ValueError),
-    (dict(host="h", port=65536), ValueError),
-    (dict(host="h", port=True), TypeError),
-    (dict(host="h", port=5060.0), TypeError),
-    (dict(host="h", user=b"alice"), TypeError),
-    (dict(host="h", user=""), ValueError),
-    (dict(host="h", password="pw"), ValueError),
-    (dict(host="h", user="u", password=""), ValueError),
-    (dict(host="h", parameters=[("lr", None)]), TypeError),
-    (dict(host="h", parameters={"": None}), ValueError),
-    (dict(host="h", parameters={"x": ""}), ValueError),
-    (dict(host="h", parameters={"x": 1}), TypeError),
-    (dict(host="h", parameters={"lr": None, "LR": None}), ValueError),
-    (dict(host="h", parameters={"ttl": "256"}), ValueError),
-    (dict(host="h", headers={"Subject": None}), TypeError),
-    (dict(host="h", headers={"": "x"}), ValueError),
-    (dict(host="h", user="\ud800"), ValueError),
-    (dict(host="h", secure="yes"), TypeError),
-])
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        (dict(host=5), TypeError),
+        (dict(host=""), ValueError),
+        (dict(host="[]"), ValueError),
+        (dict(host="a..b"), ValueError),
+        (dict(host="-a.example.com"), ValueError),
+        (dict(host="1.2.3"), ValueError),
+        (dict(host="300.1.1.1"), ValueError),
+        (dict(host="fe80::1%eth0"), ValueError),
+        (dict(host="h", port=-1), ValueError),
+        (dict(host="h", port=65536), ValueError),
+        (dict(host="h", port=True), TypeError),
+        (dict(host="h", port=5060.0), TypeError),
+        (dict(host="h", user=b"alice"), TypeError),
+        (dict(host="h", user=""), ValueError),
+        (dict(host="h", password="pw"), ValueError),
+        (dict(host="h", user="u", password=""), ValueError),
+        (dict(host="h", parameters=[("lr", None)]), TypeError),
+        (dict(host="h", parameters={"": None}), ValueError),
+        (dict(host="h", parameters={"x": ""}), ValueError),
+        (dict(host="h", parameters={"x": 1}), TypeError),
+        (dict(host="h", parameters={"lr": None, "LR": None}), ValueError),
+        (dict(host="h", parameters={"ttl": "256"}), ValueError),
+        (dict(host="h", headers={"Subject": None}), TypeError),
+        (dict(host="h", headers={"": "x"}), ValueError),
+        (dict(host="h", user="\ud800"), ValueError),
+        (dict(host="h", secure="yes"), TypeError),
+    ],
+)
 def test_uri_bad_arguments(arguments: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         SIPURI(**arguments)
@@ -356,9 +389,14 @@ def test_uri_bad_arguments(arguments: dict[str, Any], error: type[Exception]) ->
 
 
 def test_pickle_and_copy() -> None:
-    values = [FrozenSIPURI.parse("sips:a@b;lr?x=y"), SIPURI.parse("sip:a@[::1]:1"),
-              FrozenFromHeader.parse('"A" <sip:a@b>;tag=1'), ContactHeader.parse("*"),
-              FrozenCredentials("u", "p"), frozendict(a=1)]
+    values = [
+        FrozenSIPURI.parse("sips:a@b;lr?x=y"),
+        SIPURI.parse("sip:a@[::1]:1"),
+        FrozenFromHeader.parse('"A" <sip:a@b>;tag=1'),
+        ContactHeader.parse("*"),
+        FrozenCredentials("u", "p"),
+        frozendict(a=1),
+    ]
     for value in values:
         for clone in (pickle.loads(pickle.dumps(value)), copy.copy(value), copy.deepcopy(value)):
             assert clone == value and type(clone) is type(value)
@@ -378,6 +416,7 @@ def test_frozendict() -> None:
 
 
 # --- credentials -------------------------------------------------------------------------
+
 
 def test_credentials() -> None:
     credentials = Credentials("alice", "s3cret")
@@ -410,45 +449,85 @@ HEADER_EXAMPLES: list[tuple[Any, str, str]] = [
     (Header("X-Custom", "anything, at all; really"), "X-Custom", "anything, at all; really"),
     (FromHeader(URI, "Alice", {"tag": "8f3a"}), "From", '"Alice" <sip:alice@example.com>;tag=8f3a'),
     (ToHeader(URI), "To", "<sip:alice@example.com>"),
-    (ContactHeader(SIPURI("192.0.2.4", port=5060, parameters={"transport": "tcp"}), None,
-                   {"expires": "3600", "q": "0.7", "+sip.instance": "<urn:uuid:00000000-0000-0000-0000-000000000001>",
-                    "reg-id": "1"}),
-     "Contact", '<sip:192.0.2.4:5060;transport=tcp>;expires=3600;q=0.7;'
-                '+sip.instance="<urn:uuid:00000000-0000-0000-0000-000000000001>";reg-id=1'),
+    (
+        ContactHeader(
+            SIPURI("192.0.2.4", port=5060, parameters={"transport": "tcp"}),
+            None,
+            {
+                "expires": "3600",
+                "q": "0.7",
+                "+sip.instance": "<urn:uuid:00000000-0000-0000-0000-000000000001>",
+                "reg-id": "1",
+            },
+        ),
+        "Contact",
+        "<sip:192.0.2.4:5060;transport=tcp>;expires=3600;q=0.7;"
+        '+sip.instance="<urn:uuid:00000000-0000-0000-0000-000000000001>";reg-id=1',
+    ),
     (ContactHeader(None), "Contact", "*"),
     (RouteHeader(SIPURI("proxy.example.com", parameters={"lr": None})), "Route", "<sip:proxy.example.com;lr>"),
-    (RecordRouteHeader(SIPURI("p1.example.com", parameters={"lr": None}), "P1", {"x": "y"}), "Record-Route",
-     '"P1" <sip:p1.example.com;lr>;x=y'),
-    (ViaHeader("UDP", "2001:db8::9", 5060, {"branch": "z9hG4bK776asdhds", "rport": None,
-                                              "received": "2001:db8::10"}),
-     "Via", "SIP/2.0/UDP [2001:db8::9]:5060;branch=z9hG4bK776asdhds;rport;received=2001:db8::10"),
+    (
+        RecordRouteHeader(SIPURI("p1.example.com", parameters={"lr": None}), "P1", {"x": "y"}),
+        "Record-Route",
+        '"P1" <sip:p1.example.com;lr>;x=y',
+    ),
+    (
+        ViaHeader(
+            "UDP", "2001:db8::9", 5060, {"branch": "z9hG4bK776asdhds", "rport": None, "received": "2001:db8::10"}
+        ),
+        "Via",
+        "SIP/2.0/UDP [2001:db8::9]:5060;branch=z9hG4bK776asdhds;rport;received=2001:db8::10",
+    ),
     (ContentTypeHeader("text/plain", {"charset": "utf-8"}), "Content-Type", "text/plain;charset=utf-8"),
-    (ContentTypeHeader("multipart/mixed", {"boundary": "==boundary=="}), "Content-Type",
-     'multipart/mixed;boundary="==boundary=="'),
+    (
+        ContentTypeHeader("multipart/mixed", {"boundary": "==boundary=="}),
+        "Content-Type",
+        'multipart/mixed;boundary="==boundary=="',
+    ),
     (EventHeader("presence", {"id": "7"}), "Event", "presence;id=7"),
-    (SubscriptionStateHeader("terminated", {"reason": "timeout", "retry-after": "30"}), "Subscription-State",
-     "terminated;reason=timeout;retry-after=30"),
-    (ReasonHeader("SIP", {"cause": "200", "text": "Call completed elsewhere"}), "Reason",
-     'SIP;cause=200;text="Call completed elsewhere"'),
+    (
+        SubscriptionStateHeader("terminated", {"reason": "timeout", "retry-after": "30"}),
+        "Subscription-State",
+        "terminated;reason=timeout;retry-after=30",
+    ),
+    (
+        ReasonHeader("SIP", {"cause": "200", "text": "Call completed elsewhere"}),
+        "Reason",
+        'SIP;cause=200;text="Call completed elsewhere"',
+    ),
     (ReasonHeader("Q.850", {"cause": "16", "text": "Normal"}), "Reason", 'Q.850;cause=16;text="Normal"'),
-    (WarningHeader(399, "proxy.example.com:5060", 'Say "hi"'), "Warning",
-     '399 proxy.example.com:5060 "Say \\"hi\\""'),
+    (WarningHeader(399, "proxy.example.com:5060", 'Say "hi"'), "Warning", '399 proxy.example.com:5060 "Say \\"hi\\""'),
     (WarningHeader(307, "[2001:db8::1]", "x"), "Warning", '307 [2001:db8::1] "x"'),
-    (ReferToHeader(SIPURI("example.com", user="bob", headers={"Replaces": "12345@192.0.2.1;to-tag=a;from-tag=b"})),
-     "Refer-To", "<sip:bob@example.com?Replaces=12345%40192.0.2.1%3Bto-tag%3Da%3Bfrom-tag%3Db>"),
+    (
+        ReferToHeader(SIPURI("example.com", user="bob", headers={"Replaces": "12345@192.0.2.1;to-tag=a;from-tag=b"})),
+        "Refer-To",
+        "<sip:bob@example.com?Replaces=12345%40192.0.2.1%3Bto-tag%3Da%3Bfrom-tag%3Db>",
+    ),
     (ReferToHeader(URI, {"method": "INVITE"}, "Carol"), "Refer-To", '"Carol" <sip:alice@example.com>;method=INVITE'),
     (PAssertedIdentityHeader(URI, "Alice"), "P-Asserted-Identity", '"Alice" <sip:alice@example.com>'),
-    (PPreferredIdentityHeader(SIPURI("h", user="+15551234", parameters={"user": "phone"})),
-     "P-Preferred-Identity", "<sip:+15551234@h;user=phone>"),
-    (ReplacesHeader("98732@sip.example.com", "r33th4x0r", "ff87ff", True), "Replaces",
-     "98732@sip.example.com;from-tag=r33th4x0r;to-tag=ff87ff;early-only"),
-    (RetryAfterHeader(120, "I'm in a (long) meeting", {"duration": "3600"}), "Retry-After",
-     "120 (I'm in a \\(long\\) meeting);duration=3600"),
+    (
+        PPreferredIdentityHeader(SIPURI("h", user="+15551234", parameters={"user": "phone"})),
+        "P-Preferred-Identity",
+        "<sip:+15551234@h;user=phone>",
+    ),
+    (
+        ReplacesHeader("98732@sip.example.com", "r33th4x0r", "ff87ff", True),
+        "Replaces",
+        "98732@sip.example.com;from-tag=r33th4x0r;to-tag=ff87ff;early-only",
+    ),
+    (
+        RetryAfterHeader(120, "I'm in a (long) meeting", {"duration": "3600"}),
+        "Retry-After",
+        "120 (I'm in a \\(long\\) meeting);duration=3600",
+    ),
     (RetryAfterHeader(0), "Retry-After", "0"),
-    (SubjectHeader("Lunch? ; \"now\", or later"), "Subject", 'Lunch? ; "now", or later'),
+    (SubjectHeader('Lunch? ; "now", or later'), "Subject", 'Lunch? ; "now", or later'),
     (SubjectHeader(""), "Subject", ""),
-    (ContentDispositionHeader("attachment", {"filename": "my file.txt", "handling": "optional"}),
-     "Content-Disposition", 'attachment;filename="my file.txt";handling=optional'),
+    (
+        ContentDispositionHeader("attachment", {"filename": "my file.txt", "handling": "optional"}),
+        "Content-Disposition",
+        'attachment;filename="my file.txt";handling=optional',
+    ),
 ]
 
 
@@ -486,7 +565,12 @@ def value_examples() -> list[Any]:
         *(header for header, _, _ in HEADER_EXAMPLES),
         SIPURI.parse("sips:alice:pw@example.com:5061;transport=tcp?subject=hi"),
         Credentials("alice", "s3cret", "example.com"),
-        sdp, sdp.media[0], sdp.connection, sdp.attributes, sdp.media[0].attributes[0], sdp.bandwidth_info[0],
+        sdp,
+        sdp.media[0],
+        sdp.connection,
+        sdp.attributes,
+        sdp.media[0].attributes[0],
+        sdp.bandwidth_info[0],
     ]
 
 
@@ -503,8 +587,14 @@ def test_properties_the_mutable_class_sets_the_frozen_one_refuses(value: Any) ->
     # assignment on both.
     cls = type(value)
     frozen = frozen_class(cls).new(value)
-    names = sorted({name for klass in cls.__mro__ for name, attribute in vars(klass).items()
-                    if not name.startswith("_") and hasattr(type(attribute), "__set__")})
+    names = sorted(
+        {
+            name
+            for klass in cls.__mro__
+            for name, attribute in vars(klass).items()
+            if not name.startswith("_") and hasattr(type(attribute), "__set__")
+        }
+    )
     settable = []
     for name in names:
         before = copy.deepcopy(value)
@@ -611,9 +701,12 @@ def test_via_properties() -> None:
 
 
 def test_token_header_properties() -> None:
-    content_type = ContentTypeHeader.parse("application/pidf+xml ; charset = \"UTF-8\"")
+    content_type = ContentTypeHeader.parse('application/pidf+xml ; charset = "UTF-8"')
     assert (content_type.content_type, content_type.type, content_type.subtype) == (
-        "application/pidf+xml", "application", "pidf+xml")
+        "application/pidf+xml",
+        "application",
+        "pidf+xml",
+    )
     assert content_type.parameters == {"charset": "UTF-8"}
     event = EventHeader.parse("dialog;Id=abc")
     assert (event.event, event.id) == ("dialog", "abc")
@@ -634,11 +727,15 @@ def test_token_header_properties() -> None:
 
 
 def test_other_header_properties() -> None:
-    warning = WarningHeader.parse('301  isi.edu  "Incompatible network address type \'E.164\'"')
+    warning = WarningHeader.parse("301  isi.edu  \"Incompatible network address type 'E.164'\"")
     assert (warning.code, warning.agent, warning.text) == (301, "isi.edu", "Incompatible network address type 'E.164'")
     replaces = ReplacesHeader.parse("12345@192.168.118.3;to-tag=12345;from-tag=54321;x=y")
     assert (replaces.call_id, replaces.from_tag, replaces.to_tag, replaces.early_only) == (
-        "12345@192.168.118.3", "54321", "12345", False)
+        "12345@192.168.118.3",
+        "54321",
+        "12345",
+        False,
+    )
     assert replaces.parameters == {"x": "y"}
     assert replaces.body == "12345@192.168.118.3;from-tag=54321;to-tag=12345;x=y"
     retry = RetryAfterHeader.parse("18000;duration=3600")
@@ -665,46 +762,50 @@ def test_changed_in_place_parameters_are_checked_when_printed() -> None:
         _ = header.body
 
 
-@pytest.mark.parametrize(("factory", "error"), [
-    (lambda: Header("Bad Name", "x"), ValueError),
-    (lambda: Header("X", "a\r\nb"), ValueError),
-    (lambda: Header("X", 5), TypeError),
-    (lambda: FromHeader("sip:alice@example.com"), TypeError),
-    (lambda: FromHeader(URI, 5), TypeError),
-    (lambda: FromHeader(URI, "line\nbreak"), ValueError),
-    (lambda: FromHeader(URI, parameters={"bad name": "x"}), ValueError),
-    (lambda: FromHeader(URI, parameters={"x": "a\x00"}), ValueError),
-    (lambda: FromHeader(URI, parameters={"x": 5}), TypeError),
-    (lambda: FromHeader(URI, parameters={"x": "1", "X": "2"}), ValueError),
-    (lambda: FromHeader(URI, parameters="tag=1"), TypeError),
-    (lambda: FrozenFromHeader(SIPURI(user="nohost")), ValueError),
-    (lambda: ViaHeader("U D P", "h"), ValueError),
-    (lambda: ViaHeader("UDP", "h", 70000), ValueError),
-    (lambda: ViaHeader("UDP", ""), ValueError),
-    (lambda: ContentTypeHeader("text"), ValueError),
-    (lambda: ContentTypeHeader("text/plain/x"), ValueError),
-    (lambda: EventHeader("pres ence"), ValueError),
-    (lambda: EventHeader(None), TypeError),
-    (lambda: SubscriptionStateHeader("active", {"expires": "soon"}), ValueError),
-    (lambda: ReasonHeader("SIP", {"cause": "x"}), ValueError),
-    (lambda: WarningHeader(99, "h", "t"), ValueError),
-    (lambda: WarningHeader("399", "h", "t"), TypeError),
-    (lambda: WarningHeader(399, "bad agent", "t"), ValueError),
-    (lambda: WarningHeader(399, "h:99999", "t"), ValueError),
-    (lambda: ReplacesHeader("a b", "f", "t"), ValueError),
-    (lambda: ReplacesHeader("id", "f", "t", parameters={"to-tag": "x"}), ValueError),
-    (lambda: ReplacesHeader("id", "f", "t", early_only=1), TypeError),
-    (lambda: RetryAfterHeader(-1), ValueError),
-    (lambda: RetryAfterHeader(1, "a\nb"), ValueError),
-    (lambda: SubjectHeader(None), TypeError),
-    (lambda: PAssertedIdentityHeader(None), TypeError),
-])
+@pytest.mark.parametrize(
+    ("factory", "error"),
+    [
+        (lambda: Header("Bad Name", "x"), ValueError),
+        (lambda: Header("X", "a\r\nb"), ValueError),
+        (lambda: Header("X", 5), TypeError),
+        (lambda: FromHeader("sip:alice@example.com"), TypeError),
+        (lambda: FromHeader(URI, 5), TypeError),
+        (lambda: FromHeader(URI, "line\nbreak"), ValueError),
+        (lambda: FromHeader(URI, parameters={"bad name": "x"}), ValueError),
+        (lambda: FromHeader(URI, parameters={"x": "a\x00"}), ValueError),
+        (lambda: FromHeader(URI, parameters={"x": 5}), TypeError),
+        (lambda: FromHeader(URI, parameters={"x": "1", "X": "2"}), ValueError),
+        (lambda: FromHeader(URI, parameters="tag=1"), TypeError),
+        (lambda: FrozenFromHeader(SIPURI(user="nohost")), ValueError),
+        (lambda: ViaHeader("U D P", "h"), ValueError),
+        (lambda: ViaHeader("UDP", "h", 70000), ValueError),
+        (lambda: ViaHeader("UDP", ""), ValueError),
+        (lambda: ContentTypeHeader("text"), ValueError),
+        (lambda: ContentTypeHeader("text/plain/x"), ValueError),
+        (lambda: EventHeader("pres ence"), ValueError),
+        (lambda: EventHeader(None), TypeError),
+        (lambda: SubscriptionStateHeader("active", {"expires": "soon"}), ValueError),
+        (lambda: ReasonHeader("SIP", {"cause": "x"}), ValueError),
+        (lambda: WarningHeader(99, "h", "t"), ValueError),
+        (lambda: WarningHeader("399", "h", "t"), TypeError),
+        (lambda: WarningHeader(399, "bad agent", "t"), ValueError),
+        (lambda: WarningHeader(399, "h:99999", "t"), ValueError),
+        (lambda: ReplacesHeader("a b", "f", "t"), ValueError),
+        (lambda: ReplacesHeader("id", "f", "t", parameters={"to-tag": "x"}), ValueError),
+        (lambda: ReplacesHeader("id", "f", "t", early_only=1), TypeError),
+        (lambda: RetryAfterHeader(-1), ValueError),
+        (lambda: RetryAfterHeader(1, "a\nb"), ValueError),
+        (lambda: SubjectHeader(None), TypeError),
+        (lambda: PAssertedIdentityHeader(None), TypeError),
+    ],
+)
 def test_header_bad_arguments(factory: Any, error: type[Exception]) -> None:
     with pytest.raises(error):
         factory()
 
 
 # --- torture cases: valid ------------------------------------------------------------------
+
 
 def test_valid_escaped_user_parts() -> None:
     assert SIPURI.parse("sip:%61%6C%69%63%65@atlanta.example.com").user == "alice"
@@ -722,8 +823,9 @@ def test_valid_odd_whitespace_and_folding() -> None:
     header = FromHeader.parse('  "Bob B."\r\n  <sip:bob@biloxi.example.com>\r\n\t;\r\n tag = a48s ; other\t=\t"x" ')
     assert (header.display_name, header.tag) == ("Bob B.", "a48s")
     assert header.parameters == {"tag": "a48s", "other": "x"}
-    via = ViaHeader.parse("SIP / 2.0 / UDP\r\n   first.example.com: 4000;ttl =16\r\n ;maddr=224.2.0.1 "
-                          ";branch=z9hG4bKa7c6a8dlze.1")
+    via = ViaHeader.parse(
+        "SIP / 2.0 / UDP\r\n   first.example.com: 4000;ttl =16\r\n ;maddr=224.2.0.1 ;branch=z9hG4bKa7c6a8dlze.1"
+    )
     assert (via.host, via.port, via.parameters["ttl"]) == ("first.example.com", 4000, "16")
     assert ContentTypeHeader.parse("text / html").content_type == "text/html"
     assert FromHeader.parse("Bob   Builder\t<sip:bob@b>").display_name == "Bob Builder"
@@ -867,7 +969,7 @@ INVALID = [
     (ReasonHeader, "SIP;cause=abc", "parameter cause"),
     (WarningHeader, '39 h "t"', "three digits"),
     (WarningHeader, '3999 h "t"', "out of range"),
-    (WarningHeader, '399 h t', "expected '\"'"),
+    (WarningHeader, "399 h t", "expected '\"'"),
     (WarningHeader, '399 "t"', "expected warning agent"),
     (WarningHeader, '399 h "a", 399 h "b"', "expected one value"),
     (ReplacesHeader, "abc@h;from-tag=1", "to-tag missing"),
@@ -923,37 +1025,61 @@ def test_parse_needs_text(cls: type) -> None:
 
 # --- received messages ----------------------------------------------------------------------------
 
+
 def test_headers_of_a_received_message() -> None:
-    message = "\r\n".join([
-        "NOTIFY sip:alice@192.0.2.1:5060 SIP/2.0",
-        "v: SIP/2.0/UDP 192.0.2.2:5060;branch=z9hG4bK.1;rport",
-        "Via: SIP/2.0/TCP [2001:db8::2];branch=z9hG4bK.2, SIP/2.0/UDP h3;branch=z9hG4bK.3",
-        "f: \"Presence\" <sip:pres@example.com>;tag=t1",
-        "t: <sip:alice@example.com>;tag=t2",
-        "i: 4a8c@example.com",
-        "CSeq: 3 NOTIFY",
-        "m: <sip:pres@192.0.2.2>;expires=30;+sip.instance=\"<urn:x>\", <tel:+12015550123>",
-        "Record-Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>",
-        "o: presence;id=42",
-        "Subscription-State: active;expires=598",
-        "Reason: SIP;cause=600;text=\"Busy\"",
-        "Warning: 399 p1.example.com \"Be warned\"",
-        "Retry-After: 5 (later)",
-        "P-Asserted-Identity: \"Pres\" <sip:pres@example.com>",
-        "P-Asserted-Identity: tel:+12015550123",
-        "Event-Unknown: whatever ; you like",
-        "Subject: Presence update",
-        "Replaces: not valid",
-        "c: application/pidf+xml;charset=UTF-8",
-        "Content-Length: 0",
-        "", ""])
+    message = "\r\n".join(
+        [
+            "NOTIFY sip:alice@192.0.2.1:5060 SIP/2.0",
+            "v: SIP/2.0/UDP 192.0.2.2:5060;branch=z9hG4bK.1;rport",
+            "Via: SIP/2.0/TCP [2001:db8::2];branch=z9hG4bK.2, SIP/2.0/UDP h3;branch=z9hG4bK.3",
+            'f: "Presence" <sip:pres@example.com>;tag=t1',
+            "t: <sip:alice@example.com>;tag=t2",
+            "i: 4a8c@example.com",
+            "CSeq: 3 NOTIFY",
+            'm: <sip:pres@192.0.2.2>;expires=30;+sip.instance="<urn:x>", <tel:+12015550123>',
+            "Record-Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>",
+            "o: presence;id=42",
+            "Subscription-State: active;expires=598",
+            'Reason: SIP;cause=600;text="Busy"',
+            'Warning: 399 p1.example.com "Be warned"',
+            "Retry-After: 5 (later)",
+            'P-Asserted-Identity: "Pres" <sip:pres@example.com>',
+            "P-Asserted-Identity: tel:+12015550123",
+            "Event-Unknown: whatever ; you like",
+            "Subject: Presence update",
+            "Replaces: not valid",
+            "c: application/pidf+xml;charset=UTF-8",
+            "Content-Length: 0",
+            "",
+            "",
+        ]
+    )
     headers = pjsip_message_headers(message)
     assert [type(header).__name__ for header in headers] == [
-        "FrozenViaHeader", "FrozenViaHeader", "FrozenViaHeader", "FrozenFromHeader", "FrozenToHeader",
-        "FrozenHeader", "FrozenHeader", "FrozenContactHeader", "FrozenHeader", "FrozenRecordRouteHeader",
-        "FrozenRecordRouteHeader", "FrozenEventHeader", "FrozenSubscriptionStateHeader", "FrozenReasonHeader",
-        "FrozenWarningHeader", "FrozenRetryAfterHeader", "FrozenPAssertedIdentityHeader", "FrozenHeader",
-        "FrozenHeader", "FrozenSubjectHeader", "FrozenHeader", "FrozenContentTypeHeader", "FrozenHeader"]
+        "FrozenViaHeader",
+        "FrozenViaHeader",
+        "FrozenViaHeader",
+        "FrozenFromHeader",
+        "FrozenToHeader",
+        "FrozenHeader",
+        "FrozenHeader",
+        "FrozenContactHeader",
+        "FrozenHeader",
+        "FrozenRecordRouteHeader",
+        "FrozenRecordRouteHeader",
+        "FrozenEventHeader",
+        "FrozenSubscriptionStateHeader",
+        "FrozenReasonHeader",
+        "FrozenWarningHeader",
+        "FrozenRetryAfterHeader",
+        "FrozenPAssertedIdentityHeader",
+        "FrozenHeader",
+        "FrozenHeader",
+        "FrozenSubjectHeader",
+        "FrozenHeader",
+        "FrozenContentTypeHeader",
+        "FrozenHeader",
+    ]
     names = [header.name for header in headers]
     assert names[:7] == ["Via", "Via", "Via", "From", "To", "Call-ID", "CSeq"]
     assert headers[0] == FrozenViaHeader("UDP", "192.0.2.2", 5060, {"branch": "z9hG4bK.1", "rport": None})
@@ -975,7 +1101,7 @@ def test_headers_of_a_received_message() -> None:
 def test_pjsip_reading_of_uris() -> None:
     assert pjsip_uri("tel:+12015550123") is None
     assert pjsip_uri("sip:alice@[2001:db8::1]:5060;lr") == SIPURI.parse("sip:alice@[2001:db8::1]:5060;lr")
-    assert pjsip_uri("sip:a@[bad host]") is None      # PJSIP accepts it, our classes do not
+    assert pjsip_uri("sip:a@[bad host]") is None  # PJSIP accepts it, our classes do not
     with pytest.raises(SIPCoreError):
         pjsip_uri("sip:a@b:99999")
 
@@ -989,31 +1115,42 @@ def test_a_received_message_through_the_engine(engine: Engine) -> None:
         peer.bind(("127.0.0.1", 0))
         peer.settimeout(10)
         port = peer.getsockname()[1]
-        message = "\r\n".join([
-            f"MESSAGE sip:alice@127.0.0.1:{engine.local_udp_port};transport=udp SIP/2.0",
-            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK.engine1;rport",
-            "From: \"Bob\" <sip:bob@example.com>;tag=b1",
-            "To: <sip:alice@example.com>",
-            "Call-ID: engine-reading@example.com",
-            "CSeq: 1 MESSAGE",
-            "m: <sip:bob@127.0.0.1>;expires=30;q=0.5, <tel:+12015550123>",
-            "Route: <sip:p1.example.com;lr>",
-            "Event: presence;id=42",
-            "Reason: SIP;cause=600;text=\"Busy\"",
-            "Subject: Grüße",
-            "Replaces: not valid",
-            "Content-Type: text/plain",
-            "Content-Length: 2",
-            "", "hi"])
+        message = "\r\n".join(
+            [
+                f"MESSAGE sip:alice@127.0.0.1:{engine.local_udp_port};transport=udp SIP/2.0",
+                f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK.engine1;rport",
+                'From: "Bob" <sip:bob@example.com>;tag=b1',
+                "To: <sip:alice@example.com>",
+                "Call-ID: engine-reading@example.com",
+                "CSeq: 1 MESSAGE",
+                "m: <sip:bob@127.0.0.1>;expires=30;q=0.5, <tel:+12015550123>",
+                "Route: <sip:p1.example.com;lr>",
+                "Event: presence;id=42",
+                'Reason: SIP;cause=600;text="Busy"',
+                "Subject: Grüße",
+                "Replaces: not valid",
+                "Content-Type: text/plain",
+                "Content-Length: 2",
+                "",
+                "hi",
+            ]
+        )
         peer.sendto(message.encode(), ("127.0.0.1", engine.local_udp_port))
         assert peer.recv(65536).startswith(b"SIP/2.0 200 ")
     got = messages.wait_named("SIPEngineGotMessage")
-    assert got.data.request_uri == SIPURI("127.0.0.1", user="alice", port=engine.local_udp_port,
-                                          parameters={"transport": "udp"})
+    assert got.data.request_uri == SIPURI(
+        "127.0.0.1", user="alice", port=engine.local_udp_port, parameters={"transport": "udp"}
+    )
     assert list(got.data.headers) == pjsip_message_headers(message)
     assert [type(header).__name__ for header in got.data.headers][5:12] == [
-        "FrozenContactHeader", "FrozenHeader", "FrozenRouteHeader", "FrozenEventHeader", "FrozenReasonHeader",
-        "FrozenSubjectHeader", "FrozenHeader"]
+        "FrozenContactHeader",
+        "FrozenHeader",
+        "FrozenRouteHeader",
+        "FrozenEventHeader",
+        "FrozenReasonHeader",
+        "FrozenSubjectHeader",
+        "FrozenHeader",
+    ]
     assert got.data.headers[5].q == 0.5 and got.data.headers[10].subject == "Grüße"
 
 
@@ -1036,10 +1173,11 @@ def test_pjsip_parser_outlives_engine_restarts() -> None:
             assert reading(b"Route: <sip:a@b>")[0].uri == SIPURI("b", user="a")
         print("done")
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "done\n"        # and PJSIP printed nothing
+    assert result.stdout == "done\n"  # and PJSIP printed nothing
 
 
 def test_parse_while_the_engine_runs(engine: Engine) -> None:
@@ -1056,21 +1194,29 @@ nonempty_text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1,
 # text that can stand in a header: no control characters
 header_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)
 labels = st.from_regex(r"[a-zA-Z0-9_](?:[a-zA-Z0-9_-]{0,6}[a-zA-Z0-9_])?", fullmatch=True)
-host_names = st.lists(labels, min_size=1, max_size=3).map(".".join).filter(
-    lambda name: not all(character in "0123456789." for character in name))
+host_names = (
+    st.lists(labels, min_size=1, max_size=3)
+    .map(".".join)
+    .filter(lambda name: not all(character in "0123456789." for character in name))
+)
 hosts = st.one_of(host_names, st.ip_addresses(v=4).map(str), st.ip_addresses(v=6).map(str))
 
 
 @st.composite
 def uri_parameters(draw: Any, pjsip: bool) -> dict[str, str | None]:
-    names = draw(st.lists(st.one_of(st.sampled_from(["transport", "user", "method", "maddr", "lr", "ttl", "Lr"]),
-                                    nonempty_text), max_size=5, unique_by=str.lower))
+    names = draw(
+        st.lists(
+            st.one_of(st.sampled_from(["transport", "user", "method", "maddr", "lr", "ttl", "Lr"]), nonempty_text),
+            max_size=5,
+            unique_by=str.lower,
+        )
+    )
     parameters: dict[str, str | None] = {}
     for name in names:
         if name.lower() == "ttl":
             parameters[name] = str(draw(st.integers(0, 255)))
         elif name.lower() == "lr" and pjsip:
-            parameters[name] = None     # PJSIP keeps lr only as a flag
+            parameters[name] = None  # PJSIP keeps lr only as a flag
         else:
             parameters[name] = draw(st.one_of(st.none(), nonempty_text))
     return parameters
@@ -1080,14 +1226,19 @@ def uris(pjsip: bool = False) -> st.SearchStrategy[SIPURI]:
     users = st.one_of(st.none(), nonempty_text)
     return st.builds(
         lambda host, user, password, port, parameters, headers, secure: SIPURI(
-            host, user, password if user is not None else None, port, parameters, headers, secure),
-        hosts, users, st.one_of(st.none(), nonempty_text),
+            host, user, password if user is not None else None, port, parameters, headers, secure
+        ),
+        hosts,
+        users,
+        st.one_of(st.none(), nonempty_text),
         # PJSIP reads port 0 as no port
         st.one_of(st.none(), st.integers(1 if pjsip else 0, 65535)),
         uri_parameters(pjsip),
         st.dictionaries(nonempty_text, any_text, max_size=3).map(
-            lambda headers: {name: value for name, value in {n.lower(): (n, v) for n, v in headers.items()}.values()}),
-        st.booleans())
+            lambda headers: {name: value for name, value in {n.lower(): (n, v) for n, v in headers.items()}.values()}
+        ),
+        st.booleans(),
+    )
 
 
 @given(uris())
@@ -1115,15 +1266,33 @@ def variants_of(uri: SIPURI) -> list[FrozenSIPURI]:
     variants = [FrozenSIPURI.new(uri)]
     significant = {"user", "ttl", "method", "maddr", "transport"}
     try:
-        variants.append(FrozenSIPURI(
-            uri.host.upper(), uri.user, uri.password, uri.port,
-            {name.swapcase(): value if value is None else value.swapcase() for name, value in uri.parameters.items()},
-            {name.upper(): value for name, value in uri.headers.items()}, uri.secure))
-    except ValueError:      # swapping case merged two names
+        variants.append(
+            FrozenSIPURI(
+                uri.host.upper(),
+                uri.user,
+                uri.password,
+                uri.port,
+                {
+                    name.swapcase(): value if value is None else value.swapcase()
+                    for name, value in uri.parameters.items()
+                },
+                {name.upper(): value for name, value in uri.headers.items()},
+                uri.secure,
+            )
+        )
+    except ValueError:  # swapping case merged two names
         pass
-    variants.append(FrozenSIPURI(uri.host, uri.user, uri.password, uri.port,
-                                 {name: value for name, value in uri.parameters.items()
-                                  if name.lower() in significant}, uri.headers, uri.secure))
+    variants.append(
+        FrozenSIPURI(
+            uri.host,
+            uri.user,
+            uri.password,
+            uri.port,
+            {name: value for name, value in uri.parameters.items() if name.lower() in significant},
+            uri.headers,
+            uri.secure,
+        )
+    )
     return variants
 
 
@@ -1140,10 +1309,14 @@ def test_uri_equality_is_consistent_with_hash(first: SIPURI, second: SIPURI) -> 
                 assert hash(left) == hash(right)
 
 
-def parameters_for(reserved: set[str], extra: st.SearchStrategy[dict[str, str | None]] | None = None
-                   ) -> st.SearchStrategy[dict[str, str | None]]:
-    random = st.lists(st.tuples(tokens.filter(lambda name: name.lower() not in reserved),
-                                st.one_of(st.none(), header_text)), max_size=4, unique_by=lambda item: item[0].lower())
+def parameters_for(
+    reserved: set[str], extra: st.SearchStrategy[dict[str, str | None]] | None = None
+) -> st.SearchStrategy[dict[str, str | None]]:
+    random = st.lists(
+        st.tuples(tokens.filter(lambda name: name.lower() not in reserved), st.one_of(st.none(), header_text)),
+        max_size=4,
+        unique_by=lambda item: item[0].lower(),
+    )
     return st.tuples(extra if extra is not None else st.just({}), random).map(lambda pair: {**pair[0], **dict(pair[1])})
 
 
@@ -1152,48 +1325,95 @@ def optional(name: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy[dic
 
 
 display_names = st.one_of(st.none(), header_text)
-numbers = st.integers(0, 2 ** 32 - 2).map(str)
+numbers = st.integers(0, 2**32 - 2).map(str)
 pjsip_uris = uris(pjsip=True)
 
 HEADER_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
-    Header: st.builds(Header, tokens.map(lambda name: "X-" + name),
-                      header_text.map(lambda text: text.strip(" \t"))),
-    FromHeader: st.builds(FromHeader, pjsip_uris, display_names,
-                          parameters_for({"tag"}, optional("tag", tokens))),
+    Header: st.builds(Header, tokens.map(lambda name: "X-" + name), header_text.map(lambda text: text.strip(" \t"))),
+    FromHeader: st.builds(FromHeader, pjsip_uris, display_names, parameters_for({"tag"}, optional("tag", tokens))),
     ToHeader: st.builds(ToHeader, pjsip_uris, display_names, parameters_for({"tag"}, optional("tag", tokens))),
     ContactHeader: st.one_of(
         st.just(ContactHeader(None)),
-        st.builds(ContactHeader, pjsip_uris, display_names, parameters_for(
-            {"q", "expires"}, st.tuples(optional("q", st.integers(1, 1000).map(lambda q: str(q / 1000))),
-                                        optional("expires", numbers)).map(lambda pair: {**pair[0], **pair[1]})))),
+        st.builds(
+            ContactHeader,
+            pjsip_uris,
+            display_names,
+            parameters_for(
+                {"q", "expires"},
+                st.tuples(
+                    optional("q", st.integers(1, 1000).map(lambda q: str(q / 1000))), optional("expires", numbers)
+                ).map(lambda pair: {**pair[0], **pair[1]}),
+            ),
+        ),
+    ),
     RouteHeader: st.builds(RouteHeader, pjsip_uris, display_names, parameters_for(set())),
     RecordRouteHeader: st.builds(RecordRouteHeader, pjsip_uris, display_names, parameters_for(set())),
     ReferToHeader: st.builds(ReferToHeader, pjsip_uris, parameters_for(set()), display_names),
     PAssertedIdentityHeader: st.builds(PAssertedIdentityHeader, pjsip_uris, display_names),
     PPreferredIdentityHeader: st.builds(PPreferredIdentityHeader, pjsip_uris, display_names),
-    ViaHeader: st.builds(ViaHeader, tokens, hosts, st.one_of(st.none(), st.integers(1, 65535)), parameters_for(
-        {"ttl", "rport", "branch", "received", "maddr"},
-        st.fixed_dictionaries({}, optional={"ttl": st.integers(0, 255).map(str),
-                                            "rport": st.one_of(st.none(), st.integers(1, 65535).map(str)),
-                                            "branch": tokens.map(lambda token: "z9hG4bK" + token),
-                                            "received": st.one_of(st.ip_addresses().map(str), header_text),
-                                            "maddr": hosts}))),
+    ViaHeader: st.builds(
+        ViaHeader,
+        tokens,
+        hosts,
+        st.one_of(st.none(), st.integers(1, 65535)),
+        parameters_for(
+            {"ttl", "rport", "branch", "received", "maddr"},
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "ttl": st.integers(0, 255).map(str),
+                    "rport": st.one_of(st.none(), st.integers(1, 65535).map(str)),
+                    "branch": tokens.map(lambda token: "z9hG4bK" + token),
+                    "received": st.one_of(st.ip_addresses().map(str), header_text),
+                    "maddr": hosts,
+                },
+            ),
+        ),
+    ),
     ContentTypeHeader: st.builds(ContentTypeHeader, st.tuples(tokens, tokens).map("/".join), parameters_for(set())),
     EventHeader: st.builds(EventHeader, tokens, parameters_for({"id"}, optional("id", tokens))),
-    SubscriptionStateHeader: st.builds(SubscriptionStateHeader, tokens, parameters_for(
-        {"reason", "expires", "retry-after"},
-        st.fixed_dictionaries({}, optional={"reason": tokens, "expires": numbers, "retry-after": numbers}))),
-    ReasonHeader: st.builds(ReasonHeader, tokens, parameters_for(
-        {"cause", "text"}, st.fixed_dictionaries({}, optional={"cause": numbers, "text": header_text}))),
-    WarningHeader: st.builds(WarningHeader, st.integers(100, 999), st.one_of(
-        tokens, st.tuples(hosts, st.integers(0, 65535)).map(
-            lambda pair: f"[{pair[0]}]:{pair[1]}" if ":" in pair[0] else f"{pair[0]}:{pair[1]}")), header_text),
-    ReplacesHeader: st.builds(ReplacesHeader, st.from_regex(r"[A-Za-z0-9.!%*_+`'~()<>:\\\"/\[\]?{}-]{1,12}"
-                                                            r"(@[A-Za-z0-9.-]{1,12})?", fullmatch=True),
-                              tokens, tokens, st.booleans(),
-                              parameters_for({"from-tag", "to-tag", "early-only"})),
-    RetryAfterHeader: st.builds(RetryAfterHeader, st.integers(0, 2 ** 31 - 1), st.one_of(st.none(), header_text),
-                                parameters_for({"duration"}, optional("duration", numbers))),
+    SubscriptionStateHeader: st.builds(
+        SubscriptionStateHeader,
+        tokens,
+        parameters_for(
+            {"reason", "expires", "retry-after"},
+            st.fixed_dictionaries({}, optional={"reason": tokens, "expires": numbers, "retry-after": numbers}),
+        ),
+    ),
+    ReasonHeader: st.builds(
+        ReasonHeader,
+        tokens,
+        parameters_for({"cause", "text"}, st.fixed_dictionaries({}, optional={"cause": numbers, "text": header_text})),
+    ),
+    WarningHeader: st.builds(
+        WarningHeader,
+        st.integers(100, 999),
+        st.one_of(
+            tokens,
+            st.tuples(hosts, st.integers(0, 65535)).map(
+                lambda pair: f"[{pair[0]}]:{pair[1]}" if ":" in pair[0] else f"{pair[0]}:{pair[1]}"
+            ),
+        ),
+        header_text,
+    ),
+    ReplacesHeader: st.builds(
+        ReplacesHeader,
+        st.from_regex(
+            r"[A-Za-z0-9.!%*_+`'~()<>:\\\"/\[\]?{}-]{1,12}"
+            r"(@[A-Za-z0-9.-]{1,12})?",
+            fullmatch=True,
+        ),
+        tokens,
+        tokens,
+        st.booleans(),
+        parameters_for({"from-tag", "to-tag", "early-only"}),
+    ),
+    RetryAfterHeader: st.builds(
+        RetryAfterHeader,
+        st.integers(0, 2**31 - 1),
+        st.one_of(st.none(), header_text),
+        parameters_for({"duration"}, optional("duration", numbers)),
+    ),
     SubjectHeader: st.builds(SubjectHeader, header_text.map(lambda text: text.strip(" \t"))),
     ContentDispositionHeader: st.builds(ContentDispositionHeader, tokens, parameters_for(set())),
 }
@@ -1218,8 +1438,11 @@ def test_header_text_round_trip(cls: type, data: st.DataObject) -> None:
     assert [strict(value) for value in pjsip_header(header.name, body)] == [strict(frozen)]
 
 
-@given(st.lists(st.sampled_from(list(HEADER_STRATEGIES)), min_size=2, max_size=2).flatmap(
-    lambda classes: st.tuples(*[HEADER_STRATEGIES[cls] for cls in classes])))
+@given(
+    st.lists(st.sampled_from(list(HEADER_STRATEGIES)), min_size=2, max_size=2).flatmap(
+        lambda classes: st.tuples(*[HEADER_STRATEGIES[cls] for cls in classes])
+    )
+)
 @PROPERTY
 def test_header_equality_is_consistent_with_hash(pair: tuple[Any, Any]) -> None:
     first, second = (frozen_class(type(header)).new(header) for header in pair)

@@ -54,12 +54,17 @@ def test_incoming_call_answered_then_remote_bye(engine: Engine, transport: str) 
     answerer = Answerer()
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    result = run_sipp(CALLS / "call_bye_uac.xml", sip_target("127.0.0.1", port), transport=transport,
-                      extra=["-s", "bob", "-set", "talk_ms", "300"])
+    result = run_sipp(
+        CALLS / "call_bye_uac.xml",
+        sip_target("127.0.0.1", port),
+        transport=transport,
+        extra=["-s", "bob", "-set", "talk_ms", "300"],
+    )
     assert result.succeeded, result.stderr + result.log
     invitation = answerer.invitations[0]
-    recorder.wait_for(lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState"
-                      and n.data.state == "disconnected")
+    recorder.wait_for(
+        lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState" and n.data.state == "disconnected"
+    )
     states = [n.data.state for n in recorder.named("SIPInvitationChangedState") if n.sender is invitation]
     assert states == ["incoming", "early", "connecting", "connected", "disconnected"]
     update = recorder.wait_named("SIPInvitationGotSDPUpdate")
@@ -76,15 +81,17 @@ def test_incoming_call_refused_busy(engine: Engine) -> None:
     answerer = Answerer(486)
     recorder = observe("SIPInvitationChangedState", "SIPEngineSIPTrace")
     # The scenario passes only when its INVITE gets a 486 (or 603) as final response, which it acknowledges.
-    result = run_sipp(CALLS / "call_refused_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob"])
+    result = run_sipp(
+        CALLS / "call_refused_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
+    )
     assert result.succeeded, result.stderr + result.log
     assert "REFUSED code=486 reason=Busy Here" in result.log
 
     [invitation] = answerer.invitations
     assert invitation.remote_user_agent == "SIPp call scenario"
-    ended = recorder.wait_for(lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState"
-                              and n.data.state == "disconnected")
+    ended = recorder.wait_for(
+        lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState" and n.data.state == "disconnected"
+    )
     assert (ended.data.code, ended.data.reason, ended.data.disconnect_reason) == (486, "Busy Here", "Busy Here")
     assert ended.data.originator == "local"  # we refused the call
     states = [n.data.state for n in recorder.named("SIPInvitationChangedState") if n.sender is invitation]
@@ -93,13 +100,19 @@ def test_incoming_call_refused_busy(engine: Engine) -> None:
 
     # On the wire: the INVITE's responses were 100, 180 and one 486, which SIPp's ACK stopped (no retransmission
     # in the half second SIPp lingers), all in the INVITE's transaction.
-    sent = [n.data.data if isinstance(n.data.data, str) else n.data.data.decode()
-            for n in recorder.named("SIPEngineSIPTrace") if not n.data.received]
+    sent = [
+        n.data.data if isinstance(n.data.data, str) else n.data.data.decode()
+        for n in recorder.named("SIPEngineSIPTrace")
+        if not n.data.received
+    ]
     responses = [text for text in sent if f"Call-ID: {invitation.call_id}" in text]
     assert [text.split(" ", 2)[1] for text in responses] == ["100", "180", "486"]
     assert all("CSeq: 1 INVITE" in text for text in responses)
-    received = [n.data.data if isinstance(n.data.data, str) else n.data.data.decode()
-                for n in recorder.named("SIPEngineSIPTrace") if n.data.received]
+    received = [
+        n.data.data if isinstance(n.data.data, str) else n.data.data.decode()
+        for n in recorder.named("SIPEngineSIPTrace")
+        if n.data.received
+    ]
     assert [text.split(" ", 1)[0] for text in received if f"Call-ID: {invitation.call_id}" in text] == ["INVITE", "ACK"]
 
 
@@ -109,13 +122,28 @@ def test_outgoing_call_answered_then_local_bye(engine: Engine, transport: str) -
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
     invitation = Invitation()
-    invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-                           ToHeader(SIPURI(user="bob", host=server.host, port=server.port,
-                                           parameters={"transport": transport} if transport != "udp" else None)),
-                           None, ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=port,
-                                                      parameters={"transport": transport} if transport != "udp"
-                                                      else None)),
-                           sdp=audio_sdp(40004), timeout=10)
+    invitation.send_invite(
+        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+        ToHeader(
+            SIPURI(
+                user="bob",
+                host=server.host,
+                port=server.port,
+                parameters={"transport": transport} if transport != "udp" else None,
+            )
+        ),
+        None,
+        ContactHeader(
+            SIPURI(
+                user="alice",
+                host="127.0.0.1",
+                port=port,
+                parameters={"transport": transport} if transport != "udp" else None,
+            )
+        ),
+        sdp=audio_sdp(40004),
+        timeout=10,
+    )
     recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
     assert recorder.wait_named("SIPInvitationGotSDPUpdate").data.succeeded
     assert invitation.remote_sdp is not None and invitation.local_sdp.media[0].port == 40004
@@ -131,8 +159,9 @@ def test_outgoing_call_answered_then_local_bye(engine: Engine, transport: str) -
 def test_engine_stop_ends_calls(engine: Engine) -> None:
     answerer = Answerer()
     recorder = observe("SIPInvitationChangedState")
-    with sipp_in_background(CALLS / "call_wait_bye_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                            extra=["-s", "bob"], timeout=15):
+    with sipp_in_background(
+        CALLS / "call_wait_bye_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"], timeout=15
+    ):
         recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
         engine.stop()
         assert answerer.invitations[0].state == "disconnected"
@@ -141,8 +170,11 @@ def test_engine_stop_ends_calls(engine: Engine) -> None:
 def test_cancel_while_ringing(engine: Engine) -> None:
     responder = Responder([(180, None)])
     recorder = observe("SIPInvitationChangedState")
-    result = run_sipp(CALLS / "call_cancel_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob", "-set", "ring_ms", "200"])
+    result = run_sipp(
+        CALLS / "call_cancel_uac.xml",
+        sip_target("127.0.0.1", engine.local_udp_port),
+        extra=["-s", "bob", "-set", "ring_ms", "200"],
+    )
     assert result.succeeded, result.stderr + result.log
     invitation = responder.invitations[0]
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
@@ -153,8 +185,11 @@ def test_cancel_while_ringing(engine: Engine) -> None:
 def test_late_offer_the_answer_comes_in_the_ack(engine: Engine) -> None:
     responder = Responder([(180, None), (200, audio_sdp(40006))])
     recorder = observe("SIPInvitationGotSDPUpdate", "SIPInvitationChangedState")
-    result = run_sipp(CALLS / "call_late_offer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob", "-set", "talk_ms", "300"])
+    result = run_sipp(
+        CALLS / "call_late_offer_uac.xml",
+        sip_target("127.0.0.1", engine.local_udp_port),
+        extra=["-s", "bob", "-set", "talk_ms", "300"],
+    )
     assert result.succeeded, result.stderr + result.log
     update = recorder.wait_named("SIPInvitationGotSDPUpdate")
     assert update.data.succeeded
@@ -167,8 +202,11 @@ def test_hold_and_resume_by_the_remote_party(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40008))])
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationGotSDPUpdate", "SIPInvitationChangedState")
-    result = run_sipp(CALLS / "call_hold_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob", "-set", "step_ms", "100"])
+    result = run_sipp(
+        CALLS / "call_hold_uac.xml",
+        sip_target("127.0.0.1", engine.local_udp_port),
+        extra=["-s", "bob", "-set", "step_ms", "100"],
+    )
     assert result.succeeded, result.stderr + result.log
     assert "HOLD-ANSWER offer=sendonly answer=recvonly" in result.log
     assert "HOLD-ANSWER offer=inactive answer=inactive" in result.log
@@ -178,8 +216,11 @@ def test_hold_and_resume_by_the_remote_party(engine: Engine) -> None:
     directions = [n.data.local_sdp.media[0].direction for n in recorder.named("SIPInvitationGotSDPUpdate")]
     assert directions == ["sendrecv", "recvonly", "inactive", "sendrecv"]
     assert [offer.media[0].direction for offer in answerer.proposals] == ["sendonly", "inactive", "sendrecv"]
-    sub_states = [(n.data.prev_sub_state, n.data.sub_state, n.data.originator)
-                  for n in recorder.named("SIPInvitationChangedState") if n.data.prev_state == n.data.state]
+    sub_states = [
+        (n.data.prev_sub_state, n.data.sub_state, n.data.originator)
+        for n in recorder.named("SIPInvitationChangedState")
+        if n.data.prev_state == n.data.state
+    ]
     assert sub_states == [("normal", "received_proposal", "remote"), ("received_proposal", "normal", "local")] * 3
     assert responder.invitations
 
@@ -193,8 +234,11 @@ def test_reliable_provisional_response(engine: Engine) -> None:
     # comes a little later, once the PRACK had time to arrive.
     responder = Responder([(180, None)])
     recorder = observe("SIPInvitationChangedState")
-    with sipp_in_background(CALLS / "call_100rel_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                            extra=["-s", "bob", "-set", "rel_header", header]) as sipp:
+    with sipp_in_background(
+        CALLS / "call_100rel_uac.xml",
+        sip_target("127.0.0.1", engine.local_udp_port),
+        extra=["-s", "bob", "-set", "rel_header", header],
+    ) as sipp:
         recorder.wait_for(lambda n: n.data.state == "early")
         threading.Timer(0.5, lambda: responder.invitations[0].send_response(200, sdp=audio_sdp(40012))).start()
         assert sipp.wait() == 0, sipp.explain()
@@ -206,16 +250,21 @@ def test_session_timer_refreshes_are_answered(engine: Engine) -> None:
     # application answers; the UPDATE without SDP is answered by the core.
     responder = Responder([(200, audio_sdp(40014))])
     answerer = ProposalAnswerer()
-    result = run_sipp(CALLS / "call_timer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob", "-set", "refresh_ms", "1500"], timeout=20)
+    result = run_sipp(
+        CALLS / "call_timer_uac.xml",
+        sip_target("127.0.0.1", engine.local_udp_port),
+        extra=["-s", "bob", "-set", "refresh_ms", "1500"],
+        timeout=20,
+    )
     assert result.succeeded, result.stderr + result.log
     assert responder.invitations
     assert [offer.media[0].direction for offer in answerer.proposals] == ["sendrecv"]
 
 
 def test_bye_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
-    result = run_sipp(CALLS / "bye_unknown_dialog_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob"])
+    result = run_sipp(
+        CALLS / "bye_unknown_dialog_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
+    )
     assert result.succeeded, result.stderr + result.log
     assert "BYE-481" in result.log
 
@@ -225,10 +274,14 @@ def test_outgoing_call_refused(engine: Engine, scenario: str, code: int) -> None
     server = SippServer(CALLS / scenario)
     recorder = observe("SIPInvitationChangedState")
     invitation = Invitation()
-    invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-                           ToHeader(SIPURI(user="bob", host=server.host, port=server.port)), None,
-                           ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-                           sdp=audio_sdp(40016), timeout=10)
+    invitation.send_invite(
+        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+        ToHeader(SIPURI(user="bob", host=server.host, port=server.port)),
+        None,
+        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+        sdp=audio_sdp(40016),
+        timeout=10,
+    )
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
     assert (ended.data.code, ended.data.originator) == (code, "remote")  # the other side refused
     run = server.finish()
@@ -239,10 +292,13 @@ def test_outgoing_call_cancelled(engine: Engine) -> None:
     server = SippServer(CALLS / "call_ring_cancel_uas.xml")
     recorder = observe("SIPInvitationChangedState")
     invitation = Invitation()
-    invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-                           ToHeader(SIPURI(user="bob", host=server.host, port=server.port)), None,
-                           ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-                           sdp=audio_sdp(40018))
+    invitation.send_invite(
+        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+        ToHeader(SIPURI(user="bob", host=server.host, port=server.port)),
+        None,
+        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+        sdp=audio_sdp(40018),
+    )
     recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "early")
     invitation.end()
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
@@ -256,9 +312,15 @@ def test_outgoing_call_cancelled(engine: Engine) -> None:
 
 def _call(engine: Engine, to_uri: SIPURI, route=None, credentials=None, timeout: float = 10) -> Invitation:
     invitation = Invitation()
-    invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")), ToHeader(to_uri), route,
-                           ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-                           sdp=audio_sdp(40020), credentials=credentials, timeout=timeout)
+    invitation.send_invite(
+        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+        ToHeader(to_uri),
+        route,
+        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+        sdp=audio_sdp(40020),
+        credentials=credentials,
+        timeout=timeout,
+    )
     return invitation
 
 
@@ -297,12 +359,24 @@ def test_call_through_kamailio_with_digest(engine: Engine, make_kamailio, tmp_pa
     traces = observe("SIPEngineSIPTrace")
     engine.trace_sip = True
     with Pjsua2Agent(tmp_path / "bob.log") as bob:
-        bob.command("account", name="bob", user="bob", password=TEST_USERS["bob"], domain=server.domain,
-                    proxy=server.uri(lr=True), transport="udp", register=True)
+        bob.command(
+            "account",
+            name="bob",
+            user="bob",
+            password=TEST_USERS["bob"],
+            domain=server.domain,
+            proxy=server.uri(lr=True),
+            transport="udp",
+            register=True,
+        )
         bob.wait_for("reg_state", where=lambda event: event.get("code") == 200)
         route = RouteHeader(SIPURI(host=server.host, port=server.port, parameters={"lr": None}))
-        invitation = _call(engine, SIPURI(user="bob", host=server.domain), route=route,
-                           credentials=Credentials("alice", TEST_USERS["alice"]))
+        invitation = _call(
+            engine,
+            SIPURI(user="bob", host=server.domain),
+            route=route,
+            credentials=Credentials("alice", TEST_USERS["alice"]),
+        )
         recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "connected")
         invitation.end()
         recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
@@ -330,8 +404,11 @@ def test_early_media_goes_reliably_when_the_caller_supports_100rel(engine: Engin
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     traces = observe("SIPEngineSIPTrace")
     engine.trace_sip = True
-    with sipp_in_background(CALLS / "call_100rel_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                            extra=["-s", "bob", "-set", "rel_header", "Supported"]) as sipp:
+    with sipp_in_background(
+        CALLS / "call_100rel_uac.xml",
+        sip_target("127.0.0.1", engine.local_udp_port),
+        extra=["-s", "bob", "-set", "rel_header", "Supported"],
+    ) as sipp:
         recorder.wait_for(lambda n: n.name == "SIPInvitationGotSDPUpdate")
         threading.Timer(0.5, lambda: responder.invitations[0].send_response(200, sdp=audio_sdp(40022))).start()
         assert sipp.wait() == 0, sipp.explain()

@@ -33,18 +33,25 @@ pytestmark = pytest.mark.timeout(120)
 CALLS = SCENARIOS / "calls"
 
 
-
 def _sub_state_changes(recorder, invitation) -> list[tuple[str, str, str, int | None]]:
-    return [(n.data.prev_sub_state, n.data.sub_state, n.data.originator, n.data.code)
-            for n in recorder.named("SIPInvitationChangedState")
-            if n.sender is invitation and n.data.prev_state == n.data.state == "connected"]
+    return [
+        (n.data.prev_sub_state, n.data.sub_state, n.data.originator, n.data.code)
+        for n in recorder.named("SIPInvitationChangedState")
+        if n.sender is invitation and n.data.prev_state == n.data.state == "connected"
+    ]
 
 
 def _invite(engine: Engine, to_uri: SIPURI, sdp=None, extra_headers=None) -> Invitation:
     invitation = Invitation()
-    invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")), ToHeader(to_uri), None,
-                           ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-                           sdp=sdp, extra_headers=extra_headers, timeout=10)
+    invitation.send_invite(
+        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+        ToHeader(to_uri),
+        None,
+        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+        sdp=sdp,
+        extra_headers=extra_headers,
+        timeout=10,
+    )
     return invitation
 
 
@@ -56,15 +63,20 @@ def test_received_proposal_cancelled_by_the_other_side(engine: Engine) -> None:
     # the sub_state goes back to normal, the session unchanged.
     responder = Responder([(200, audio_sdp(40100))])
     recorder = observe("SIPInvitationChangedState")
-    result = run_sipp(CALLS / "reinvite_cancelled_by_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob", "-set", "cancel_ms", "300"])
+    result = run_sipp(
+        CALLS / "reinvite_cancelled_by_uac.xml",
+        sip_target("127.0.0.1", engine.local_udp_port),
+        extra=["-s", "bob", "-set", "cancel_ms", "300"],
+    )
     assert result.succeeded, result.stderr + result.log
     for line in ("REINVITE-TRYING", "CANCEL-OK", "REINVITE-487"):
         assert line in result.log
     invitation = responder.invitations[0]
     wait_state(recorder, invitation, "disconnected")
-    assert _sub_state_changes(recorder, invitation) == [("normal", "received_proposal", "remote", None),
-                                                        ("received_proposal", "normal", "remote", 487)]
+    assert _sub_state_changes(recorder, invitation) == [
+        ("normal", "received_proposal", "remote", None),
+        ("received_proposal", "normal", "remote", 487),
+    ]
     assert invitation.local_sdp is None  # over; during the call it stayed the first answer
 
 
@@ -88,8 +100,11 @@ def test_received_proposal_refused_by_the_application(engine: Engine) -> None:
 
     refuser = RefuseFirst()
     NotificationCenter().add_observer(refuser, name="SIPInvitationChangedState")
-    result = run_sipp(CALLS / "call_hold_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob", "-set", "step_ms", "100"])
+    result = run_sipp(
+        CALLS / "call_hold_uac.xml",
+        sip_target("127.0.0.1", engine.local_udp_port),
+        extra=["-s", "bob", "-set", "step_ms", "100"],
+    )
     # The scenario wants a 200 to its first hold: the 488 ends it, as it should.
     assert not result.succeeded
     assert "SIP/2.0 488 " in result.messages
@@ -100,8 +115,11 @@ def test_send_response_checks_the_proposal_state(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40104))])
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationChangedState")
-    result = run_sipp(CALLS / "call_hold_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob", "-set", "step_ms", "100"])
+    result = run_sipp(
+        CALLS / "call_hold_uac.xml",
+        sip_target("127.0.0.1", engine.local_udp_port),
+        extra=["-s", "bob", "-set", "step_ms", "100"],
+    )
     assert result.succeeded, result.stderr + result.log
     invitation = responder.invitations[0]
     wait_state(recorder, invitation, "disconnected")
@@ -120,8 +138,9 @@ def test_cancel_reinvite(engine: Engine) -> None:
     # CANCEL; SIPp answers 200 + 487 and we are back to normal.
     responder = Responder([(200, audio_sdp(40106))])
     recorder = observe("SIPInvitationChangedState")
-    with sipp_in_background(CALLS / "reinvite_cancel_received_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                            extra=["-s", "bob"]) as sipp:
+    with sipp_in_background(
+        CALLS / "reinvite_cancel_received_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
+    ) as sipp:
         recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
         invitation = responder.invitations[0]
         invitation.send_reinvite(sdp=with_direction(invitation.local_sdp, "sendonly"))
@@ -132,8 +151,10 @@ def test_cancel_reinvite(engine: Engine) -> None:
         recorder.wait_for(lambda n: n.sender is invitation and n.data.prev_sub_state == "sending_proposal")
         assert sipp.wait() == 0, sipp.explain()
     wait_state(recorder, invitation, "disconnected")
-    assert _sub_state_changes(recorder, invitation) == [("normal", "sending_proposal", "local", None),
-                                                        ("sending_proposal", "normal", "remote", 487)]
+    assert _sub_state_changes(recorder, invitation) == [
+        ("normal", "sending_proposal", "local", None),
+        ("sending_proposal", "normal", "remote", 487),
+    ]
 
 
 def test_hold_and_resume_by_us_with_baresip(engine: Engine, tmp_path) -> None:
@@ -153,8 +174,10 @@ def test_hold_and_resume_by_us_with_baresip(engine: Engine, tmp_path) -> None:
         invitation.end()
         wait_state(recorder, invitation, "disconnected")
     assert remote_directions == ["recvonly", "inactive", "sendrecv"]
-    assert _sub_state_changes(recorder, invitation) == [("normal", "sending_proposal", "local", None),
-                                                        ("sending_proposal", "normal", "remote", 200)] * 3
+    assert (
+        _sub_state_changes(recorder, invitation)
+        == [("normal", "sending_proposal", "local", None), ("sending_proposal", "normal", "remote", 200)] * 3
+    )
 
 
 # --- late offer from our side: the answer goes in the ACK ----------------------------
@@ -198,8 +221,12 @@ def test_replaces_names_the_replaced_invitation(engine: Engine) -> None:
     replaced = responder.invitations[0]
     call_id, local_tag, remote_tag = replaced.dialog_id
     assert first.dialog_id == (call_id, remote_tag, local_tag)  # the same dialog, seen from the other end
-    second = _invite(engine, bob, sdp=audio_sdp(40116),
-                     extra_headers=[ReplacesHeader(call_id, from_tag=remote_tag, to_tag=local_tag)])
+    second = _invite(
+        engine,
+        bob,
+        sdp=audio_sdp(40116),
+        extra_headers=[ReplacesHeader(call_id, from_tag=remote_tag, to_tag=local_tag)],
+    )
     wait_state(recorder, second, "connected")
     replacing = responder.invitations[1]
     assert replacing.replaced_invitation is replaced
@@ -215,8 +242,9 @@ def test_replaces_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40118))])
     recorder = observe("SIPInvitationChangedState", "SIPEngineRejectedRequest")
     bob = SIPURI(user="bob", host="127.0.0.1", port=engine.local_udp_port)
-    invitation = _invite(engine, bob, sdp=audio_sdp(40120),
-                         extra_headers=[ReplacesHeader("no-such-call", from_tag="a", to_tag="b")])
+    invitation = _invite(
+        engine, bob, sdp=audio_sdp(40120), extra_headers=[ReplacesHeader("no-such-call", from_tag="a", to_tag="b")]
+    )
     ended = wait_state(recorder, invitation, "disconnected")
     assert ended.data.code == 481
     rejected = recorder.wait_named("SIPEngineRejectedRequest")
@@ -258,15 +286,21 @@ def _connected_pair(engine: Engine, recorder, responder: Responder) -> tuple[Inv
 def test_transfer_accepted_and_reported(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40132))])
     target = TransferTarget()
-    recorder = observe("SIPInvitationChangedState", "SIPInvitationTransferDidStart", "SIPInvitationTransferGotNotify",
-                       "SIPInvitationTransferDidEnd", "SIPInvitationTransferDidFail")
+    recorder = observe(
+        "SIPInvitationChangedState",
+        "SIPInvitationTransferDidStart",
+        "SIPInvitationTransferGotNotify",
+        "SIPInvitationTransferDidEnd",
+        "SIPInvitationTransferDidFail",
+    )
     caller, callee = _connected_pair(engine, recorder, responder)
     carol = SIPURI(user="carol", host="127.0.0.1", port=5099)
     caller.transfer(carol)
     ended = recorder.wait_for(lambda n: n.name == "SIPInvitationTransferDidEnd" and n.sender is caller)
     assert recorder.wait_named("SIPInvitationTransferDidStart").sender is caller
-    progress = [(n.data.code, n.data.reason) for n in recorder.named("SIPInvitationTransferGotNotify")
-                if n.sender is caller]
+    progress = [
+        (n.data.code, n.data.reason) for n in recorder.named("SIPInvitationTransferGotNotify") if n.sender is caller
+    ]
     assert progress == [(100, "Trying"), (180, "Ringing"), (200, "OK")]
     assert ended.data.originator == "remote"
     assert [str(header.uri) for header in target.requests] == [str(carol)]
@@ -322,12 +356,16 @@ def test_transfer_needs_a_connected_call(engine: Engine) -> None:
 def test_transfer_requested_by_sipp(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40138))])
     target = TransferTarget()
-    result = run_sipp(CALLS / "call_transferred_by_peer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob"])
+    result = run_sipp(
+        CALLS / "call_transferred_by_peer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
+    )
     assert result.succeeded, result.stderr + result.log
     assert "REFER-ACCEPTED" in result.log and "TRANSFER-DONE" in result.log
-    notified = [line.split("NOTIFY sipfrag=", 1)[1].split(" state=")[0] for line in result.log.splitlines()
-                if "NOTIFY sipfrag=" in line]
+    notified = [
+        line.split("NOTIFY sipfrag=", 1)[1].split(" state=")[0]
+        for line in result.log.splitlines()
+        if "NOTIFY sipfrag=" in line
+    ]
     assert notified == ["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK"]
     assert str(target.requests[0].uri).startswith("sip:carol@127.0.0.1")
     assert responder.invitations
@@ -336,8 +374,9 @@ def test_transfer_requested_by_sipp(engine: Engine) -> None:
 def test_transfer_sent_to_sipp(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40140))])
     recorder = observe("SIPInvitationChangedState", "SIPInvitationTransferGotNotify", "SIPInvitationTransferDidEnd")
-    with sipp_in_background(CALLS / "call_transfer_received_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                            extra=["-s", "bob"]) as sipp:
+    with sipp_in_background(
+        CALLS / "call_transfer_received_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
+    ) as sipp:
         recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
         invitation = responder.invitations[0]
         invitation.transfer(SIPURI(user="carol", host="127.0.0.1", port=5099))
@@ -372,8 +411,9 @@ def test_reinvite_without_sdp_received(engine: Engine) -> None:
     # PJSIP offers our current SDP in the 200; SIPp's answer comes in the ACK.
     responder = Responder([(200, audio_sdp(40144))])
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    result = run_sipp(CALLS / "reinvite_without_sdp_uac.xml", sip_target("127.0.0.1", engine.local_udp_port),
-                      extra=["-s", "bob"])
+    result = run_sipp(
+        CALLS / "reinvite_without_sdp_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
+    )
     assert result.succeeded, result.stderr + result.log
     assert "REINVITE-OFFER m=audio 40144 " in result.log
     invitation = responder.invitations[0]
@@ -393,8 +433,13 @@ def test_reinvite_without_sdp_sent_to_baresip(engine: Engine, tmp_path) -> None:
         invitation = _invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port), sdp=audio_sdp(40146))
         wait_state(recorder, invitation, "connected")
         invitation.send_reinvite()
-        recorder.wait_for(lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState"
-                          and n.data.prev_sub_state == "sending_proposal")
+        recorder.wait_for(
+            lambda n: (
+                n.sender is invitation
+                and n.name == "SIPInvitationChangedState"
+                and n.data.prev_sub_state == "sending_proposal"
+            )
+        )
         recorder.wait_for(lambda n: len(recorder.named("SIPInvitationGotSDPUpdate")) == 2)
         second = recorder.named("SIPInvitationGotSDPUpdate")[1]
         assert second.data.succeeded and second.data.local_sdp.media[0].port == 40146

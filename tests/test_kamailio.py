@@ -68,11 +68,13 @@ def _from(server: Kamailio, user: str) -> FromHeader:
 
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
-def test_register_refresh_unregister(engine: Engine, make_kamailio: MakeKamailio, algorithm: str,
-                                     transport: str) -> None:
+def test_register_refresh_unregister(
+    engine: Engine, make_kamailio: MakeKamailio, algorithm: str, transport: str
+) -> None:
     server = make_kamailio(auth_algorithm=algorithm, min_expires=1)
-    recorder = observe("SIPRegistrationDidSucceed", "SIPRegistrationDidFail", "SIPRegistrationWillExpire",
-                       "SIPRegistrationDidEnd")
+    recorder = observe(
+        "SIPRegistrationDidSucceed", "SIPRegistrationDidFail", "SIPRegistrationWillExpire", "SIPRegistrationDidEnd"
+    )
     registration = Registration(_from(server, "alice"), credentials=Credentials("alice", USERS["alice"]), duration=4)
     registration.register(_contact(engine, "alice", transport), _route(server, transport), timeout=10)
     first = recorder.wait_named("SIPRegistrationDidSucceed")
@@ -131,19 +133,30 @@ def test_interval_too_brief_is_retried_with_min_expires(engine: Engine, make_kam
 
 def test_message_between_two_engines_through_kamailio(engine: Engine, make_kamailio: MakeKamailio) -> None:
     server = make_kamailio()
-    recorder = observe("SIPRegistrationDidSucceed", "SIPEngineGotMessage", "SIPMessageDidSucceed",
-                       "SIPMessageDidFail")
+    recorder = observe("SIPRegistrationDidSucceed", "SIPEngineGotMessage", "SIPMessageDidSucceed", "SIPMessageDidFail")
     registration = Registration(_from(server, "alice"), credentials=Credentials("alice", USERS["alice"]))
     registration.register(_contact(engine, "alice"), _route(server), timeout=10)
     recorder.wait_named("SIPRegistrationDidSucceed")
     with SipsimpleAgent() as bob:
-        bob.command("register", user="bob", password=USERS["bob"], domain=server.domain,
-                    proxy=f"{server.host}:{server.port}", transport="tcp")
+        bob.command(
+            "register",
+            user="bob",
+            password=USERS["bob"],
+            domain=server.domain,
+            proxy=f"{server.host}:{server.port}",
+            transport="tcp",
+        )
         assert bob.wait_for("registration")["state"] == "succeeded"
 
         # alice -> bob: through Kamailio (407 answered with alice's credentials) over TCP to bob.
-        message = Message(_from(server, "alice"), ToHeader(SIPURI(user="bob", host=server.domain)), _route(server),
-                          "text/plain;charset=utf-8", NON_ASCII, credentials=Credentials("alice", USERS["alice"]))
+        message = Message(
+            _from(server, "alice"),
+            ToHeader(SIPURI(user="bob", host=server.domain)),
+            _route(server),
+            "text/plain;charset=utf-8",
+            NON_ASCII,
+            credentials=Credentials("alice", USERS["alice"]),
+        )
         message.send(timeout=10)
         assert recorder.wait_named("SIPMessageDidSucceed").data.code == 200
         received = bob.wait_for("message")
@@ -165,8 +178,14 @@ def test_message_between_two_engines_through_kamailio(engine: Engine, make_kamai
 def test_message_to_an_unregistered_user_fails(engine: Engine, make_kamailio: MakeKamailio) -> None:
     server = make_kamailio()
     recorder = observe("SIPMessageDidFail")
-    message = Message(_from(server, "alice"), ToHeader(SIPURI(user="bob", host=server.domain)), _route(server),
-                      "text/plain", "anyone?", credentials=Credentials("alice", USERS["alice"]))
+    message = Message(
+        _from(server, "alice"),
+        ToHeader(SIPURI(user="bob", host=server.domain)),
+        _route(server),
+        "text/plain",
+        "anyone?",
+        credentials=Credentials("alice", USERS["alice"]),
+    )
     message.send(timeout=10)
     assert recorder.wait_named("SIPMessageDidFail").data.code == 404
 
@@ -175,8 +194,9 @@ def test_presence_publish_and_subscribe(engine: Engine, make_kamailio: MakeKamai
     server = make_kamailio(presence_max_expires=3600)
     recorder = observe("SIPPublicationDidSucceed", "SIPPublicationDidFail", "SIPPublicationDidEnd")
     credentials = Credentials("alice", USERS["alice"])
-    publication = Publication(_from(server, "alice"), "presence", "application/pidf+xml", credentials=credentials,
-                              duration=600)
+    publication = Publication(
+        _from(server, "alice"), "presence", "application/pidf+xml", credentials=credentials, duration=600
+    )
     publication.publish(PIDF.format(basic="open", note="at work"), _route(server), timeout=10)
     assert recorder.wait_named("SIPPublicationDidSucceed").data.code == 200
     first_etag = publication.etag
@@ -184,8 +204,14 @@ def test_presence_publish_and_subscribe(engine: Engine, make_kamailio: MakeKamai
     assert "at work" in server.presentities("alice")[0]["body"]
 
     with SipsimpleAgent() as bob:
-        bob.command("register", user="bob", password=USERS["bob"], domain=server.domain,
-                    proxy=f"{server.host}:{server.port}", transport="udp")
+        bob.command(
+            "register",
+            user="bob",
+            password=USERS["bob"],
+            domain=server.domain,
+            proxy=f"{server.host}:{server.port}",
+            transport="udp",
+        )
         assert bob.wait_for("registration")["state"] == "succeeded"
         bob.command("subscribe", to=f"sip:alice@{server.domain}", event="presence")
         first = bob.wait_for("notify", where=lambda e: "at work" in e["body"])

@@ -50,10 +50,25 @@ def make_agent(tmp_path: Path) -> Iterator[MakeAgent]:
         agent.close()
 
 
-def add_account(agent: Pjsua2Agent, server: Kamailio, user: str, *, password: str | None = None,
-                transport: str = "udp", **options: object) -> None:
-    agent.command("account", name=user, user=user, password=USERS[user] if password is None else password,
-                  domain=server.domain, proxy=server.uri(), transport=transport, **options)
+def add_account(
+    agent: Pjsua2Agent,
+    server: Kamailio,
+    user: str,
+    *,
+    password: str | None = None,
+    transport: str = "udp",
+    **options: object,
+) -> None:
+    agent.command(
+        "account",
+        name=user,
+        user=user,
+        password=USERS[user] if password is None else password,
+        domain=server.domain,
+        proxy=server.uri(),
+        transport=transport,
+        **options,
+    )
 
 
 def registered(agent: Pjsua2Agent, server: Kamailio, user: str, transport: str = "udp", **options: object) -> None:
@@ -110,8 +125,9 @@ def test_register_challenge_and_unregister(make_kamailio: MakeKamailio, domain: 
     assert 1790 <= contact.expires <= 1800  # default_expires: the REGISTER named no expiry
     assert "expires=1800" in (response.header("Contact") or "")
 
-    response = server.request("REGISTER", user="alice", password=USERS["alice"], transport=transport,
-                              headers={"Contact": "*", "Expires": "0"})
+    response = server.request(
+        "REGISTER", user="alice", password=USERS["alice"], transport=transport, headers={"Contact": "*", "Expires": "0"}
+    )
     assert response.status == 200
     assert server.contacts("alice") == []
 
@@ -161,9 +177,17 @@ def test_sha256_challenge(make_kamailio: MakeKamailio) -> None:
 def test_digest_response_matches_rfc_2617_example() -> None:
     # RFC 2617, section 3.5.
     response = digest_response(
-        algorithm="MD5", username="Mufasa", realm="testrealm@host.com", password="Circle Of Life", method="GET",
-        uri="/dir/index.html", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", qop="auth", nc="00000001",
-        cnonce="0a4f113b")
+        algorithm="MD5",
+        username="Mufasa",
+        realm="testrealm@host.com",
+        password="Circle Of Life",
+        method="GET",
+        uri="/dir/index.html",
+        nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093",
+        qop="auth",
+        nc="00000001",
+        cnonce="0a4f113b",
+    )
     assert response == "6629fae49393a05397450978507c4ef1"
 
 
@@ -175,12 +199,19 @@ def test_users_added_later_can_register(kamailio: Kamailio) -> None:
 
 
 def test_message_needs_authentication_and_a_registered_recipient(kamailio: Kamailio) -> None:
-    unauthenticated = kamailio.request("MESSAGE", user="alice", uri=kamailio.aor("bob"), body="hi",
-                                       headers={"Content-Type": "text/plain"})
+    unauthenticated = kamailio.request(
+        "MESSAGE", user="alice", uri=kamailio.aor("bob"), body="hi", headers={"Content-Type": "text/plain"}
+    )
     assert unauthenticated.status == 407
     assert "Digest" in (unauthenticated.header("Proxy-Authenticate") or "")
-    not_registered = kamailio.request("MESSAGE", user="alice", password=USERS["alice"], uri=kamailio.aor("bob"),
-                                      body="hi", headers={"Content-Type": "text/plain"})
+    not_registered = kamailio.request(
+        "MESSAGE",
+        user="alice",
+        password=USERS["alice"],
+        uri=kamailio.aor("bob"),
+        body="hi",
+        headers={"Content-Type": "text/plain"},
+    )
     assert not_registered.status == 404
 
 
@@ -200,9 +231,11 @@ def test_ipv6(make_kamailio: MakeKamailio) -> None:
 
 
 def test_publish_is_stored(kamailio: Kamailio) -> None:
-    body = ('<?xml version="1.0" encoding="UTF-8"?>'
-            f'<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="{kamailio.aor("alice")}">'
-            '<tuple id="t1"><status><basic>open</basic></status></tuple></presence>')
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="{kamailio.aor("alice")}">'
+        '<tuple id="t1"><status><basic>open</basic></status></tuple></presence>'
+    )
     headers = {"Event": "presence", "Expires": "60", "Content-Type": "application/pidf+xml"}
     assert kamailio.request("PUBLISH", user="alice", headers=headers, body=body).status == 407
     response = kamailio.request("PUBLISH", user="alice", password=USERS["alice"], headers=headers, body=body)
@@ -229,8 +262,7 @@ def test_stop_is_idempotent_and_frees_the_port(make_kamailio: MakeKamailio) -> N
 
 
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
-def test_pjsua2_registers_and_unregisters(make_kamailio: MakeKamailio, make_agent: MakeAgent,
-                                          algorithm: str) -> None:
+def test_pjsua2_registers_and_unregisters(make_kamailio: MakeKamailio, make_agent: MakeAgent, algorithm: str) -> None:
     server = make_kamailio(auth_algorithm=algorithm)
     alice = make_agent("alice")
     registered(alice, server, "alice", expires=600)
@@ -309,8 +341,12 @@ def test_pjsua2_call_failures(kamailio: Kamailio, make_agent: MakeAgent) -> None
     alice.command("call", name="alice", to=kamailio.aor("carol"))
     assert alice.wait_for("call_state", name="alice", state="DISCONNECTED")["code"] == 404
     alice.command("call", name="alice", to=kamailio.aor("bob"))
-    assert alice.wait_for("call_state", name="alice", state="DISCONNECTED",
-                          where=lambda event: event["code"] != 404)["code"] == 486
+    assert (
+        alice.wait_for("call_state", name="alice", state="DISCONNECTED", where=lambda event: event["code"] != 404)[
+            "code"
+        ]
+        == 486
+    )
 
 
 def test_pjsua2_presence(kamailio: Kamailio, make_agent: MakeAgent) -> None:

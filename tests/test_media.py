@@ -28,9 +28,16 @@ from tests.support.notifications import observe
 
 pytestmark = pytest.mark.timeout(120)
 
-CODECS = [("opus", "opus", 48000), ("G722", "G722", 16000), ("speex/8000", "speex", 8000),
-          ("speex/16000", "speex", 16000), ("speex/32000", "speex", 32000), ("GSM", "GSM", 8000),
-          ("PCMU", "PCMU", 8000), ("PCMA", "PCMA", 8000)]
+CODECS = [
+    ("opus", "opus", 48000),
+    ("G722", "G722", 16000),
+    ("speex/8000", "speex", 8000),
+    ("speex/16000", "speex", 16000),
+    ("speex/32000", "speex", 32000),
+    ("GSM", "GSM", 8000),
+    ("PCMU", "PCMU", 8000),
+    ("PCMA", "PCMA", 8000),
+]
 SRTP = [None, "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"]
 
 
@@ -61,8 +68,15 @@ def agent_stats(agent: SipsimpleAgent) -> dict:
     return agent.wait_for("audio_stats")["statistics"]
 
 
-def call_agent(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, *, codec: str | None = None,
-               srtp_suite: str | None = None, use_ice: bool = False) -> AudioCall:
+def call_agent(
+    engine: Engine,
+    agent: SipsimpleAgent,
+    mixer: AudioMixer,
+    *,
+    codec: str | None = None,
+    srtp_suite: str | None = None,
+    use_ice: bool = False,
+) -> AudioCall:
     encryption = "sdes_mandatory" if srtp_suite else None
     suites = [srtp_suite] if srtp_suite else None
     codecs = [codec] if codec else None
@@ -70,10 +84,14 @@ def call_agent(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, *, code
     call = AudioCall(mixer, encryption=encryption, srtp_suites=suites, use_ice=use_ice, codecs=codecs)
     offer = call.offer()
     call.invitation = Invitation()
-    call.invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-                                ToHeader(SIPURI(user="bob", host="127.0.0.1", port=agent.udp_port)), None,
-                                ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-                                sdp=offer, timeout=10)
+    call.invitation.send_invite(
+        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+        ToHeader(SIPURI(user="bob", host="127.0.0.1", port=agent.udp_port)),
+        None,
+        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+        sdp=offer,
+        timeout=10,
+    )
     assert call.started.wait(10), "our stream did not start"
     return call
 
@@ -86,8 +104,9 @@ def hang_up(call: AudioCall, agent: SipsimpleAgent) -> None:
 
 @pytest.mark.parametrize("srtp_suite", SRTP, ids=lambda value: value or "rtp")
 @pytest.mark.parametrize(("codec", "name", "rate"), CODECS, ids=[entry[0] for entry in CODECS])
-def test_audio_call(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, codec: str, name: str, rate: int,
-                    srtp_suite: str | None) -> None:
+def test_audio_call(
+    engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, codec: str, name: str, rate: int, srtp_suite: str | None
+) -> None:
     call = call_agent(engine, agent, mixer, codec=codec, srtp_suite=srtp_suite)
     started = agent.wait_for("audio_started")
     assert (call.audio.codec, call.audio.sample_rate) == (name, rate)
@@ -157,8 +176,9 @@ def test_rtcp_statistics(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixe
     call = call_agent(engine, agent, mixer, codec="G722")
     agent.wait_for("audio_started")
     # The first RTCP report goes out about 5 s into the call (PJMEDIA_RTCP_INTERVAL).
-    statistics = wait_until(lambda: (s := call.audio.statistics)["rtt"]["count"] > 0 and s, timeout=20,
-                            what="an RTT from RTCP")
+    statistics = wait_until(
+        lambda: (s := call.audio.statistics)["rtt"]["count"] > 0 and s, timeout=20, what="an RTT from RTCP"
+    )
     assert statistics["rx"]["packets"] > 0 and statistics["rx"]["bytes"] > 0
     assert statistics["tx"]["packets"] > 0 and statistics["tx"]["bytes"] > 0
     assert statistics["rtt"]["last"] >= 0 and statistics["rx"]["packets_lost"] == 0
@@ -261,10 +281,11 @@ def play_into(mixer: AudioMixer, call: AudioCall, tone_file: Path) -> WaveFile:
     return player
 
 
-def assert_tone(samples, rate: int, frequency: float = 1000, level_dbfs: float = BURSTS_LEVEL_DBFS,
-                tolerance_db: float = 4) -> None:
+def assert_tone(
+    samples, rate: int, frequency: float = 1000, level_dbfs: float = BURSTS_LEVEL_DBFS, tolerance_db: float = 4
+) -> None:
     # Skip the first 300 ms (jitter buffer filling), analyse the next second.
-    steady = samples[int(rate * 0.3): int(rate * 1.3)]
+    steady = samples[int(rate * 0.3) : int(rate * 1.3)]
     assert abs(dominant_frequency(steady, rate) - frequency) <= 10
     assert abs(rms_dbfs(steady) - level_dbfs) <= tolerance_db, rms_dbfs(steady)
 
@@ -287,10 +308,21 @@ def wait_for_silence_at_peer(agent: SipsimpleAgent, packets: int = 25) -> None:
 TONE_MATRIX = [(codec, srtp, ice) for codec in CODECS for ice in (False, True) for srtp in (False, True)]
 
 
-@pytest.mark.parametrize(("codec", "srtp", "ice"), TONE_MATRIX,
-                         ids=[f"{c[0]}-{'srtp' if s else 'rtp'}-{'ice' if i else 'noice'}" for c, s, i in TONE_MATRIX])
-def test_tone_across_the_call(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, tone_file: Path,
-                              tmp_path: Path, codec: tuple, srtp: bool, ice: bool) -> None:
+@pytest.mark.parametrize(
+    ("codec", "srtp", "ice"),
+    TONE_MATRIX,
+    ids=[f"{c[0]}-{'srtp' if s else 'rtp'}-{'ice' if i else 'noice'}" for c, s, i in TONE_MATRIX],
+)
+def test_tone_across_the_call(
+    engine: Engine,
+    agent: SipsimpleAgent,
+    mixer: AudioMixer,
+    tone_file: Path,
+    tmp_path: Path,
+    codec: tuple,
+    srtp: bool,
+    ice: bool,
+) -> None:
     """A 1 kHz tone played into our stream is what the peer records: frequency and level, every codec."""
     codec_name, name, rate = codec
     srtp_suite = ("AES_CM_128_HMAC_SHA1_32" if ice else "AES_CM_128_HMAC_SHA1_80") if srtp else None
@@ -310,8 +342,9 @@ def test_tone_across_the_call(engine: Engine, agent: SipsimpleAgent, mixer: Audi
     hang_up(call, agent)
 
 
-def test_hold_silences_the_recording(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, tone_file: Path,
-                                     tmp_path: Path) -> None:
+def test_hold_silences_the_recording(
+    engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, tone_file: Path, tmp_path: Path
+) -> None:
     """Tone, then hold (inactive) by re-INVITE, then unhold: the peer's recording has tone, silence, tone."""
     call = call_agent(engine, agent, mixer, codec="PCMU")
     agent.wait_for("audio_started")
@@ -332,7 +365,7 @@ def test_hold_silences_the_recording(engine: Engine, agent: SipsimpleAgent, mixe
     assert len(segments) == 2, segments
     (_, first_end), (second_start, second_end) = segments
     assert (second_start - first_end) / rate >= 0.8  # the hold, silent
-    resumed = samples[second_start + rate // 10: second_end - rate // 20]
+    resumed = samples[second_start + rate // 10 : second_end - rate // 20]
     assert abs(dominant_frequency(resumed, rate) - 1000) <= 10
     hang_up(call, agent)
 
@@ -345,15 +378,23 @@ def test_rtp_from_sipp_reaches_our_recording(engine: Engine, mixer: AudioMixer, 
     from tests.support.scenarios import SCENARIOS
 
     played = write_pcmu_wav(tmp_path / "tone.pcmu.wav", tone_samples(1000, 1.0, level=0.5))
-    sipp = SippServer(SCENARIOS / "calls" / "call_rtp_stream_uas.xml", timeout=20, files={"tone.pcmu.wav": played},
-                      extra=["-set", "play_ms", "2000"])
+    sipp = SippServer(
+        SCENARIOS / "calls" / "call_rtp_stream_uas.xml",
+        timeout=20,
+        files={"tone.pcmu.wav": played},
+        extra=["-set", "play_ms", "2000"],
+    )
     call = AudioCall(mixer, codecs=["PCMU"])
     recorder = RecordingWaveFile(mixer, str(tmp_path / "received.wav"))
     call.invitation = Invitation()
-    call.invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-                                ToHeader(SIPURI(user="bob", host=sipp.host, port=sipp.port)), None,
-                                ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-                                sdp=call.offer(), timeout=10)
+    call.invitation.send_invite(
+        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+        ToHeader(SIPURI(user="bob", host=sipp.host, port=sipp.port)),
+        None,
+        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+        sdp=call.offer(),
+        timeout=10,
+    )
     assert call.started.wait(10), "our stream did not start"
     recorder.start()
     mixer.connect_slots(call.audio.slot, recorder.slot)
@@ -362,7 +403,7 @@ def test_rtp_from_sipp_reaches_our_recording(engine: Engine, mixer: AudioMixer, 
     run = sipp.finish()
     assert run.succeeded, run.explain()
     samples, rate = read_wav(tmp_path / "received.wav")
-    steady = samples[int(rate * 0.5): int(rate * 1.5)]
+    steady = samples[int(rate * 0.5) : int(rate * 1.5)]
     assert abs(dominant_frequency(steady, rate) - 1000) <= 10
     assert abs(rms_dbfs(steady) - -9.0) <= 3  # a sine peaking at -6 dBFS: RMS -9 dBFS
 
@@ -370,17 +411,24 @@ def test_rtp_from_sipp_reaches_our_recording(engine: Engine, mixer: AudioMixer, 
 # --- ICE through a TURN relay (coturn) ---------------------------------------------------
 
 
-def test_media_through_the_turn_relay(engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, tone_file: Path,
-                                      tmp_path: Path) -> None:
+def test_media_through_the_turn_relay(
+    engine: Engine, agent: SipsimpleAgent, mixer: AudioMixer, tone_file: Path, tmp_path: Path
+) -> None:
     """Both sides offer only relayed candidates (coturn on loopback): ICE picks relay/relay; the tone gets through."""
     from tests.peers.coturn import Coturn, check_installation
 
     if check_installation() is not None:
         pytest.fail(check_installation())
     with Coturn(tmp_path / "coturn", users={"alice": "alice-secret", "bob": "bob-secret"}) as turn:
+
         def options(user: str) -> dict:
-            return {"ice_turn_address": turn.host, "ice_turn_port": turn.port, "ice_turn_username": user,
-                    "ice_turn_password": f"{user}-secret", "ice_relay_only": True}
+            return {
+                "ice_turn_address": turn.host,
+                "ice_turn_port": turn.port,
+                "ice_turn_username": user,
+                "ice_turn_password": f"{user}-secret",
+                "ice_relay_only": True,
+            }
 
         results: list = []
 
@@ -397,11 +445,14 @@ def test_media_through_the_turn_relay(engine: Engine, agent: SipsimpleAgent, mix
         candidates = [a.value.split() for a in offer.media[0].attributes if a.name == "candidate"]
         assert candidates and all(c[7] == "relay" and c[4] == "127.0.0.1" for c in candidates), candidates
         call.invitation = Invitation()
-        call.invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-                                    ToHeader(SIPURI(user="bob", host="127.0.0.1", port=agent.udp_port)), None,
-                                    ContactHeader(SIPURI(user="alice", host="127.0.0.1",
-                                                         port=engine.local_udp_port)),
-                                    sdp=offer, timeout=10)
+        call.invitation.send_invite(
+            FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+            ToHeader(SIPURI(user="bob", host="127.0.0.1", port=agent.udp_port)),
+            None,
+            ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+            sdp=offer,
+            timeout=10,
+        )
         assert call.started.wait(10), "our stream did not start"
         agent.wait_for("audio_started")
         wait_until(lambda: any(n.sender is call.transport for n in results), what="ICE to end")
@@ -427,17 +478,23 @@ def test_dtmf_to_baresip(engine: Engine, mixer: AudioMixer, tmp_path: Path) -> N
     with Baresip(tmp_path / "baresip") as bob:
         call = AudioCall(mixer, codecs=["PCMU"])
         call.invitation = Invitation()
-        call.invitation.send_invite(FromHeader(SIPURI(user="alice", host="127.0.0.1")), ToHeader(SIPURI.parse(bob.uri)),
-                                    None, ContactHeader(SIPURI(user="alice", host="127.0.0.1",
-                                                               port=engine.local_udp_port)),
-                                    sdp=call.offer(), timeout=10)
+        call.invitation.send_invite(
+            FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+            ToHeader(SIPURI.parse(bob.uri)),
+            None,
+            ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
+            sdp=call.offer(),
+            timeout=10,
+        )
         assert call.started.wait(10), "our stream did not start"
         assert bob.wait_established()
         for digit in "147#":
             call.audio.send_dtmf(digit)
             time.sleep(0.3)  # one at a time: each event ends before the next starts
-        wait_until(lambda: len([e for e in bob.events if e.get("type") == "CALL_DTMF_START"]) >= 4,
-                   what="baresip to report the digits")
+        wait_until(
+            lambda: len([e for e in bob.events if e.get("type") == "CALL_DTMF_START"]) >= 4,
+            what="baresip to report the digits",
+        )
         digits = [e.get("param") for e in bob.events if e.get("type") == "CALL_DTMF_START"]
         assert digits == ["1", "4", "7", "#"], digits
         call.invitation.end()
@@ -468,8 +525,13 @@ def test_dtmf_from_sipp(engine: Engine, mixer: AudioMixer) -> None:
     for name in ("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate"):
         NotificationCenter().add_observer(answerer, name=name)
     try:
-        result = run_sipp(SCENARIOS / "calls" / "call_dtmf_pcap_uac.xml", f"127.0.0.1:{engine.local_udp_port}",
-                          local_port=free_port(), timeout=20, extra=["-s", "bob", "-mp", str(free_port())])
+        result = run_sipp(
+            SCENARIOS / "calls" / "call_dtmf_pcap_uac.xml",
+            f"127.0.0.1:{engine.local_udp_port}",
+            local_port=free_port(),
+            timeout=20,
+            extra=["-s", "bob", "-mp", str(free_port())],
+        )
     finally:
         for name in ("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate"):
             NotificationCenter().remove_observer(answerer, name=name)

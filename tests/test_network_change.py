@@ -66,11 +66,17 @@ def unshare_unavailable() -> str | None:
     """
     for tool, package in (("unshare", "util-linux"), ("ip", "iproute2")):
         if shutil.which(tool, path=TOOLS_PATH) is None:
-            pytest.fail(f"{tool} is not installed (Debian package {package}; scripts/bootstrap installs it)",
-                        pytrace=False)
+            pytest.fail(
+                f"{tool} is not installed (Debian package {package}; scripts/bootstrap installs it)", pytrace=False
+            )
     try:
-        probe = subprocess.run(["unshare", "-rn", "ip", "link", "set", "lo", "up"], capture_output=True, text=True,
-                               timeout=10, env=dict(os.environ, PATH=TOOLS_PATH))
+        probe = subprocess.run(
+            ["unshare", "-rn", "ip", "link", "set", "lo", "up"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            env=dict(os.environ, PATH=TOOLS_PATH),
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"unshare -rn failed: {error}"
     if probe.returncode != 0:
@@ -164,7 +170,11 @@ def test_a_network_change_makes_the_account_register_its_new_contact(tmp_path: P
     environment = dict(os.environ, PYTHONPATH=str(REPOSITORY), PATH=TOOLS_PATH)
     process = subprocess.run(
         ["unshare", "-rn", sys.executable, "-m", "tests.peers.network_change_driver", str(tmp_path), str(sip_port)],
-        cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=240,
+        cwd=REPOSITORY,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     checks: dict[str, dict[str, Any]] = {}
     done = False

@@ -38,15 +38,19 @@ def _traces_for(recorder: NotificationRecorder, call_id: str) -> tuple[object, o
 
 
 def _sipp_call_id(messages: str) -> str:
-    return _call_id(messages[messages.index("OPTIONS sip:"):])
+    return _call_id(messages[messages.index("OPTIONS sip:") :])
 
 
 def _start(host: str, tls_files=None) -> Engine:
     engine = Engine()
     options = dict(ip_address=host, udp_port=0, tcp_port=0, trace_sip=True)
     if tls_files is not None:
-        options.update(tls_port=0, tls_cert_file=str(tls_files.cert_file), tls_privkey_file=str(tls_files.key_file),
-                       tls_ca_file=str(tls_files.ca_file))
+        options.update(
+            tls_port=0,
+            tls_cert_file=str(tls_files.cert_file),
+            tls_privkey_file=str(tls_files.key_file),
+            tls_ca_file=str(tls_files.ca_file),
+        )
     engine.start(**options)
     return engine
 
@@ -59,8 +63,16 @@ def test_options_answered_with_trace(transport: str, host: str, tls_files) -> No
     port = {"udp": engine.local_udp_port, "tcp": engine.local_tcp_port, "tls": engine.local_tls_port}[transport]
     sipp_port = free_port(host=host) if transport == "udp" else None
 
-    result = run_sipp(OPTIONS, sip_target(host, port), transport=transport, local_ip=host, local_port=sipp_port,
-                      tls_cert=tls_files.cert_file, tls_key=tls_files.key_file, tls_ca=tls_files.ca_file)
+    result = run_sipp(
+        OPTIONS,
+        sip_target(host, port),
+        transport=transport,
+        local_ip=host,
+        local_port=sipp_port,
+        tls_cert=tls_files.cert_file,
+        tls_key=tls_files.key_file,
+        tls_ca=tls_files.ca_file,
+    )
 
     assert result.succeeded, result.stderr + result.log
     # The response carried the capability headers, with what the Engine announces.

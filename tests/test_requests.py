@@ -38,8 +38,15 @@ def _uri(engine: Engine, user: str = "bob", transport: str | None = None) -> str
 @pytest.mark.parametrize("transport", [None, "tcp"])
 def test_message_round_trip_through_the_stack(looped_engine: Engine, transport: str | None) -> None:
     recorder = observe("SIPEngineGotMessage", "SIPRequestDidSucceed", "SIPRequestDidFail", "SIPRequestDidEnd")
-    request = Request("MESSAGE", '"Alice" <sip:alice@127.0.0.1>', "<sip:bob@127.0.0.1>", _uri(looped_engine, "bob",
-                      transport), None, content_type="text/plain;charset=utf-8", body=BODY)
+    request = Request(
+        "MESSAGE",
+        '"Alice" <sip:alice@127.0.0.1>',
+        "<sip:bob@127.0.0.1>",
+        _uri(looped_engine, "bob", transport),
+        None,
+        content_type="text/plain;charset=utf-8",
+        body=BODY,
+    )
     request.send(timeout=10)
     got = recorder.wait_named("SIPEngineGotMessage")
     assert got.sender is looped_engine
@@ -64,8 +71,15 @@ def test_messages_of_every_size_up_to_the_limit_go_out_whole(looped_engine: Engi
     # both sides of that line, and the largest body that fits, arrive whole.
     recorder = observe("SIPEngineGotMessage", "SIPRequestDidSucceed", "SIPRequestDidFail")
     body = ("0123456789abcdef" * (size // 16 + 1))[:size]
-    request = Request("MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>", _uri(looped_engine, "bob", "tcp"),
-                      None, content_type="text/plain", body=body)
+    request = Request(
+        "MESSAGE",
+        "<sip:alice@127.0.0.1>",
+        "<sip:bob@127.0.0.1>",
+        _uri(looped_engine, "bob", "tcp"),
+        None,
+        content_type="text/plain",
+        body=body,
+    )
     request.send(timeout=10)
     got = recorder.wait_named("SIPEngineGotMessage")
     assert got.data.body == body.encode()
@@ -73,8 +87,15 @@ def test_messages_of_every_size_up_to_the_limit_go_out_whole(looped_engine: Engi
 
 
 def test_a_message_over_the_size_limit_is_refused_clearly(looped_engine: Engine) -> None:
-    request = Request("MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>", _uri(looped_engine, "bob", "tcp"),
-                      None, content_type="text/plain", body="x" * 70_000)
+    request = Request(
+        "MESSAGE",
+        "<sip:alice@127.0.0.1>",
+        "<sip:bob@127.0.0.1>",
+        _uri(looped_engine, "bob", "tcp"),
+        None,
+        content_type="text/plain",
+        body="x" * 70_000,
+    )
     with pytest.raises(core_module.PJSIPError, match="too long|EMSGTOOLONG"):
         request.send(timeout=10)
 
@@ -96,8 +117,15 @@ def test_retransmitted_message_is_delivered_once(looped_engine: Engine) -> None:
         sock.sendto(message, ("127.0.0.1", port))
         recorder.wait_named("SIPEngineGotMessage")
         sentinel = observe("SIPEngineGotMessage")
-        Request("MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>", _uri(looped_engine), None,
-                content_type="text/plain", body="after").send(timeout=5)
+        Request(
+            "MESSAGE",
+            "<sip:alice@127.0.0.1>",
+            "<sip:bob@127.0.0.1>",
+            _uri(looped_engine),
+            None,
+            content_type="text/plain",
+            body="after",
+        ).send(timeout=5)
         sentinel.wait_for(lambda n: n.data.body == b"after")
     assert [n.data.body for n in recorder.named("SIPEngineGotMessage")] == [b"once", b"after"]
 
@@ -109,8 +137,15 @@ def test_request_times_out_with_408() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))  # receives and never answers
         port = silent.getsockname()[1]
-        request = Request("MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>", f"sip:bob@127.0.0.1:{port}",
-                          None, content_type="text/plain", body="anyone?")
+        request = Request(
+            "MESSAGE",
+            "<sip:alice@127.0.0.1>",
+            "<sip:bob@127.0.0.1>",
+            f"sip:bob@127.0.0.1:{port}",
+            None,
+            content_type="text/plain",
+            body="anyone?",
+        )
         request.send(timeout=0.5)
         failed = recorder.wait_named("SIPRequestDidFail")
         assert silent.recv(4096).startswith(b"MESSAGE ")
@@ -125,8 +160,15 @@ def test_request_ended_while_pending() -> None:
     recorder = observe("SIPRequestDidFail", "SIPRequestDidEnd")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
-        request = Request("MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>",
-                          f"sip:bob@127.0.0.1:{silent.getsockname()[1]}", None, content_type="text/plain", body="x")
+        request = Request(
+            "MESSAGE",
+            "<sip:alice@127.0.0.1>",
+            "<sip:bob@127.0.0.1>",
+            f"sip:bob@127.0.0.1:{silent.getsockname()[1]}",
+            None,
+            content_type="text/plain",
+            body="x",
+        )
         request.send()
         request.end()
         assert recorder.wait_named("SIPRequestDidFail").data.code == 487
@@ -146,8 +188,15 @@ def test_incoming_request_answered_by_the_application(looped_engine: Engine) -> 
 
     answerer = Answerer()
     NotificationCenter().add_observer(answerer, name="SIPIncomingRequestGotRequest")
-    request = Request("X-PING", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>", _uri(looped_engine), None,
-                      content_type="text/plain", body="ping")
+    request = Request(
+        "X-PING",
+        "<sip:alice@127.0.0.1>",
+        "<sip:bob@127.0.0.1>",
+        _uri(looped_engine),
+        None,
+        content_type="text/plain",
+        body="ping",
+    )
     request.send(timeout=5)
     got = recorder.wait_named("SIPIncomingRequestGotRequest")
     assert isinstance(got.sender, IncomingRequest)
@@ -200,8 +249,15 @@ def test_engine_stop_ends_pending_requests() -> None:
     recorder = observe("SIPRequestDidFail", "SIPRequestDidEnd")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
-        request = Request("MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>",
-                          f"sip:bob@127.0.0.1:{silent.getsockname()[1]}", None, content_type="text/plain", body="x")
+        request = Request(
+            "MESSAGE",
+            "<sip:alice@127.0.0.1>",
+            "<sip:bob@127.0.0.1>",
+            f"sip:bob@127.0.0.1:{silent.getsockname()[1]}",
+            None,
+            content_type="text/plain",
+            body="x",
+        )
         request.send()
         engine.stop()
     assert request.state == "TERMINATED"
@@ -214,9 +270,18 @@ def test_finished_requests_leave_nothing_behind(looped_engine: Engine) -> None:
     import gc
 
     recorder = observe("SIPRequestDidEnd")
-    requests = [Request("MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>",
-                        _uri(looped_engine, "bob", "tcp"), None, content_type="text/plain", body=f"n{index}")
-                for index in range(50)]
+    requests = [
+        Request(
+            "MESSAGE",
+            "<sip:alice@127.0.0.1>",
+            "<sip:bob@127.0.0.1>",
+            _uri(looped_engine, "bob", "tcp"),
+            None,
+            content_type="text/plain",
+            body=f"n{index}",
+        )
+        for index in range(50)
+    ]
     for request in requests:
         request.send(timeout=10)
     recorder.wait_for(lambda n, seen=recorder: len(seen.named("SIPRequestDidEnd")) == 50)

@@ -42,16 +42,19 @@ CREDENTIALS = ["-key", "auth_user", "alice", "-key", "auth_password", "secret"]
 
 
 def pjsua2(action: str, sipp: SippServer, *args: str | int) -> dict:
-    return run_peer("pjsua2_peer", action, "--host", sipp.host, "--peer-port", sipp.port,
-                    "--transport", sipp.transport, *args)
+    return run_peer(
+        "pjsua2_peer", action, "--host", sipp.host, "--peer-port", sipp.port, "--transport", sipp.transport, *args
+    )
 
 
 def raw(action: str, sipp: SippServer, *args: str | int) -> dict:
-    return run_peer("raw_peer", action, "--host", sipp.host, "--peer-port", sipp.port,
-                    "--transport", sipp.transport, *args)
+    return run_peer(
+        "raw_peer", action, "--host", sipp.host, "--peer-port", sipp.port, "--transport", sipp.transport, *args
+    )
 
 
 # --- register_423_uas.xml ------------------------------------------------------
+
 
 @needs_pjsua2
 @pytest.mark.parametrize(("host", "transport"), [("127.0.0.1", "udp"), ("127.0.0.1", "tcp"), ("::1", "udp")])
@@ -102,6 +105,7 @@ def test_register_423_refuses_a_wrong_client(expires: str, cseq: str, codes: lis
 
 # --- message_401_uas.xml / message_407_uas.xml ---------------------------------
 
+
 @needs_pjsua2
 @pytest.mark.parametrize(
     ("scenario", "host", "transport"),
@@ -112,11 +116,12 @@ def test_register_423_refuses_a_wrong_client(expires: str, cseq: str, codes: lis
         ("message_407_uas.xml", "::1", "udp"),
     ],
 )
-@pytest.mark.parametrize(("password", "code", "verdict"), [("secret", 200, "accepted"),
-                                                          ("wrong", 403, "rejected: wrong digest response")])
-def test_message_digest_is_verified(scenario: str, host: str, transport: str, password: str, code: int,
-                                    verdict: str,
-        proven: Prove) -> None:
+@pytest.mark.parametrize(
+    ("password", "code", "verdict"), [("secret", 200, "accepted"), ("wrong", 403, "rejected: wrong digest response")]
+)
+def test_message_digest_is_verified(
+    scenario: str, host: str, transport: str, password: str, code: int, verdict: str, proven: Prove
+) -> None:
     sipp = SippServer(SCENARIOS / scenario, host=host, transport=transport, extra=CREDENTIALS)
     outcome = pjsua2("message", sipp, "--user", "alice", "--password", password)
     run = sipp.finish()
@@ -126,8 +131,9 @@ def test_message_digest_is_verified(scenario: str, host: str, transport: str, pa
     assert outcome["messages_sent"] == 2
     assert f"AUTH-RESULT {verdict} user=alice" in run.log, run.log
     challenge = "Proxy-Authenticate" if "407" in scenario else "WWW-Authenticate"
-    assert re.search(challenge + r': Digest realm="sipsimple.test", nonce="[^"]+", qop="auth", algorithm=MD5',
-                     run.messages)
+    assert re.search(
+        challenge + r': Digest realm="sipsimple.test", nonce="[^"]+", qop="auth", algorithm=MD5', run.messages
+    )
     proven(SCENARIOS / scenario)
 
 
@@ -161,14 +167,35 @@ def test_message_checks_realm_nonce_and_qop(scenario: str, fault: str, code: int
 
 
 def test_message_auth_needs_the_credentials_keys() -> None:
-    completed = subprocess.run([sipp_binary(), "-sf", str(SCENARIOS / "message_401_uas.xml"), "-i", "127.0.0.1",
-                                "-p", str(free_port()), "-m", "1", "-timeout", "5s", "-timeout_error", "-nostdin",
-                                "-key", "via_transport", "UDP"], capture_output=True, text=True, timeout=20)
+    completed = subprocess.run(
+        [
+            sipp_binary(),
+            "-sf",
+            str(SCENARIOS / "message_401_uas.xml"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(free_port()),
+            "-m",
+            "1",
+            "-timeout",
+            "5s",
+            "-timeout_error",
+            "-nostdin",
+            "-key",
+            "via_transport",
+            "UDP",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert completed.returncode != 0
     assert "auth_user" in completed.stdout + completed.stderr
 
 
 # --- subscribe_deactivated_uas.xml ---------------------------------------------
+
 
 @needs_pjsua2
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
@@ -181,8 +208,9 @@ def test_subscribe_notified_then_deactivated(transport: str, proven: Prove) -> N
     assert outcome["terminated"], outcome
     states = outcome["states"]
     # The PIDF of the first NOTIFY reached pjsua: online, with the note.
-    assert any(s.get("status") == 1 and s.get("note") == "Ready for the test" and s["subState"] == "ACTIVE"
-               for s in states), states
+    assert any(
+        s.get("status") == 1 and s.get("note") == "Ready for the test" and s["subState"] == "ACTIVE" for s in states
+    ), states
     assert any(s["subState"] == "TERMINATED" and s["termReason"] == "deactivated" for s in states), states
     # Both NOTIFYs belonged to pjsua's dialog: it answered each with 200 ...
     assert outcome["notify_answers"] == ["SIP/2.0 200 OK", "SIP/2.0 200 OK"]
@@ -195,6 +223,7 @@ def test_subscribe_notified_then_deactivated(transport: str, proven: Prove) -> N
 
 # --- refer_uas.xml ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("host", "transport"), [("127.0.0.1", "udp"), ("127.0.0.1", "tcp"), ("::1", "udp")])
 def test_refer_uas_reports_progress_in_the_dialog(host: str, transport: str, proven: Prove) -> None:
     sipp = SippServer(SCENARIOS / "refer_uas.xml", host=host, transport=transport)
@@ -205,10 +234,12 @@ def test_refer_uas_reports_progress_in_the_dialog(host: str, transport: str, pro
     assert outcome["final"] == 202
     assert outcome["problems"] == []
     assert outcome["notifies"] == [
-        {"state": "active;expires=60", "body": "SIP/2.0 100 Trying\r\n",
-         "content_type": "message/sipfrag;version=2.0"},
-        {"state": "terminated;reason=noresource", "body": "SIP/2.0 200 OK\r\n",
-         "content_type": "message/sipfrag;version=2.0"},
+        {"state": "active;expires=60", "body": "SIP/2.0 100 Trying\r\n", "content_type": "message/sipfrag;version=2.0"},
+        {
+            "state": "terminated;reason=noresource",
+            "body": "SIP/2.0 200 OK\r\n",
+            "content_type": "message/sipfrag;version=2.0",
+        },
     ]
     proven(SCENARIOS / "refer_uas.xml")
 
@@ -242,7 +273,10 @@ def test_raw_refer_client_accepts_the_notifies_of_a_real_stack() -> None:
     assert outcome["answered"] == 200 and outcome["final"] == 202, outcome
     assert outcome["problems"] == [], outcome
     assert [notify["body"] for notify in outcome["notifies"]] == [
-        "SIP/2.0 100 Trying\r\n", "SIP/2.0 180 Ringing\r\n", "SIP/2.0 200 OK\r\n"], outcome
+        "SIP/2.0 100 Trying\r\n",
+        "SIP/2.0 180 Ringing\r\n",
+        "SIP/2.0 200 OK\r\n",
+    ], outcome
     assert outcome["notifies"][-1]["state"].startswith("terminated"), outcome
     assert pjsua["calls"][0]["transfer"] == [["refer", f"<{target}>"]], pjsua
     assert pjsua["requests_sent"].count("NOTIFY") == 3, pjsua
@@ -253,11 +287,11 @@ def test_raw_refer_client_accepts_the_notifies_of_a_real_stack() -> None:
 def test_raw_refer_server_notifies_are_taken_by_a_real_stack(notifies: int) -> None:
     """pjsua2 REFERs the raw peer in a call: it takes the raw peer's 202 and NOTIFYs (as refer_uac.xml is
     proven against) and reports each step of the transfer, the last one final; then it hangs up."""
-    callee = ListeningPeer("pjsua2_call_peer", "callee", "--seconds", 20, "--transfer", "sip:carol@127.0.0.1:5099",
-                           "--hangup-ms", 200)
+    callee = ListeningPeer(
+        "pjsua2_call_peer", "callee", "--seconds", 20, "--transfer", "sip:carol@127.0.0.1:5099", "--hangup-ms", 200
+    )
     try:
-        outcome = run_peer("raw_peer", "call", "--peer-port", callee.port, "--refer", "server",
-                           "--notifies", notifies)
+        outcome = run_peer("raw_peer", "call", "--peer-port", callee.port, "--refer", "server", "--notifies", notifies)
         pjsua = callee.result()
     finally:
         callee.stop()
@@ -271,11 +305,13 @@ def test_raw_refer_server_notifies_are_taken_by_a_real_stack(notifies: int) -> N
 @needs_pjsua2
 def test_raw_refer_server_fault_is_refused_by_a_real_stack() -> None:
     """A NOTIFY outside the REFER's dialog (a wrong From tag) gets no 200 from pjsua2: acceptance means something."""
-    callee = ListeningPeer("pjsua2_call_peer", "callee", "--seconds", 15, "--transfer", "sip:carol@127.0.0.1:5099",
-                           "--hangup-ms", 200)
+    callee = ListeningPeer(
+        "pjsua2_call_peer", "callee", "--seconds", 15, "--transfer", "sip:carol@127.0.0.1:5099", "--hangup-ms", 200
+    )
     try:
-        outcome = run_peer("raw_peer", "call", "--peer-port", callee.port, "--refer", "server", "--fault", "from-tag",
-                           "--seconds", 3)
+        outcome = run_peer(
+            "raw_peer", "call", "--peer-port", callee.port, "--refer", "server", "--fault", "from-tag", "--seconds", 3
+        )
         pjsua = callee.result()
     finally:
         callee.stop()
@@ -284,6 +320,7 @@ def test_raw_refer_server_fault_is_refused_by_a_real_stack() -> None:
 
 
 # --- publish_uas.xml / publish_412_uas.xml ---------------------------------------
+
 
 @needs_pjsua2
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
@@ -373,16 +410,21 @@ def test_publish_412_fresh_publish_must_not_carry_if_match() -> None:
 
 # --- refer_uac.xml ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("transport", "final", "notifies"),
     [("udp", 202, 2), ("udp", 200, 1), ("udp", 202, 3), ("tcp", 202, 2), ("tcp", 200, 3)],
 )
 def test_refer_uac_follows_the_notifies(transport: str, final: int, notifies: int, proven: Prove) -> None:
-    peer = ListeningPeer("raw_peer", "refer-server", "--transport", transport, "--final", final,
-                         "--notifies", notifies)
+    peer = ListeningPeer("raw_peer", "refer-server", "--transport", transport, "--final", final, "--notifies", notifies)
     try:
-        result = run_sipp(SCENARIOS / "refer_uac.xml", sip_target("127.0.0.1", peer.port), transport=transport,
-                          local_port=free_port() if transport == "udp" else None, extra=["-s", "bob"])
+        result = run_sipp(
+            SCENARIOS / "refer_uac.xml",
+            sip_target("127.0.0.1", peer.port),
+            transport=transport,
+            local_port=free_port() if transport == "udp" else None,
+            extra=["-s", "bob"],
+        )
         outcome = peer.result()
     finally:
         peer.stop()
@@ -407,8 +449,13 @@ def test_refer_uac_follows_the_notifies(transport: str, final: int, notifies: in
 def test_refer_uac_refuses_foreign_notifies(fault: str, complaint: str) -> None:
     peer = ListeningPeer("raw_peer", "refer-server", "--fault", fault, "--seconds", 3)
     try:
-        result = run_sipp(SCENARIOS / "refer_uac.xml", sip_target("127.0.0.1", peer.port),
-                          local_port=free_port(), timeout=5, extra=["-trace_err"])
+        result = run_sipp(
+            SCENARIOS / "refer_uac.xml",
+            sip_target("127.0.0.1", peer.port),
+            local_port=free_port(),
+            timeout=5,
+            extra=["-trace_err"],
+        )
     finally:
         peer.stop()
     assert not result.succeeded
@@ -417,14 +464,19 @@ def test_refer_uac_refuses_foreign_notifies(fault: str, complaint: str) -> None:
 
 # --- malformed/ ------------------------------------------------------------------
 
+
 @needs_pjsua2
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 @pytest.mark.parametrize("scenario", MALFORMED_SCENARIOS, ids=lambda path: path.stem)
 def test_malformed_request_gets_400_from_pjsip(scenario: Path, transport: str, proven: Prove) -> None:
     peer = ListeningPeer("pjsua2_peer", "uas", "--seconds", 60)
     try:
-        result = run_sipp(scenario, sip_target("127.0.0.1", peer.port), transport=transport,
-                          local_port=free_port() if transport == "udp" else None)
+        result = run_sipp(
+            scenario,
+            sip_target("127.0.0.1", peer.port),
+            transport=transport,
+            local_port=free_port() if transport == "udp" else None,
+        )
     finally:
         peer.stop()
     assert result.succeeded, result.stderr + result.log
@@ -445,8 +497,9 @@ def pjsua2_uas(pjsua2_installed: None) -> Iterator[ListeningPeer]:
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
-def test_options_uac_gets_200_with_allow_accept_supported(pjsua2_uas: ListeningPeer, transport: str,
-                                                          proven: Prove) -> None:
+def test_options_uac_gets_200_with_allow_accept_supported(
+    pjsua2_uas: ListeningPeer, transport: str, proven: Prove
+) -> None:
     result = run_sipp(SCENARIOS / "options_uac.xml", pjsua2_uas.target, transport=transport)
     assert result.succeeded, result.explain()
     logged = re.search(r"RESPONSE-HEADERS Allow=(.*) Accept=(.*) Supported=(.*)", result.log)
@@ -465,12 +518,16 @@ def test_options_uac_fails_without_an_answer() -> None:
     assert "RESPONSE-HEADERS" not in result.log
 
 
-@pytest.mark.parametrize(("method", "expected", "in_dialog"), [
-    ("OPTIONS", 200, False),  # answered by pjsua's OPTIONS handler
-    ("INFO", 481, True),  # a request in a dialog pjsua does not know
-])
-def test_request_uac_template_gets_the_expected_answer(pjsua2_uas: ListeningPeer, method: str, expected: int,
-                                                       in_dialog: bool, proven: Prove) -> None:
+@pytest.mark.parametrize(
+    ("method", "expected", "in_dialog"),
+    [
+        ("OPTIONS", 200, False),  # answered by pjsua's OPTIONS handler
+        ("INFO", 481, True),  # a request in a dialog pjsua does not know
+    ],
+)
+def test_request_uac_template_gets_the_expected_answer(
+    pjsua2_uas: ListeningPeer, method: str, expected: int, in_dialog: bool, proven: Prove
+) -> None:
     result = run_sipp(request_scenario(method, expected, in_dialog), pjsua2_uas.target)
     assert result.succeeded, result.explain()
     assert f"SIP/2.0 {expected} " in result.messages, result.messages
@@ -488,15 +545,20 @@ def test_request_uac_template_fails_on_another_answer(pjsua2_uas: ListeningPeer)
 # The template's own cases are faults PJSIP drops without an answer (the Engine answers them itself,
 # tests/test_sipp_signalling.py); these are faults PJSIP answers with 400, as malformed/ shows.
 PJSIP_REFUSES = {
-    "subscribe-without-event": ("SUBSCRIBE", '"SIPp" <sip:sipp@[local_ip]>;tag=[call_number]', "1 SUBSCRIBE",
-                                "      Contact: <sip:sipp@[local_ip]:[local_port]>"),
+    "subscribe-without-event": (
+        "SUBSCRIBE",
+        '"SIPp" <sip:sipp@[local_ip]>;tag=[call_number]',
+        "1 SUBSCRIBE",
+        "      Contact: <sip:sipp@[local_ip]:[local_port]>",
+    ),
 }
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 @pytest.mark.parametrize("name", sorted(PJSIP_REFUSES))
-def test_malformed_request_template_gets_400_then_200_from_pjsip(pjsua2_uas: ListeningPeer, tmp_path: Path,
-                                                                 name: str, transport: str, proven: Prove) -> None:
+def test_malformed_request_template_gets_400_then_200_from_pjsip(
+    pjsua2_uas: ListeningPeer, tmp_path: Path, name: str, transport: str, proven: Prove
+) -> None:
     scenario = malformed_request_scenario(tmp_path, name, PJSIP_REFUSES[name])
     result = run_sipp(scenario, pjsua2_uas.target, transport=transport)
     assert result.succeeded, result.explain()
@@ -506,8 +568,7 @@ def test_malformed_request_template_gets_400_then_200_from_pjsip(pjsua2_uas: Lis
 
 
 @pytest.mark.parametrize("name", ["cseq-too-large", "header-without-colon"])
-def test_malformed_request_template_fails_without_the_400(pjsua2_uas: ListeningPeer, tmp_path: Path,
-                                                          name: str) -> None:
+def test_malformed_request_template_fails_without_the_400(pjsua2_uas: ListeningPeer, tmp_path: Path, name: str) -> None:
     """PJSIP drops these without an answer: the scenario must fail, not pass on silence."""
     result = run_sipp(malformed_request_scenario(tmp_path, name), pjsua2_uas.target, timeout=3)
     assert not result.succeeded

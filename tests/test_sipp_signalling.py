@@ -37,8 +37,10 @@ from tests.support.scenarios import MALFORMED_REQUESTS, SCENARIOS, malformed_req
 
 pytestmark = pytest.mark.timeout(120)
 
-PIDF = '<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@127.0.0.1">' \
-       '<tuple id="t"><status><basic>{}</basic></status></tuple></presence>'
+PIDF = (
+    '<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@127.0.0.1">'
+    '<tuple id="t"><status><basic>{}</basic></status></tuple></presence>'
+)
 
 
 @pytest.fixture
@@ -58,8 +60,11 @@ def _route(server: SippServer) -> RouteHeader:
 
 def _contact(engine: Engine, user: str, transport: str) -> ContactHeader:
     port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    return ContactHeader(SIPURI(user=user, host="127.0.0.1", port=port,
-                                parameters={"transport": transport} if transport != "udp" else None))
+    return ContactHeader(
+        SIPURI(
+            user=user, host="127.0.0.1", port=port, parameters={"transport": transport} if transport != "udp" else None
+        )
+    )
 
 
 def _alice() -> FromHeader:
@@ -67,8 +72,12 @@ def _alice() -> FromHeader:
 
 
 def _bob(server: SippServer) -> SIPURI:
-    return SIPURI(user="bob", host=server.host, port=server.port,
-                  parameters={"transport": server.transport} if server.transport != "udp" else None)
+    return SIPURI(
+        user="bob",
+        host=server.host,
+        port=server.port,
+        parameters={"transport": server.transport} if server.transport != "udp" else None,
+    )
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
@@ -87,15 +96,26 @@ def test_register_423_then_min_expires(engine: Engine, transport: str) -> None:
     assert run.succeeded, run.explain()
 
 
-@pytest.mark.parametrize(("scenario", "transport"), [("message_407_uas.xml", "udp"), ("message_401_uas.xml", "udp"),
-                                                     ("message_401_uas.xml", "tcp")])
+@pytest.mark.parametrize(
+    ("scenario", "transport"),
+    [("message_407_uas.xml", "udp"), ("message_401_uas.xml", "udp"), ("message_401_uas.xml", "tcp")],
+)
 @pytest.mark.parametrize(("password", "code"), [("secret", 200), ("wrong", 403)])
 def test_message_digest_challenge(engine: Engine, scenario: str, transport: str, password: str, code: int) -> None:
-    server = SippServer(SCENARIOS / scenario, transport=transport,
-                        extra=["-key", "auth_user", "alice", "-key", "auth_password", "secret"])
+    server = SippServer(
+        SCENARIOS / scenario,
+        transport=transport,
+        extra=["-key", "auth_user", "alice", "-key", "auth_password", "secret"],
+    )
     recorder = observe("SIPMessageDidSucceed", "SIPMessageDidFail")
-    message = Message(_alice(), ToHeader(_bob(server)), None, "text/plain", "authenticated hello",
-                      credentials=Credentials("alice", password))
+    message = Message(
+        _alice(),
+        ToHeader(_bob(server)),
+        None,
+        "text/plain",
+        "authenticated hello",
+        credentials=Credentials("alice", password),
+    )
     message.send(timeout=10)
     final = recorder.wait_for(lambda n: n.sender is message)
     assert final.data.code == code
@@ -107,10 +127,18 @@ def test_message_digest_challenge(engine: Engine, scenario: str, transport: str,
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_notify_terminated_deactivated_makes_us_subscribe_again(engine: Engine, transport: str) -> None:
     server = SippServer(SCENARIOS / "subscribe_deactivated_uas.xml", transport=transport)
-    recorder = observe("SIPSubscriptionGotNotify", "SIPSubscriptionChangedState", "SIPSubscriptionDidEnd",
-                       "SIPSubscriptionDidFail")
-    subscription = Subscription(_bob(server), _alice(), ToHeader(_bob(server)), _contact(engine, "alice", transport),
-                                "presence", None, refresh=300)
+    recorder = observe(
+        "SIPSubscriptionGotNotify", "SIPSubscriptionChangedState", "SIPSubscriptionDidEnd", "SIPSubscriptionDidFail"
+    )
+    subscription = Subscription(
+        _bob(server),
+        _alice(),
+        ToHeader(_bob(server)),
+        _contact(engine, "alice", transport),
+        "presence",
+        None,
+        refresh=300,
+    )
     subscription.subscribe(timeout=10)
     active = recorder.wait_for(lambda n: n.name == "SIPSubscriptionGotNotify" and n.data.subscription_state == "active")
     assert b"Ready for the test" in active.data.body
@@ -120,8 +148,18 @@ def test_notify_terminated_deactivated_makes_us_subscribe_again(engine: Engine, 
     run = server.finish()
     assert run.succeeded, run.explain()
     # RFC 6665 4.1.3: a new SUBSCRIBE goes out at once (SIPp, done, does not answer it).
-    recorder.wait_for(lambda n: len([x for x in recorder.named("SIPSubscriptionChangedState")
-                                     if x.data.prev_state == "NULL" and x.data.state == "SENT"]) == 2)
+    recorder.wait_for(
+        lambda n: (
+            len(
+                [
+                    x
+                    for x in recorder.named("SIPSubscriptionChangedState")
+                    if x.data.prev_state == "NULL" and x.data.state == "SENT"
+                ]
+            )
+            == 2
+        )
+    )
     subscription.end()
 
 
@@ -129,8 +167,14 @@ def test_notify_terminated_deactivated_makes_us_subscribe_again(engine: Engine, 
 def test_refer_answered_202_then_sipfrag_notifies(engine: Engine, transport: str) -> None:
     server = SippServer(SCENARIOS / "refer_uas.xml", transport=transport)
     recorder = observe("SIPReferralGotNotify", "SIPReferralDidEnd", "SIPReferralDidFail", "SIPReferralChangedState")
-    referral = Referral(_bob(server), _alice(), ToHeader(_bob(server)), ReferToHeader(SIPURI(user="carol",
-                        host="127.0.0.1")), _contact(engine, "alice", transport), None)
+    referral = Referral(
+        _bob(server),
+        _alice(),
+        ToHeader(_bob(server)),
+        ReferToHeader(SIPURI(user="carol", host="127.0.0.1")),
+        _contact(engine, "alice", transport),
+        None,
+    )
     referral.send_refer(timeout=10)
     trying = recorder.wait_named("SIPReferralGotNotify")
     assert trying.data.body.startswith(b"SIP/2.0 100 Trying")
@@ -156,8 +200,9 @@ def test_incoming_refer(engine: Engine, transport: str) -> None:
     referee = Referee()
     NotificationCenter().add_observer(referee, name="SIPIncomingReferralGotRefer")
     port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    result = run_sipp(SCENARIOS / "refer_uac.xml", sip_target("127.0.0.1", port), transport=transport,
-                      extra=["-s", "bob"])
+    result = run_sipp(
+        SCENARIOS / "refer_uac.xml", sip_target("127.0.0.1", port), transport=transport, extra=["-s", "bob"]
+    )
     assert result.succeeded, result.stderr + result.log
     got = recorder.wait_named("SIPIncomingReferralGotRefer")
     assert got.data.refer_to_header.uri.user == "carol"
@@ -168,8 +213,9 @@ def test_incoming_refer(engine: Engine, transport: str) -> None:
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_publish_refresh_modify_remove(engine: Engine, transport: str) -> None:
     server = SippServer(SCENARIOS / "publish_uas.xml", transport=transport, extra=["-set", "publish_expires", "6"])
-    recorder = observe("SIPPublicationDidSucceed", "SIPPublicationDidFail", "SIPPublicationWillExpire",
-                       "SIPPublicationDidEnd")
+    recorder = observe(
+        "SIPPublicationDidSucceed", "SIPPublicationDidFail", "SIPPublicationWillExpire", "SIPPublicationDidEnd"
+    )
     publication = Publication(FromHeader(_bob(server)), "presence", "application/pidf+xml", duration=60)
     publication.publish(PIDF.format("open"), None, timeout=10)
     assert recorder.wait_named("SIPPublicationDidSucceed").data.expires_in == 6
@@ -201,11 +247,18 @@ def test_publish_412_publishes_afresh(engine: Engine) -> None:
     assert run.succeeded, run.explain()
 
 
-@pytest.mark.parametrize(("name", "transport"), [(name, transport) for name in sorted(MALFORMED_REQUESTS)
-                                                  for transport in ("udp", "tcp")
-                                                  if (name, transport) != ("content-length-negative", "tcp")])
-def test_malformed_request_gets_400_and_the_engine_keeps_serving(engine: Engine, tmp_path: Path, name: str,
-                                                                  transport: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "transport"),
+    [
+        (name, transport)
+        for name in sorted(MALFORMED_REQUESTS)
+        for transport in ("udp", "tcp")
+        if (name, transport) != ("content-length-negative", "tcp")
+    ],
+)
+def test_malformed_request_gets_400_and_the_engine_keeps_serving(
+    engine: Engine, tmp_path: Path, name: str, transport: str
+) -> None:
     port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
     result = run_sipp(malformed_request_scenario(tmp_path, name), sip_target("127.0.0.1", port), transport=transport)
     assert result.succeeded, result.stderr + result.log
@@ -218,18 +271,28 @@ def test_unframeable_tcp_request_does_not_stop_the_engine(engine: Engine, tmp_pa
     # message ends, so nothing can be answered on that connection; PJSIP
     # waits for more data (and closes the idle connection later). The Engine
     # keeps serving everyone else.
-    hanging = run_sipp(malformed_request_scenario(tmp_path, "content-length-negative"),
-                       sip_target("127.0.0.1", engine.local_tcp_port), transport="tcp", timeout=2, background=True)
+    hanging = run_sipp(
+        malformed_request_scenario(tmp_path, "content-length-negative"),
+        sip_target("127.0.0.1", engine.local_tcp_port),
+        transport="tcp",
+        timeout=2,
+        background=True,
+    )
     try:
-        result = run_sipp(SCENARIOS / "options_uac.xml", sip_target("127.0.0.1", engine.local_tcp_port),
-                          transport="tcp", local_port=free_port(socket.SOCK_STREAM))
+        result = run_sipp(
+            SCENARIOS / "options_uac.xml",
+            sip_target("127.0.0.1", engine.local_tcp_port),
+            transport="tcp",
+            local_port=free_port(socket.SOCK_STREAM),
+        )
         assert result.succeeded, result.stderr + result.log
     finally:
         hanging.kill()
 
 
-@pytest.mark.parametrize("scenario", sorted((SCENARIOS / "malformed").glob("subscribe_*.xml")),
-                         ids=lambda path: path.stem)
+@pytest.mark.parametrize(
+    "scenario", sorted((SCENARIOS / "malformed").glob("subscribe_*.xml")), ids=lambda path: path.stem
+)
 def test_malformed_subscribe_gets_400(scenario: Path) -> None:
     # The Engine serves presence, so these reach the subscription code.
     engine = Engine()

@@ -166,7 +166,7 @@ def test_mixer_rates(engine: Engine, rate: int) -> None:
         mixer.connect_slots(generator.slot, port.slot)
         generator.play_tones([(1000, 0, 400)])
         samples = receive_until_sound(port)
-        samples = samples[len(samples) - rate // 50:]
+        samples = samples[len(samples) - rate // 50 :]
         samples.extend(receive(port, rate // 5))
         assert abs(dominant_frequency(samples[: rate // 5], rate) - 1000) < 3
     finally:
@@ -217,8 +217,11 @@ def test_muted_and_volumes(mixer: AudioMixer) -> None:
     mixer.input_volume = 0
     mixer.output_volume = 200
     assert (mixer.muted, mixer.input_volume, mixer.output_volume) == (True, 0, 200)
-    for name, value, error in [("input_volume", 201, ValueError), ("output_volume", -1, ValueError),
-                               ("output_volume", 1.5, TypeError)]:
+    for name, value, error in [
+        ("input_volume", 201, ValueError),
+        ("output_volume", -1, ValueError),
+        ("output_volume", 1.5, TypeError),
+    ]:
         with pytest.raises(error):
             setattr(mixer, name, value)
     # Slot 0 settings stay when the devices change.
@@ -255,8 +258,12 @@ def test_close(engine: Engine) -> None:
     assert (mixer.state, mixer.is_active, mixer.used_slot_count) == ("closed", False, 0)
     assert (generator.state, generator.slot, recorder.state) == ("stopped", None, "stopped")
     assert not engine._ua._live_objects  # type: ignore[union-attr]
-    for call in (lambda: mixer.connect_slots(0, 0), generator.start, lambda: setattr(mixer, "muted", True),
-                 lambda: mixer.set_sound_devices(None, None, 0)):
+    for call in (
+        lambda: mixer.connect_slots(0, 0),
+        generator.start,
+        lambda: setattr(mixer, "muted", True),
+        lambda: mixer.set_sound_devices(None, None, 0),
+    ):
         with pytest.raises(SIPCoreInvalidStateError, match=r"AudioMixer\.use\(\) is not possible in state 'closed'"):
             call()
 
@@ -281,7 +288,7 @@ def test_tone_is_recorded(mixer: AudioMixer, tmp_path: Path) -> None:
     assert rate == RATE
     [(start, end)] = sound_segments(samples, rate)
     assert abs((end - start) / rate - 0.6) <= 0.03
-    steady = samples[start + FRAME:end - FRAME]
+    steady = samples[start + FRAME : end - FRAME]
     assert abs(dominant_frequency(steady, rate) - 1000) < 2
     assert abs(rms_dbfs(steady) - TONEGEN_DBFS) < 0.5
 
@@ -303,7 +310,7 @@ def test_dtmf_is_recorded(mixer: AudioMixer, tmp_path: Path) -> None:
     assert all(abs((end - start) / rate - 0.2) <= 0.03 for start, end in segments)
     start, end = segments[0]
     # Two tones of half the amplitude each.
-    assert abs(rms_dbfs(samples[start + FRAME:end - FRAME]) - (TONEGEN_DBFS - 3.01)) < 0.5
+    assert abs(rms_dbfs(samples[start + FRAME : end - FRAME]) - (TONEGEN_DBFS - 3.01)) < 0.5
     assert len(notifications.named("ToneGeneratorDidFinishPlaying")) == 1
 
 
@@ -319,9 +326,9 @@ def test_tone_sequence_with_a_pause(mixer: AudioMixer, tmp_path: Path) -> None:
     samples, rate = read_wav(tmp_path / "tones.wav")
     first, second = sound_segments(samples, rate)
     assert abs((second[0] - first[1]) / rate - 0.2) <= 0.02
-    assert abs(dominant_frequency(samples[first[0] + FRAME:first[0] + 6 * FRAME], rate) - 440) < 2
-    assert abs(dominant_frequency(samples[second[0] + FRAME:second[0] + 6 * FRAME], rate) - 2000) < 2
-    assert dtmf_sequence(samples[second[0] + 16 * FRAME:second[1]], rate) == "1"
+    assert abs(dominant_frequency(samples[first[0] + FRAME : first[0] + 6 * FRAME], rate) - 440) < 2
+    assert abs(dominant_frequency(samples[second[0] + FRAME : second[0] + 6 * FRAME], rate) - 2000) < 2
+    assert dtmf_sequence(samples[second[0] + 16 * FRAME : second[1]], rate) == "1"
 
 
 def test_tone_generator_arguments_and_states(mixer: AudioMixer) -> None:
@@ -402,7 +409,7 @@ def test_wave_file_at_another_rate_is_resampled(mixer: AudioMixer, tmp_path: Pat
     recorded, rate = read_wav(tmp_path / "out.wav")
     [(start, end)] = sound_segments(recorded, rate)
     assert abs((end - start) / rate - 0.6) <= 0.04
-    steady = recorded[start + 2 * FRAME:end - 2 * FRAME]
+    steady = recorded[start + 2 * FRAME : end - 2 * FRAME]
     assert abs(dominant_frequency(steady, rate) - 1200) < 2
     assert abs(rms_dbfs(steady) - rms_dbfs(tone(1200, 0.6, 8000, 10000))) < 0.5
 
@@ -443,7 +450,7 @@ def test_pause_and_resume(mixer: AudioMixer, tmp_path: Path) -> None:
     player.resume()
     assert not player.paused
     after = receive_until_sound(port)
-    resumed = after[next(index for index, sample in enumerate(after) if sample):]
+    resumed = after[next(index for index, sample in enumerate(after) if sample) :]
     resumed.extend(receive(port, 2 * FRAME))
     tail = before[: max(index for index, sample in enumerate(before) if sample) + 1]
     # The file went on where it stopped: the audio joins up.
@@ -474,7 +481,7 @@ def test_disconnecting_silences_the_recording(mixer: AudioMixer, tmp_path: Path)
     recorded, rate = read_wav(tmp_path / "rec.wav")
     [(start, end)] = sound_segments(recorded, rate)
     assert (end - start) / rate >= 0.25
-    assert abs(dominant_frequency(recorded[start + FRAME:end - FRAME], rate) - 900) < 2
+    assert abs(dominant_frequency(recorded[start + FRAME : end - FRAME], rate) - 900) < 2
     assert len(recorded) - end >= RATE // 4 - FRAME
     assert not any(recorded[end:])
 
@@ -544,12 +551,12 @@ def test_mixer_port_round_trip(mixer: AudioMixer) -> None:
     received.extend(receive(sink, len(sent) + FRAME))
     assert find_samples(received, sent) >= 0
     start = find_samples(received, sent)
-    assert not any(received[start + len(sent):])  # silence once the queue is empty
+    assert not any(received[start + len(sent) :])  # silence once the queue is empty
     # Written in pieces that are not whole frames, it arrives the same.
     more = tone(333, 0.3, RATE, 9000)
     data = samples_to_pcm(more)
     for offset in range(0, len(data), 998):
-        source.write(data[offset:offset + 998])
+        source.write(data[offset : offset + 998])
     received = receive_until_sound(sink)
     received.extend(receive(sink, len(more)))
     assert find_samples(received, more) >= 0

@@ -16,8 +16,10 @@ from sipsimple.core._core import IncomingReferral, IncomingSubscription, Referra
 from sipsimple.notification import NotificationCenter
 from tests.support.notifications import NotificationRecorder, observe
 
-PIDF = b'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@127.0.0.1">' \
-       b'<tuple id="t1"><status><basic>open</basic></status></tuple></presence>'
+PIDF = (
+    b'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@127.0.0.1">'
+    b'<tuple id="t1"><status><basic>open</basic></status></tuple></presence>'
+)
 PIDF_CLOSED = PIDF.replace(b"open", b"closed")
 
 
@@ -31,8 +33,15 @@ def engine() -> Iterator[Engine]:
 
 def _subscription(engine: Engine, event: str = "presence") -> Subscription:
     port = engine.local_udp_port
-    return Subscription(f"sip:bob@127.0.0.1:{port}", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>",
-                        f"<sip:alice@127.0.0.1:{port}>", event, None, refresh=600)
+    return Subscription(
+        f"sip:bob@127.0.0.1:{port}",
+        "<sip:alice@127.0.0.1>",
+        "<sip:bob@127.0.0.1>",
+        f"<sip:alice@127.0.0.1:{port}>",
+        event,
+        None,
+        refresh=600,
+    )
 
 
 class Notifier:
@@ -60,9 +69,15 @@ def _client_events(recorder: NotificationRecorder, sender: object) -> list[str]:
 
 def test_subscribe_notify_unsubscribe(engine: Engine) -> None:
     notifier = Notifier("accept")
-    recorder = observe("SIPSubscriptionDidStart", "SIPSubscriptionGotNotify", "SIPSubscriptionDidEnd",
-                       "SIPSubscriptionDidFail", "SIPIncomingSubscriptionGotSubscribe",
-                       "SIPIncomingSubscriptionGotUnsubscribe", "SIPIncomingSubscriptionDidEnd")
+    recorder = observe(
+        "SIPSubscriptionDidStart",
+        "SIPSubscriptionGotNotify",
+        "SIPSubscriptionDidEnd",
+        "SIPSubscriptionDidFail",
+        "SIPIncomingSubscriptionGotSubscribe",
+        "SIPIncomingSubscriptionGotUnsubscribe",
+        "SIPIncomingSubscriptionDidEnd",
+    )
     subscription = _subscription(engine)
     subscription.subscribe(timeout=5)
     incoming = recorder.wait_named("SIPIncomingSubscriptionGotSubscribe")
@@ -133,16 +148,25 @@ def test_notifier_end_with_deactivated_makes_the_subscriber_subscribe_again(engi
     recorder.wait_for(lambda n: n.name == "SIPSubscriptionGotNotify" and n.data.reason == "deactivated")
     # A second SUBSCRIBE (new dialog) arrives and is accepted again.
     recorder.wait_for(lambda n: len(recorder.named("SIPIncomingSubscriptionGotSubscribe")) == 2)
-    recorder.wait_for(lambda n: len([x for x in recorder.named("SIPSubscriptionGotNotify")
-                                     if x.data.subscription_state == "active"]) == 2)
+    recorder.wait_for(
+        lambda n: (
+            len([x for x in recorder.named("SIPSubscriptionGotNotify") if x.data.subscription_state == "active"]) == 2
+        )
+    )
     assert not recorder.named("SIPSubscriptionDidEnd")
     assert subscription.state == "ACTIVE"
     subscription.end()
 
 
 def test_referral_both_sides(engine: Engine) -> None:
-    recorder = observe("SIPReferralChangedState", "SIPReferralGotNotify", "SIPReferralDidEnd", "SIPReferralDidFail",
-                       "SIPIncomingReferralGotRefer", "SIPIncomingReferralDidEnd")
+    recorder = observe(
+        "SIPReferralChangedState",
+        "SIPReferralGotNotify",
+        "SIPReferralDidEnd",
+        "SIPReferralDidFail",
+        "SIPIncomingReferralGotRefer",
+        "SIPIncomingReferralDidEnd",
+    )
 
     class Referee:
         def handle_notification(self, notification) -> None:
@@ -151,8 +175,14 @@ def test_referral_both_sides(engine: Engine) -> None:
     referee = Referee()
     NotificationCenter().add_observer(referee, name="SIPIncomingReferralGotRefer")
     port = engine.local_udp_port
-    referral = Referral(f"sip:bob@127.0.0.1:{port}", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>",
-                        "<sip:carol@127.0.0.1>", f"<sip:alice@127.0.0.1:{port}>", None)
+    referral = Referral(
+        f"sip:bob@127.0.0.1:{port}",
+        "<sip:alice@127.0.0.1>",
+        "<sip:bob@127.0.0.1>",
+        "<sip:carol@127.0.0.1>",
+        f"<sip:alice@127.0.0.1:{port}>",
+        None,
+    )
     referral.send_refer(timeout=5)
     got = recorder.wait_named("SIPIncomingReferralGotRefer")
     assert isinstance(got.sender, IncomingReferral)

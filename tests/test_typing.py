@@ -52,13 +52,15 @@ def test_settings_and_notification_data_type_as_their_values(tmp_path: Path) -> 
     checks = tmp_path / "checks.py"
     checks.write_text(CHECKS)
     # From the repository, where mypy finds sipsimple and the project's configuration.
-    completed = subprocess.run([sys.executable, "-m", "mypy", str(checks)], cwd=REPO, capture_output=True, text=True,
-                               timeout=300)
+    completed = subprocess.run(
+        [sys.executable, "-m", "mypy", str(checks)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     errors = [line for line in completed.stdout.splitlines() if ": error:" in line]
     wrong_line = next(number for number, line in enumerate(CHECKS.splitlines(), 1) if "# WRONG" in line)
     # The one deliberately wrong assertion is reported, so the harness can fail; nothing else is.
-    assert len(errors) == 1 and re.search(rf"checks\.py:{wrong_line}: error: Expression is of type \"Port\"",
-                                          errors[0]), completed.stdout + completed.stderr
+    assert len(errors) == 1 and re.search(
+        rf"checks\.py:{wrong_line}: error: Expression is of type \"Port\"", errors[0]
+    ), completed.stdout + completed.stderr
     assert completed.returncode == 1
 
 
@@ -73,8 +75,12 @@ def test_every_group_of_the_sdk_is_declared_with_its_type() -> None:
     # setting read through it types as a Setting: the checks above would not notice a new one.
     for module in pkgutil.walk_packages(sipsimple.__path__, "sipsimple."):
         importlib.import_module(module.name)
-    containers = [cls for base in (SettingsObject, SettingsGroup) for cls in _subclasses(base)
-                  if cls.__module__.startswith("sipsimple.")]
+    containers = [
+        cls
+        for base in (SettingsObject, SettingsGroup)
+        for cls in _subclasses(base)
+        if cls.__module__.startswith("sipsimple.")
+    ]
     assert len(containers) > 10
     groups = 0
     for cls in containers:

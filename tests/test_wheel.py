@@ -87,11 +87,19 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
     # Build from a clean copy: a developer's build/ directory must not leak
     # stale files into the wheel under test.
     source = tmp_path / "source"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.so", "*.egg-info",
-                                                                "__pycache__", ".*_cache", "results"))
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "*.so", "*.egg-info", "__pycache__", ".*_cache", "results"
+        ),
+    )
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)],
-                   check=True, timeout=900)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)],
+        check=True,
+        timeout=900,
+    )
     (wheel,) = wheels.glob("sipsimple-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
 
@@ -111,8 +119,13 @@ def test_wheel_installs_and_imports_without_the_build_tree(installed_wheel: Inst
     assert {"sipsimple/py.typed", "sipsimple/core/py.typed"} <= set(names)
     assert not any(name.endswith((".c", ".pyx", ".pxi")) for name in names)
 
-    completed = subprocess.run([str(installed_wheel.python), "-c", ENGINE_PROGRAM], cwd=installed_wheel.outside,
-                               capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [str(installed_wheel.python), "-c", ENGINE_PROGRAM],
+        cwd=installed_wheel.outside,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stderr
     version, udp_port, tcp_port, codecs = completed.stdout.split()
     assert version == "2.12.1"
@@ -138,8 +151,13 @@ def test_the_wheel_holds_and_imports_every_module_of_the_source_tree(installed_w
     assert not missing, f"modules of the source tree missing from the wheel: {missing}"
 
     public = sorted(module for module in modules if is_public(module))
-    completed = subprocess.run([str(installed_wheel.python), "-c", IMPORT_PROGRAM, *public],
-                               cwd=installed_wheel.outside, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [str(installed_wheel.python), "-c", IMPORT_PROGRAM, *public],
+        cwd=installed_wheel.outside,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr
     report = json.loads(completed.stdout)
     assert report["failed"] == {}, f"public modules that do not import from the installed wheel: {report['failed']}"

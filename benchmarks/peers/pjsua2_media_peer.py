@@ -111,8 +111,11 @@ class MediaAccount(pj.Account):
 
     def check(self, k: int) -> None:
         """CHECK k: record k of the calls' incoming audio for CHECK_SECONDS (see media_common)."""
-        running = [call for call in list(self.calls)
-                   if call.started.is_set() and not call.disconnected and call.audio_index is not None]
+        running = [
+            call
+            for call in list(self.calls)
+            if call.started.is_set() and not call.disconnected and call.audio_index is not None
+        ]
         chosen = sample(running, k)
         paths = check_paths(len(chosen))
         recorders = []

@@ -131,8 +131,11 @@ class Calls:
 
     def check(self, k: int) -> None:
         """CHECK k: record k of the calls' incoming audio for CHECK_SECONDS (see media_common)."""
-        running = [media for media in list(self.media.values())
-                   if media.audio is not None and media.started.is_set() and media.audio.state == "STARTED"]
+        running = [
+            media
+            for media in list(self.media.values())
+            if media.audio is not None and media.started.is_set() and media.audio.state == "STARTED"
+        ]
         chosen = sample(running, k)
         paths = check_paths(len(chosen))
         recorders = []

@@ -14,14 +14,16 @@ USER_AGENT = "bench-sipsimple"
 def start_engine(port: int = 0, **options: Any) -> Engine:
     """The started Engine; ``options`` (Engine.start()'s) add to or override the common ones."""
     engine = Engine()
-    engine.start(**{
-        "ip_address": HOST,
-        "udp_port": port,
-        "tcp_port": None,
-        "tls_port": None,
-        "log_level": 0,
-        "trace_sip": False,
-        "user_agent": USER_AGENT,
-        **options,
-    })
+    engine.start(
+        **{
+            "ip_address": HOST,
+            "udp_port": port,
+            "tcp_port": None,
+            "tls_port": None,
+            "log_level": 0,
+            "trace_sip": False,
+            "user_agent": USER_AGENT,
+            **options,
+        }
+    )
     return engine

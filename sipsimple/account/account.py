@@ -50,15 +50,17 @@ log = logging.getLogger("sipsimple.account")
 STOP_TIMEOUT = 3.0
 
 # Settings whose change needs a new REGISTER (From, credentials, where it goes, how long it lasts).
-_REREGISTER_KEYS = frozenset({
-    "__id__",
-    "display_name",
-    "auth.username",
-    "auth.password",
-    "sip.outbound_proxy",
-    "sip.transport_list",
-    "registration.expires",
-})
+_REREGISTER_KEYS = frozenset(
+    {
+        "__id__",
+        "display_name",
+        "auth.username",
+        "auth.password",
+        "sip.outbound_proxy",
+        "sip.transport_list",
+        "registration.expires",
+    }
+)
 
 # The NetworkMonitor's notifications after which the account registers again at once.
 _NETWORK_NOTIFICATIONS = ("SystemIPAddressDidChange", "SystemDidGainNetwork")

@@ -153,8 +153,12 @@ class BonjourNeighbour:
 
     def notification_data(self, neighbour: BonjourServiceDescription) -> NotificationData:
         return NotificationData(
-            neighbour=neighbour, display_name=self.display_name, host=self.host, uri=SIPURI.new(self.uri),
-            transport=self.transport, instance_id=self.instance_id,
+            neighbour=neighbour,
+            display_name=self.display_name,
+            host=self.host,
+            uri=SIPURI.new(self.uri),
+            transport=self.transport,
+            instance_id=self.instance_id,
         )
 
 
@@ -524,8 +528,9 @@ class BonjourAccount(SettingsObject):
         parameters = {} if transport == "udp" else {"transport": transport}
         uri = FrozenSIPURI(host=host, user=user, port=info.port, parameters=parameters)
         display_name = _text(properties, "display_name") or None
-        return BonjourNeighbour(display_name=display_name, host=host, uri=uri, transport=transport,
-                                instance_id=instance_id)
+        return BonjourNeighbour(
+            display_name=display_name, host=host, uri=uri, transport=transport, instance_id=instance_id
+        )
 
     def _drop_neighbours(self, which: Callable[[BonjourServiceDescription], bool]) -> None:
         with self._neighbours_lock:

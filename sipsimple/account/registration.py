@@ -276,8 +276,9 @@ class AccountRegistrar:
     def _new_registration(self) -> Registration:
         account = self.account
         registration = Registration(
-            FromHeader(SIPURI(user=account.id.username, host=_bare(account.id.domain)),
-                       display_name=account.display_name),
+            FromHeader(
+                SIPURI(user=account.id.username, host=_bare(account.id.domain)), display_name=account.display_name
+            ),
             credentials=account.credentials,
             duration=int(account.registration.expires),
         )
@@ -423,8 +424,11 @@ class AccountRegistrar:
 
     def _fail(self, code: int | None, reason: str, retry_route: bool) -> None:
         next_route: Route | None = None
-        if retry_route and self._state in (RegistrationState.REGISTERING, RegistrationState.REGISTERED) \
-                and self._route_index + 1 < len(self._routes):
+        if (
+            retry_route
+            and self._state in (RegistrationState.REGISTERING, RegistrationState.REGISTERED)
+            and self._route_index + 1 < len(self._routes)
+        ):
             self._route_index += 1
             next_route = self._routes[self._route_index]
             delay = NEXT_ROUTE_DELAY
@@ -432,8 +436,9 @@ class AccountRegistrar:
         else:
             self._failures += 1
             settings = self.account.registration
-            delay = backoff_delay(self._failures, float(settings.retry_delay), float(settings.max_retry_delay),
-                                  self.rng)
+            delay = backoff_delay(
+                self._failures, float(settings.retry_delay), float(settings.max_retry_delay), self.rng
+            )
             self._timer_action = "lookup"
         self._change_state("fail")
         self._deadline = time.monotonic() + delay

@@ -9,21 +9,85 @@ from typing_extensions import disjoint_base
 
 # The same list as _core.pyx's (stubtest and tests/test_core_names.py check it).
 __all__ = [
-    "AudioMixer", "AudioTransport", "available_srtp_suites", "ContactHeader", "ContentDispositionHeader",
-    "ContentTypeHeader", "Credentials", "DEFAULT_EVENTS", "DialogID", "EventHeader", "FromHeader",
-    "FrozenContactHeader", "FrozenContentDispositionHeader", "FrozenContentTypeHeader", "FrozenCredentials",
-    "frozendict", "FrozenEventHeader", "FrozenFromHeader", "FrozenHeader", "FrozenPAssertedIdentityHeader",
-    "FrozenPPreferredIdentityHeader", "FrozenReasonHeader", "FrozenRecordRouteHeader", "FrozenReferToHeader",
-    "FrozenReplacesHeader", "FrozenRetryAfterHeader", "FrozenRouteHeader", "FrozenSDPAttribute",
-    "FrozenSDPAttributeList", "FrozenSDPBandwidthInfo", "FrozenSDPConnection", "FrozenSDPMediaStream",
-    "FrozenSDPSession", "FrozenSIPURI", "FrozenSubjectHeader", "FrozenSubscriptionStateHeader", "FrozenToHeader",
-    "FrozenViaHeader", "FrozenWarningHeader", "Header", "ICECandidate", "IncomingReferral", "IncomingRequest",
-    "IncomingSubscription", "Invitation", "MixerPort", "PAssertedIdentityHeader", "PJSIP_VERSION", "PJSIPError",
-    "PPreferredIdentityHeader", "ReasonHeader", "RecordingWaveFile", "RecordRouteHeader", "Referral", "ReferToHeader",
-    "RelayPort", "ReplacesHeader", "Request", "RetryAfterHeader", "RouteHeader", "RTPTransport", "SDPAttribute",
-    "SDPAttributeList", "SDPBandwidthInfo", "SDPConnection", "SDPMediaStream", "SDPSession", "SIPCoreError",
-    "SIPCoreInvalidStateError", "SIPURI", "SubjectHeader", "Subscription", "SubscriptionStateHeader",
-    "SYSTEM_DEFAULT_DEVICE", "ToHeader", "ToneGenerator", "ViaHeader", "WarningHeader", "WaveFile",
+    "AudioMixer",
+    "AudioTransport",
+    "available_srtp_suites",
+    "ContactHeader",
+    "ContentDispositionHeader",
+    "ContentTypeHeader",
+    "Credentials",
+    "DEFAULT_EVENTS",
+    "DialogID",
+    "EventHeader",
+    "FromHeader",
+    "FrozenContactHeader",
+    "FrozenContentDispositionHeader",
+    "FrozenContentTypeHeader",
+    "FrozenCredentials",
+    "frozendict",
+    "FrozenEventHeader",
+    "FrozenFromHeader",
+    "FrozenHeader",
+    "FrozenPAssertedIdentityHeader",
+    "FrozenPPreferredIdentityHeader",
+    "FrozenReasonHeader",
+    "FrozenRecordRouteHeader",
+    "FrozenReferToHeader",
+    "FrozenReplacesHeader",
+    "FrozenRetryAfterHeader",
+    "FrozenRouteHeader",
+    "FrozenSDPAttribute",
+    "FrozenSDPAttributeList",
+    "FrozenSDPBandwidthInfo",
+    "FrozenSDPConnection",
+    "FrozenSDPMediaStream",
+    "FrozenSDPSession",
+    "FrozenSIPURI",
+    "FrozenSubjectHeader",
+    "FrozenSubscriptionStateHeader",
+    "FrozenToHeader",
+    "FrozenViaHeader",
+    "FrozenWarningHeader",
+    "Header",
+    "ICECandidate",
+    "IncomingReferral",
+    "IncomingRequest",
+    "IncomingSubscription",
+    "Invitation",
+    "MixerPort",
+    "PAssertedIdentityHeader",
+    "PJSIP_VERSION",
+    "PJSIPError",
+    "PPreferredIdentityHeader",
+    "ReasonHeader",
+    "RecordingWaveFile",
+    "RecordRouteHeader",
+    "Referral",
+    "ReferToHeader",
+    "RelayPort",
+    "ReplacesHeader",
+    "Request",
+    "RetryAfterHeader",
+    "RouteHeader",
+    "RTPTransport",
+    "SDPAttribute",
+    "SDPAttributeList",
+    "SDPBandwidthInfo",
+    "SDPConnection",
+    "SDPMediaStream",
+    "SDPSession",
+    "SIPCoreError",
+    "SIPCoreInvalidStateError",
+    "SIPURI",
+    "SubjectHeader",
+    "Subscription",
+    "SubscriptionStateHeader",
+    "SYSTEM_DEFAULT_DEVICE",
+    "ToHeader",
+    "ToneGenerator",
+    "ViaHeader",
+    "WarningHeader",
+    "WaveFile",
 ]
 
 PJSIP_VERSION: str
@@ -219,8 +283,9 @@ class Header(_GenericHeaderBase):
 class FrozenHeader(_GenericHeaderBase, _FrozenHeader): ...
 
 class _AddressHeaderBase(_HeaderBase):
-    def __init__(self, uri: _AnySIPURI, display_name: str | None = None,
-                 parameters: _Parameters | None = None) -> None: ...
+    def __init__(
+        self, uri: _AnySIPURI, display_name: str | None = None, parameters: _Parameters | None = None
+    ) -> None: ...
     @property
     def uri(self) -> _AnySIPURI: ...
     @property
@@ -256,15 +321,17 @@ class FrozenToHeader(_FrozenAddressHeader):
     def tag(self) -> str | None: ...
 
 class ContactHeader(_MutableAddressHeader):
-    def __init__(self, uri: _AnySIPURI | None, display_name: str | None = None,
-                 parameters: _Parameters | None = None) -> None: ...
+    def __init__(
+        self, uri: _AnySIPURI | None, display_name: str | None = None, parameters: _Parameters | None = None
+    ) -> None: ...
     uri: SIPURI | None  # type: ignore[assignment]
     expires: int | None
     q: float | None
 
 class FrozenContactHeader(_FrozenAddressHeader):
-    def __init__(self, uri: _AnySIPURI | None, display_name: str | None = None,
-                 parameters: _Parameters | None = None) -> None: ...
+    def __init__(
+        self, uri: _AnySIPURI | None, display_name: str | None = None, parameters: _Parameters | None = None
+    ) -> None: ...
     @property
     def uri(self) -> FrozenSIPURI | None: ...  # type: ignore[override]
     @property
@@ -278,12 +345,14 @@ class RecordRouteHeader(_MutableAddressHeader): ...
 class FrozenRecordRouteHeader(_FrozenAddressHeader): ...
 
 class ReferToHeader(_MutableAddressHeader):
-    def __init__(self, uri: _AnySIPURI, parameters: _Parameters | None = None,
-                 display_name: str | None = None) -> None: ...
+    def __init__(
+        self, uri: _AnySIPURI, parameters: _Parameters | None = None, display_name: str | None = None
+    ) -> None: ...
 
 class FrozenReferToHeader(_FrozenAddressHeader):
-    def __init__(self, uri: _AnySIPURI, parameters: _Parameters | None = None,
-                 display_name: str | None = None) -> None: ...
+    def __init__(
+        self, uri: _AnySIPURI, parameters: _Parameters | None = None, display_name: str | None = None
+    ) -> None: ...
 
 class _IdentityHeaderBase(_HeaderBase):
     def __init__(self, uri: _AnySIPURI, display_name: str | None = None) -> None: ...
@@ -307,8 +376,9 @@ class PPreferredIdentityHeader(_IdentityHeaderBase):
 class FrozenPPreferredIdentityHeader(_IdentityHeaderBase, _FrozenHeader): ...
 
 class _ViaHeaderBase(_HeaderBase):
-    def __init__(self, transport: str, host: str, port: int | None = None,
-                 parameters: _Parameters | None = None) -> None: ...
+    def __init__(
+        self, transport: str, host: str, port: int | None = None, parameters: _Parameters | None = None
+    ) -> None: ...
     @property
     def transport(self) -> str: ...
     @property
@@ -443,8 +513,9 @@ class WarningHeader(_WarningHeaderBase):
 class FrozenWarningHeader(_WarningHeaderBase, _FrozenHeader): ...
 
 class _ReplacesHeaderBase(_HeaderBase):
-    def __init__(self, call_id: str, from_tag: str, to_tag: str, early_only: bool = False,
-                 parameters: _Parameters | None = None) -> None: ...
+    def __init__(
+        self, call_id: str, from_tag: str, to_tag: str, early_only: bool = False, parameters: _Parameters | None = None
+    ) -> None: ...
     @property
     def call_id(self) -> str: ...
     @property
@@ -496,8 +567,6 @@ class SubjectHeader(_SubjectHeaderBase):
     subject: str
 
 class FrozenSubjectHeader(_SubjectHeaderBase, _FrozenHeader): ...
-
-
 
 # --- requests outside a dialog (request.pxi) ---------------------------------
 
@@ -1009,13 +1078,20 @@ class AudioTransport:
     @property
     def mixer(self) -> Any: ...
     def get_local_media(self, remote_sdp: Any = None, index: int = 0, direction: str = "sendrecv") -> Any: ...
-    def start(self, local_sdp: Any, remote_sdp: Any, sdp_index: int, hold_timeout: float | None = None,
-              timeout: float | None = 30) -> None: ...
+    def start(
+        self,
+        local_sdp: Any,
+        remote_sdp: Any,
+        sdp_index: int,
+        hold_timeout: float | None = None,
+        timeout: float | None = 30,
+    ) -> None: ...
     def update_direction(self, direction: str) -> None: ...
     def send_dtmf(self, digit: str) -> None: ...
     @property
     def statistics(self) -> dict[str, Any] | None: ...
     def stop(self) -> None: ...
+
 # --- sound (sound.pxi) ---------------------------------------------------------
 
 SYSTEM_DEFAULT_DEVICE: str

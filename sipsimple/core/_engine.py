@@ -472,8 +472,14 @@ class Engine(metaclass=Singleton):
         )
         with self._changing_transports() as ua:
             ua.set_tls_port(settings["tls_port"], _tls_options(settings))
-            for name in ("tls_port", "tls_verify_server", "tls_ca_file", "tls_cert_file", "tls_privkey_file",
-                         "tls_timeout"):
+            for name in (
+                "tls_port",
+                "tls_verify_server",
+                "tls_ca_file",
+                "tls_cert_file",
+                "tls_privkey_file",
+                "tls_timeout",
+            ):
                 self._options[name] = settings[name]
 
     @property
@@ -599,4 +605,3 @@ class Engine(metaclass=Singleton):
     @property
     def supported_extensions(self) -> list[str]:
         return self._running_ua().supported_extensions
-

@@ -40,8 +40,15 @@ class Message(RequestUser):
         self._state = MESSAGE.initial
         # Built now so that bad arguments raise here, not in send().
         self._message_request = Request(
-            "MESSAGE", from_header, to_header, to_header.uri, route_header, credentials=credentials,
-            extra_headers=self.extra_headers, content_type=content_type, body=body,
+            "MESSAGE",
+            from_header,
+            to_header,
+            to_header.uri,
+            route_header,
+            credentials=credentials,
+            extra_headers=self.extra_headers,
+            content_type=content_type,
+            body=body,
         )
 
     @property

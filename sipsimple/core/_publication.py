@@ -113,9 +113,17 @@ class Publication(RequestUser):
         # Like REGISTER, every PUBLISH of one publication shares a Call-ID,
         # with increasing CSeq.
         request = Request(
-            "PUBLISH", self.from_header, ToHeader(uri), uri, self.route_header, credentials=self.credentials,
-            call_id=self.call_id, cseq=self._cseq + 1 if self._cseq else None,
-            extra_headers=headers, content_type=self.content_type if body is not None else None, body=body,
+            "PUBLISH",
+            self.from_header,
+            ToHeader(uri),
+            uri,
+            self.route_header,
+            credentials=self.credentials,
+            call_id=self.call_id,
+            cseq=self._cseq + 1 if self._cseq else None,
+            extra_headers=headers,
+            content_type=self.content_type if body is not None else None,
+            body=body,
         )
         request.default_expires = expires
         self._in_flight = request
@@ -150,8 +158,9 @@ class Publication(RequestUser):
             previous, self._published = self._published, request
             if previous is not None:
                 previous.end()
-            self._post("SIPPublicationDidSucceed", code=data.code, reason=data.reason,
-                       expires_in=data.expires or self.duration)
+            self._post(
+                "SIPPublicationDidSucceed", code=data.code, reason=data.reason, expires_in=data.expires or self.duration
+            )
         self._after_in_flight()
 
     def _request_didfail(self, request: Request, data: NotificationData) -> None:

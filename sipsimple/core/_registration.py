@@ -109,8 +109,15 @@ class Registration(RequestUser):
             contact.expires = 0
         self._cseq = self._cseq + 1 if self._cseq else 0
         request = Request(
-            "REGISTER", self.from_header, to_header, registrar, self.route_header, credentials=self.credentials,
-            contact_header=contact, call_id=self.call_id, cseq=self._cseq or None,
+            "REGISTER",
+            self.from_header,
+            to_header,
+            registrar,
+            self.route_header,
+            credentials=self.credentials,
+            contact_header=contact,
+            call_id=self.call_id,
+            cseq=self._cseq or None,
             extra_headers=[*self.extra_headers, Header("Expires", str(expires))],
         )
         request.default_expires = expires
@@ -149,9 +156,14 @@ class Registration(RequestUser):
             if previous is not None:
                 previous.end()
             contacts = headers_named(data.headers, "Contact")
-            self._post("SIPRegistrationDidSucceed", code=data.code, reason=data.reason,
-                       contact_header=self.contact_header, contact_header_list=contacts,
-                       expires_in=data.expires or self.duration)
+            self._post(
+                "SIPRegistrationDidSucceed",
+                code=data.code,
+                reason=data.reason,
+                contact_header=self.contact_header,
+                contact_header_list=contacts,
+                expires_in=data.expires or self.duration,
+            )
         self._after_in_flight()
 
     def _request_didfail(self, request: Request, data: NotificationData) -> None:
@@ -168,13 +180,15 @@ class Registration(RequestUser):
                 self.duration = max(self.duration, min_expires)
                 self._send_register(self.duration)
                 return
-        self._post("SIPRegistrationDidFail", code=data.code, reason=data.reason, min_expires=min_expires,
-                   headers=data.headers)
+        self._post(
+            "SIPRegistrationDidFail", code=data.code, reason=data.reason, min_expires=min_expires, headers=data.headers
+        )
         if self._in_flight_unregisters:
             # The registrar could not be told; locally the binding is over.
             answered = bool(data.headers)
-            self._end_binding(expired=False, code=data.code if answered else None,
-                              reason=data.reason if answered else None)
+            self._end_binding(
+                expired=False, code=data.code if answered else None, reason=data.reason if answered else None
+            )
         self._after_in_flight()
 
     def _request_willexpire(self, request: Request, data: NotificationData) -> None:

@@ -101,8 +101,16 @@ def _free_sip_port(host: str, attempts: int = 50) -> int:
 class Baresip:
     """One baresip process with its own configuration directory and ports."""
 
-    def __init__(self, directory: Path | None = None, *, host: str = "127.0.0.1", user: str = "bob",
-                 answermode: str = "auto", source: Path | None = None, start_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        directory: Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        user: str = "bob",
+        answermode: str = "auto",
+        source: Path | None = None,
+        start_timeout: float = 10.0,
+    ) -> None:
         problem = check_installation()
         if problem:
             raise BaresipError(problem)
@@ -127,8 +135,13 @@ class Baresip:
             self.ctrl_port = free_udp_tcp_port(host)
             self._write_config(answermode)
             self._log_file = open(self.directory / "baresip.log", "w")  # closed in stop()
-            self.process = subprocess.Popen(["baresip", "-f", str(self.directory)], stdin=subprocess.DEVNULL,
-                                            stdout=self._log_file, stderr=subprocess.STDOUT, cwd=self.directory)
+            self.process = subprocess.Popen(
+                ["baresip", "-f", str(self.directory)],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_file,
+                stderr=subprocess.STDOUT,
+                cwd=self.directory,
+            )
             try:
                 self._socket = self._connect(start_timeout)
                 break
@@ -156,8 +169,7 @@ class Baresip:
             f"ctrl_tcp_listen {self.host}:{self.ctrl_port}",
         ]
         (self.directory / "config").write_text("\n".join(lines) + "\n")
-        (self.directory / "accounts").write_text(
-            f"<sip:{self.user}@{self.host}>;regint=0;answermode={answermode}\n")
+        (self.directory / "accounts").write_text(f"<sip:{self.user}@{self.host}>;regint=0;answermode={answermode}\n")
         (self.directory / "contacts").write_text("")
 
     @property
@@ -199,7 +211,7 @@ class Baresip:
                 length, colon, rest = buffer.partition(b":")
                 if not colon or not length.isdigit() or len(rest) < int(length) + 1:
                     break
-                payload, buffer = rest[:int(length)], rest[int(length) + 1:]
+                payload, buffer = rest[: int(length)], rest[int(length) + 1 :]
                 try:
                     message = json.loads(payload)
                 except ValueError:
@@ -297,8 +309,9 @@ class Baresip:
     def __enter__(self) -> Baresip:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()
         if self._own_directory and kind is None:
             shutil.rmtree(self.directory, ignore_errors=True)

@@ -61,9 +61,17 @@ class Observer:
         name = notification.name
         if name in ("BonjourAccountDidAddNeighbour", "BonjourAccountDidUpdateNeighbour"):
             neighbour: BonjourServiceDescription = data.neighbour
-            emit(event=name, neighbour=str(neighbour), name=neighbour.name, type=neighbour.type,
-                 display_name=data.display_name, host=data.host, uri=str(data.uri), transport=data.transport,
-                 instance_id=data.instance_id)
+            emit(
+                event=name,
+                neighbour=str(neighbour),
+                name=neighbour.name,
+                type=neighbour.type,
+                display_name=data.display_name,
+                host=data.host,
+                uri=str(data.uri),
+                transport=data.transport,
+                instance_id=data.instance_id,
+            )
         elif name == "BonjourAccountDidRemoveNeighbour":
             emit(event=name, neighbour=str(data.neighbour))
         elif name == "BonjourAccountDiscoveryDidFail":
@@ -72,9 +80,14 @@ class Observer:
             emit(event=name)
         elif name == "SIPEngineGotMessage":
             body = data.body.decode("utf-8") if isinstance(data.body, bytes) else data.body
-            emit(event="message", body=body, from_user=data.from_header.uri.user,
-                 from_display_name=data.from_header.display_name, request_uri=str(data.request_uri),
-                 content_type=data.content_type)
+            emit(
+                event="message",
+                body=body,
+                from_user=data.from_header.uri.user,
+                from_display_name=data.from_header.display_name,
+                request_uri=str(data.request_uri),
+                content_type=data.content_type,
+            )
         elif name in ("SIPMessageDidSucceed", "SIPMessageDidFail"):
             emit(event="message_status", code=data.code)
 
@@ -121,9 +134,15 @@ def main() -> None:
 
     start_engine()
     engine = Engine()
-    emit(event="ready", udp_port=engine.local_udp_port, tcp_port=engine.local_tcp_port,
-         contact_user=account.contact.username, contact_host=account.contact.domain,
-         service_name=account.service_name, instance_id=account.instance_id)
+    emit(
+        event="ready",
+        udp_port=engine.local_udp_port,
+        tcp_port=engine.local_tcp_port,
+        contact_user=account.contact.username,
+        contact_host=account.contact.domain,
+        service_name=account.service_name,
+        instance_id=account.instance_id,
+    )
     account.start()
 
     for line in sys.stdin:

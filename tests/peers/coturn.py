@@ -71,8 +71,9 @@ def _free_relay_range(host: str, size: int = 40) -> tuple[int, int]:
 class Coturn(Service):
     """One turnserver process on the loopback address, started by start() (or `with`)."""
 
-    def __init__(self, directory: Path, users: Mapping[str, str] | None = None, *, host: str = "127.0.0.1",
-                 realm: str = REALM) -> None:
+    def __init__(
+        self, directory: Path, users: Mapping[str, str] | None = None, *, host: str = "127.0.0.1", realm: str = REALM
+    ) -> None:
         self.directory = Path(directory)
         self.users = dict(users or {})
         self.host = host
@@ -93,14 +94,37 @@ class Coturn(Service):
         self.port = free_udp_tcp_port(self.host)
         self.relay_ports = _free_relay_range(self.host)
         command = [
-            "turnserver", "-c", str(self.directory / "empty.conf"),
-            "--listening-ip", self.host, "--relay-ip", self.host, "--listening-port", str(self.port),
-            "--min-port", str(self.relay_ports[0]), "--max-port", str(self.relay_ports[1]),
-            "--realm", self.realm, "--lt-cred-mech", "--fingerprint", "--allow-loopback-peers",
-            "--no-tls", "--no-dtls", "--no-cli", "--no-multicast-peers",
-            "--log-file", str(self.log_file), "--simple-log", "--no-stdout-log", "--verbose",
-            "--pidfile", str(self.directory / "turnserver.pid"),
-            "--userdb", str(self.directory / "users.sqlite"),
+            "turnserver",
+            "-c",
+            str(self.directory / "empty.conf"),
+            "--listening-ip",
+            self.host,
+            "--relay-ip",
+            self.host,
+            "--listening-port",
+            str(self.port),
+            "--min-port",
+            str(self.relay_ports[0]),
+            "--max-port",
+            str(self.relay_ports[1]),
+            "--realm",
+            self.realm,
+            "--lt-cred-mech",
+            "--fingerprint",
+            "--allow-loopback-peers",
+            "--no-tls",
+            "--no-dtls",
+            "--no-cli",
+            "--no-multicast-peers",
+            "--log-file",
+            str(self.log_file),
+            "--simple-log",
+            "--no-stdout-log",
+            "--verbose",
+            "--pidfile",
+            str(self.directory / "turnserver.pid"),
+            "--userdb",
+            str(self.directory / "users.sqlite"),
         ]
         for user, password in self.users.items():
             command += ["--user", f"{user}:{password}"]

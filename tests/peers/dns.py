@@ -245,4 +245,3 @@ class SilentServer(Service):
         for sock in self._sockets:
             sock.close()
         self._sockets = []
-

@@ -73,8 +73,11 @@ class ExampleApplication(SIPApplication):
         )
 
     def _NH_SIPAccountRegistrationDidEnd(self, notification: Notification) -> None:
-        report("SIPAccountRegistrationDidEnd", account=str(notification.sender.id),
-               code=getattr(notification.data, "code", None))
+        report(
+            "SIPAccountRegistrationDidEnd",
+            account=str(notification.sender.id),
+            code=getattr(notification.data, "code", None),
+        )
 
     def _NH_SIPApplicationWillEnd(self, notification: Notification) -> None:
         report("SIPApplicationWillEnd")

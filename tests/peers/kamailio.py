@@ -203,8 +203,10 @@ def _parse_challenge(value: str) -> dict[str, str]:
     scheme, _, rest = value.partition(" ")
     if scheme.lower() != "digest":
         raise KamailioError(f"not a digest challenge: {value!r}")
-    return {key.lower(): quoted if quoted else plain for key, quoted, plain in
-            re.findall(r'(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]+))', rest)}
+    return {
+        key.lower(): quoted if quoted else plain
+        for key, quoted, plain in re.findall(r'(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]+))', rest)
+    }
 
 
 def _bracket(host: str) -> str:
@@ -389,8 +391,9 @@ class Kamailio(Service):
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise KamailioError(f"Kamailio did not answer within {self.startup_timeout} s; its log:\n"
-                                    f"{self.log[-6000:]}")
+                raise KamailioError(
+                    f"Kamailio did not answer within {self.startup_timeout} s; its log:\n{self.log[-6000:]}"
+                )
             time.sleep(0.1)
 
     def _tcp_ready(self) -> bool:
@@ -403,8 +406,13 @@ class Kamailio(Service):
             return False
 
     def _check_config(self, kamailio: str) -> None:
-        checked = subprocess.run([kamailio, "-c", "-f", str(self.config_path)], capture_output=True, text=True,
-                                 timeout=30, cwd=self.directory)
+        checked = subprocess.run(
+            [kamailio, "-c", "-f", str(self.config_path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=self.directory,
+        )
         if checked.returncode != 0:
             raise KamailioError(f"Kamailio rejects {self.config_path}:\n{checked.stdout}{checked.stderr}")
 
@@ -525,16 +533,26 @@ class Kamailio(Service):
             expires = contact.get("Expires")  # seconds left, or "permanent", "deleted"
             if not isinstance(expires, int | float) or expires <= 0:
                 continue
+
             def value(name: str, contact: dict[str, Any] = contact) -> Any:
                 found = contact.get(name)
                 return None if found == "[not set]" else found
 
-            registrations.append(Registration(
-                user=user, contact=contact["Address"], expires=float(expires), received=value("Received"),
-                socket=value("Socket"), user_agent=value("User-Agent") or "", call_id=value("Call-ID") or "",
-                cseq=int(value("CSeq") or 0), path=value("Path"), instance=value("Instance"),
-                reg_id=int(value("Reg-Id") or 0),
-            ))
+            registrations.append(
+                Registration(
+                    user=user,
+                    contact=contact["Address"],
+                    expires=float(expires),
+                    received=value("Received"),
+                    socket=value("Socket"),
+                    user_agent=value("User-Agent") or "",
+                    call_id=value("Call-ID") or "",
+                    cseq=int(value("CSeq") or 0),
+                    path=value("Path"),
+                    instance=value("Instance"),
+                    reg_id=int(value("Reg-Id") or 0),
+                )
+            )
         return registrations
 
     def wait_for_contacts(
@@ -558,8 +576,11 @@ class Kamailio(Service):
         now = time.time()
         found = []
         for record in result:
-            if (record.get("user"), record.get("domain"), record.get("event")) == (user, self.domain, event) \
-                    and record.get("expires", 0) > now:
+            if (record.get("user"), record.get("domain"), record.get("event")) == (
+                user,
+                self.domain,
+                event,
+            ) and record.get("expires", 0) > now:
                 found.append(record)
         return found
 
@@ -609,22 +630,27 @@ class Kamailio(Service):
             local = f"{_bracket(self.host)}:{sock.getsockname()[1]}"
             buffer = b""
             for _ in range(2):
-                message = "\r\n".join([
-                    f"{method} {uri} SIP/2.0",
-                    f"Via: SIP/2.0/{transport.upper()} {local};branch=z9hG4bK{secrets.token_hex(8)};rport",
-                    "Max-Forwards: 70",
-                    f"From: <{from_uri}>;tag={tag}",
-                    f"To: <{to_uri}>",
-                    f"Call-ID: {call_id}",
-                    f"CSeq: {cseq} {method}",
-                    *([] if "contact" in {name.lower() for name in extra} else
-                      [f"Contact: <sip:{user or 'probe'}@{local};transport={transport}>"]),
-                    *(f"{name}: {value}" for name, value in extra.items()),
-                    *([f"{authorization[0]}: {authorization[1]}"] if authorization else []),
-                    f"Content-Length: {len(body.encode())}",
-                    "",
-                    body,
-                ]).encode()
+                message = "\r\n".join(
+                    [
+                        f"{method} {uri} SIP/2.0",
+                        f"Via: SIP/2.0/{transport.upper()} {local};branch=z9hG4bK{secrets.token_hex(8)};rport",
+                        "Max-Forwards: 70",
+                        f"From: <{from_uri}>;tag={tag}",
+                        f"To: <{to_uri}>",
+                        f"Call-ID: {call_id}",
+                        f"CSeq: {cseq} {method}",
+                        *(
+                            []
+                            if "contact" in {name.lower() for name in extra}
+                            else [f"Contact: <sip:{user or 'probe'}@{local};transport={transport}>"]
+                        ),
+                        *(f"{name}: {value}" for name, value in extra.items()),
+                        *([f"{authorization[0]}: {authorization[1]}"] if authorization else []),
+                        f"Content-Length: {len(body.encode())}",
+                        "",
+                        body,
+                    ]
+                ).encode()
                 response, buffer = self._exchange(sock, transport, message, timeout, retries, buffer)
                 if response.status in (401, 407) and password is not None and authorization is None:
                     challenge_header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
@@ -642,10 +668,25 @@ class Kamailio(Service):
         algorithm = challenge.get("algorithm", "MD5")
         qop = "auth" if "auth" in challenge.get("qop", "").split(",") else None
         cnonce = secrets.token_hex(8)
-        response = digest_response(algorithm=algorithm, username=user, realm=challenge["realm"], password=password,
-                                   method=method, uri=uri, nonce=challenge["nonce"], qop=qop, cnonce=cnonce)
-        fields = [f'username="{user}"', f'realm="{challenge["realm"]}"', f'nonce="{challenge["nonce"]}"',
-                  f'uri="{uri}"', f'response="{response}"', f"algorithm={algorithm}"]
+        response = digest_response(
+            algorithm=algorithm,
+            username=user,
+            realm=challenge["realm"],
+            password=password,
+            method=method,
+            uri=uri,
+            nonce=challenge["nonce"],
+            qop=qop,
+            cnonce=cnonce,
+        )
+        fields = [
+            f'username="{user}"',
+            f'realm="{challenge["realm"]}"',
+            f'nonce="{challenge["nonce"]}"',
+            f'uri="{uri}"',
+            f'response="{response}"',
+            f"algorithm={algorithm}",
+        ]
         if qop:
             fields += [f"qop={qop}", "nc=00000001", f'cnonce="{cnonce}"']
         if "opaque" in challenge:

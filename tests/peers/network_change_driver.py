@@ -118,9 +118,13 @@ class Recorder(NotificationRecorder):
                     name, _, value = line.partition(":")
                     headers.setdefault(name.strip().lower(), value.strip())
                 sys.stderr.write(f"{time.monotonic():.3f} trace REGISTER {text[:600]!r}\n")
-                self.registers.append({"via": headers.get("via", headers.get("v", "")),
-                                       "contact": headers.get("contact", headers.get("m", "")),
-                                       "expires": headers.get("expires", "")})
+                self.registers.append(
+                    {
+                        "via": headers.get("via", headers.get("v", "")),
+                        "contact": headers.get("contact", headers.get("m", "")),
+                        "expires": headers.get("expires", ""),
+                    }
+                )
             return
         data = notification.data
         summary = {key: str(value) for key, value in vars(data).items()} if data is not None else {}
@@ -131,6 +135,7 @@ class Recorder(NotificationRecorder):
 def registered_with(host: str) -> Any:
     def predicate(notification: Notification) -> bool:
         return notification.name == "SIPAccountRegistrationDidSucceed" and notification.data.contact_uri.host == host
+
     return predicate
 
 
@@ -189,12 +194,14 @@ def wait_for_announced_host(host: str, timeout: float = 10.0) -> str | None:
 
 def contact_hosts(kamailio: Kamailio, network: concurrent.futures.Executor) -> list[str]:
     registrations = network.submit(kamailio.contacts, "alice").result(10)
-    return sorted(registration.contact.split("@", 1)[1].split(":", 1)[0].split(";", 1)[0]
-                  for registration in registrations)
+    return sorted(
+        registration.contact.split("@", 1)[1].split(":", 1)[0].split(";", 1)[0] for registration in registrations
+    )
 
 
-def wait_for_contact_hosts(kamailio: Kamailio, network: concurrent.futures.Executor, wanted: list[str],
-                           timeout: float = 5.0) -> list[str]:
+def wait_for_contact_hosts(
+    kamailio: Kamailio, network: concurrent.futures.Executor, wanted: list[str], timeout: float = 5.0
+) -> list[str]:
     deadline = time.monotonic() + timeout
     while True:
         hosts = contact_hosts(kamailio, network)
@@ -213,10 +220,14 @@ def main() -> None:
     run("ip", "link", "set", "lo", "up")
     network = concurrent.futures.ThreadPoolExecutor(max_workers=1, initializer=_enter_network_namespace)
     # The veth pair: v1 stays in the network namespace (the thread's), v0 comes to this one (the process's).
-    network.submit(run, "ip", "link", "add", "v1", "type", "veth", "peer", "name", "v0", "netns",
-                   str(os.getpid())).result(10)
-    for command in (("ip", "addr", "add", f"{REGISTRAR_ADDRESS}/32", "dev", "v1"), ("ip", "link", "set", "v1", "up"),
-                    ("ip", "route", "add", "10.99.0.0/24", "dev", "v1")):
+    network.submit(
+        run, "ip", "link", "add", "v1", "type", "veth", "peer", "name", "v0", "netns", str(os.getpid())
+    ).result(10)
+    for command in (
+        ("ip", "addr", "add", f"{REGISTRAR_ADDRESS}/32", "dev", "v1"),
+        ("ip", "link", "set", "v1", "up"),
+        ("ip", "route", "add", "10.99.0.0/24", "dev", "v1"),
+    ):
         network.submit(run, *command).result(10)
     run("ip", "link", "set", "v0", "up")
     run("ip", "addr", "add", f"{OLD_ADDRESS}/32", "dev", "v0")
@@ -237,15 +248,22 @@ def main() -> None:
     try:
         application.start(FileBackend(str(config)))
         started = recorder.next_matching(lambda n: n.name in ("SIPApplicationDidStart", "SIPApplicationDidFail"), 20)
-        report("started", started is not None and started[1].name == "SIPApplicationDidStart",
-               engine_address=application.engine.ip_address if application.engine else None,
-               monitor_running=application.network_monitor is not None and application.network_monitor.is_running)
+        report(
+            "started",
+            started is not None and started[1].name == "SIPApplicationDidStart",
+            engine_address=application.engine.ip_address if application.engine else None,
+            monitor_running=application.network_monitor is not None and application.network_monitor.is_running,
+        )
 
         # 1. Registered with the default route's source address.
         first = recorder.next_matching(lambda n: n.name == "SIPAccountRegistrationDidSucceed", 20)
-        report("registered", first is not None and first[1].data.contact_uri.host == OLD_ADDRESS,
-               contact=str(first[1].data.contact_uri) if first else None,
-               kamailio=contact_hosts(kamailio, network), registers=recorder.registers[-1:])
+        report(
+            "registered",
+            first is not None and first[1].data.contact_uri.host == OLD_ADDRESS,
+            contact=str(first[1].data.contact_uri) if first else None,
+            kamailio=contact_hosts(kamailio, network),
+            registers=recorder.registers[-1:],
+        )
 
         contact = wait_for_announced_host(OLD_ADDRESS)
         report("bonjour_announced", contact is not None and f"@{OLD_ADDRESS}:" in contact, contact=contact)
@@ -255,23 +273,41 @@ def main() -> None:
         changed_at = time.monotonic()
         run("ip", "route", "replace", "default", "dev", "v0", "src", NEW_ADDRESS)
         changed = recorder.next_matching(lambda n: n.name == "SystemIPAddressDidChange", 10)
-        report("address_change_posted", changed is not None
-               and (changed[1].data.old_ip_address, changed[1].data.new_ip_address) == (OLD_ADDRESS, NEW_ADDRESS),
-               data=None if changed is None else dict(changed[1].data.__dict__),
-               seconds=None if changed is None else changed[0] - changed_at)
+        report(
+            "address_change_posted",
+            changed is not None
+            and (changed[1].data.old_ip_address, changed[1].data.new_ip_address) == (OLD_ADDRESS, NEW_ADDRESS),
+            data=None if changed is None else dict(changed[1].data.__dict__),
+            seconds=None if changed is None else changed[0] - changed_at,
+        )
         again = recorder.next_matching(registered_with(NEW_ADDRESS), 15)
-        report("registered_new_contact", again is not None, contact=str(again[1].data.contact_uri) if again else None,
-               seconds=None if again is None else again[0] - changed_at,
-               expires_left=None if again is None else again[1].data.expires)
+        report(
+            "registered_new_contact",
+            again is not None,
+            contact=str(again[1].data.contact_uri) if again else None,
+            seconds=None if again is None else again[0] - changed_at,
+            expires_left=None if again is None else again[1].data.expires,
+        )
         after = recorder.registers[registers_before:]
         transports = application.engine.transports
-        report("register_via_and_contact", bool(after) and any(
-            NEW_ADDRESS in register["via"] and NEW_ADDRESS in register["contact"] and register["expires"] != "0"
-            for register in after), registers=after, transports=transports)
-        report("transports_renamed", sorted(name for name, _, _ in transports) == ["tcp", "udp"]
-               and all(host == NEW_ADDRESS for _, host, _ in transports)
-               and (sip_port == 0 or all(port == sip_port for _, _, port in transports)),
-               transports=transports, configured_port=sip_port)
+        report(
+            "register_via_and_contact",
+            bool(after)
+            and any(
+                NEW_ADDRESS in register["via"] and NEW_ADDRESS in register["contact"] and register["expires"] != "0"
+                for register in after
+            ),
+            registers=after,
+            transports=transports,
+        )
+        report(
+            "transports_renamed",
+            sorted(name for name, _, _ in transports) == ["tcp", "udp"]
+            and all(host == NEW_ADDRESS for _, host, _ in transports)
+            and (sip_port == 0 or all(port == sip_port for _, _, port in transports)),
+            transports=transports,
+            configured_port=sip_port,
+        )
         hosts = wait_for_contact_hosts(kamailio, network, [NEW_ADDRESS])
         report("kamailio_has_new_contact_only", hosts == [NEW_ADDRESS], hosts=hosts)
         contact = wait_for_announced_host(NEW_ADDRESS)
@@ -284,21 +320,31 @@ def main() -> None:
         account = AccountManager().get_account(f"alice@{DOMAIN}")
         account.reregister()
         failed = recorder.next_matching(
-            lambda n: n.name == "SIPAccountRegistrationDidFail" and n.data.next_route is None, 20)
+            lambda n: n.name == "SIPAccountRegistrationDidFail" and n.data.next_route is None, 20
+        )
         delay = None if failed is None else failed[1].data.delay
-        report("registration_fails_without_network", failed is not None and delay is not None
-               and delay >= 0.75 * RETRY_DELAY, reason=None if failed is None else failed[1].data.reason, delay=delay)
+        report(
+            "registration_fails_without_network",
+            failed is not None and delay is not None and delay >= 0.75 * RETRY_DELAY,
+            reason=None if failed is None else failed[1].data.reason,
+            delay=delay,
+        )
 
         # 4. The network comes back: the account registers again at once, not after its back-off.
         restored_at = time.monotonic()
         run("ip", "route", "add", "default", "dev", "v0", "src", NEW_ADDRESS)
         gained = recorder.next_matching(lambda n: n.name == "SystemDidGainNetwork", 10)
-        report("network_gained_posted", gained is not None,
-               data=None if gained is None else dict(gained[1].data.__dict__))
+        report(
+            "network_gained_posted", gained is not None, data=None if gained is None else dict(gained[1].data.__dict__)
+        )
         back = recorder.next_matching(registered_with(NEW_ADDRESS), 15)
         seconds = None if back is None else back[0] - restored_at
-        report("registered_after_network_returned", back is not None and seconds is not None
-               and seconds < 10 and (delay is None or seconds < delay), seconds=seconds, backoff=delay)
+        report(
+            "registered_after_network_returned",
+            back is not None and seconds is not None and seconds < 10 and (delay is None or seconds < delay),
+            seconds=seconds,
+            backoff=delay,
+        )
         hosts = wait_for_contact_hosts(kamailio, network, [NEW_ADDRESS])
         report("kamailio_has_contact_after_return", NEW_ADDRESS in hosts, hosts=hosts)
     finally:
@@ -306,8 +352,12 @@ def main() -> None:
         application.stop()
         application.wait_stopped(15)
         seconds = time.monotonic() - began
-        report("stopped_in_time", application.state == "stopped" and seconds < 5, seconds=seconds,
-               monitor=application.network_monitor)
+        report(
+            "stopped_in_time",
+            application.state == "stopped" and seconds < 5,
+            seconds=seconds,
+            monitor=application.network_monitor,
+        )
         nsd.stop()
         network.submit(kamailio.stop).result(20)
         network.shutdown()

@@ -57,22 +57,38 @@ class Pjsua2Agent:
 
     def __init__(self, log_path: str | os.PathLike[str], *, host: str = "127.0.0.1", ready_timeout: float = 20.0):
         if importlib.util.find_spec("pjsua2") is None:
-            raise AgentError(f"pjsua2 is not installed for {sys.executable}: run scripts/bootstrap "
-                             "(it installs pyproject.toml's bench group, pjsua2-python)")
+            raise AgentError(
+                f"pjsua2 is not installed for {sys.executable}: run scripts/bootstrap "
+                "(it installs pyproject.toml's bench group, pjsua2-python)"
+            )
         self.log_path = Path(log_path)
         self.stderr_path = self.log_path.with_suffix(".stderr")
         self.events: list[Event] = []
         self._condition = threading.Condition()
         self._next_id = 0
         repository = Path(__file__).resolve().parents[2]
-        environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(repository),
-                                                                                os.environ.get("PYTHONPATH")])))
+        environment = dict(
+            os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(repository), os.environ.get("PYTHONPATH")]))
+        )
         with open(self.stderr_path, "wb") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-u", "-m", "tests.peers.pjsua2_agent_process", "--log", str(self.log_path),
-                 "--host", host],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1,
-                cwd=repository, env=environment,
+                [
+                    sys.executable,
+                    "-u",
+                    "-m",
+                    "tests.peers.pjsua2_agent_process",
+                    "--log",
+                    str(self.log_path),
+                    "--host",
+                    host,
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                bufsize=1,
+                cwd=repository,
+                env=environment,
             )
         self._reader = threading.Thread(target=self._read, name="pjsua2-agent-reader", daemon=True)
         self._reader.start()
@@ -96,13 +112,17 @@ class Pjsua2Agent:
             self.events.append({"event": "exited"})
             self._condition.notify_all()
 
-    def wait_for(self, event: str, timeout: float = 10.0, where: Callable[[Event], bool] | None = None,
-                 **fields: Any) -> Event:
+    def wait_for(
+        self, event: str, timeout: float = 10.0, where: Callable[[Event], bool] | None = None, **fields: Any
+    ) -> Event:
         """The first event named event whose fields match (and where(event) holds), waiting up to timeout."""
 
         def matches(candidate: Event) -> bool:
-            return (candidate.get("event") == event and all(candidate.get(k) == v for k, v in fields.items())
-                    and (where is None or where(candidate)))
+            return (
+                candidate.get("event") == event
+                and all(candidate.get(k) == v for k, v in fields.items())
+                and (where is None or where(candidate))
+            )
 
         deadline = time.monotonic() + timeout
         with self._condition:
@@ -111,12 +131,12 @@ class Pjsua2Agent:
                     if matches(candidate):
                         return candidate
                 if any(candidate.get("event") == "exited" for candidate in self.events):
-                    raise AgentError(f"the pjsua2 agent exited while waiting for {event} {fields}; "
-                                     f"{self.diagnostics()}")
+                    raise AgentError(
+                        f"the pjsua2 agent exited while waiting for {event} {fields}; {self.diagnostics()}"
+                    )
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"no {event} event matching {fields} within {timeout} s; "
-                                         f"{self.diagnostics()}")
+                    raise AssertionError(f"no {event} event matching {fields} within {timeout} s; {self.diagnostics()}")
                 self._condition.wait(remaining)
 
     def command(self, cmd: str, timeout: float = 10.0, **arguments: Any) -> Event:

@@ -84,8 +84,9 @@ from tests.peers.pjsua2_peer import Peer, finish, uri
 
 
 class TrackedCall(pj.Call):
-    def __init__(self, acc: pj.Account, call_id: int = pj.PJSUA_INVALID_ID,
-                 args: argparse.Namespace | None = None) -> None:
+    def __init__(
+        self, acc: pj.Account, call_id: int = pj.PJSUA_INVALID_ID, args: argparse.Namespace | None = None
+    ) -> None:
         super().__init__(acc, call_id)
         self.acc = acc
         self.args = args
@@ -159,9 +160,16 @@ class TrackedCall(pj.Call):
         self.dtmf.append(prm.digit)
 
     def summary(self) -> dict:
-        result = {"states": self.states, "last_code": self.last_code, "confirmed": self.confirmed_at is not None,
-                  "disconnected": self.disconnected, "transfer": self.transfer, "dtmf": "".join(self.dtmf),
-                  "reinvites_deferred": self.reinvites_deferred, "taken_back": self.taken_back}
+        result = {
+            "states": self.states,
+            "last_code": self.last_code,
+            "confirmed": self.confirmed_at is not None,
+            "disconnected": self.disconnected,
+            "transfer": self.transfer,
+            "dtmf": "".join(self.dtmf),
+            "reinvites_deferred": self.reinvites_deferred,
+            "taken_back": self.taken_back,
+        }
         if self.referred is not None:
             result["referred_call"] = self.referred.summary()
         return result
@@ -174,8 +182,11 @@ def op(code: int = 0) -> pj.CallOpParam:
     return prm
 
 
-HOLD_STEPS = (("sendonly", pj.PJMEDIA_DIR_ENCODING), ("inactive", pj.PJMEDIA_DIR_NONE),
-              ("sendrecv", pj.PJMEDIA_DIR_ENCODING_DECODING))
+HOLD_STEPS = (
+    ("sendonly", pj.PJMEDIA_DIR_ENCODING),
+    ("inactive", pj.PJMEDIA_DIR_NONE),
+    ("sendrecv", pj.PJMEDIA_DIR_ENCODING_DECODING),
+)
 
 
 def invite_oks(peer: Peer) -> int:
@@ -312,8 +323,11 @@ def config(peer: Peer, args: argparse.Namespace, id_uri: str) -> pj.AccountConfi
         # on the transport each call came in on and sends its own requests
         # (re-INVITE, BYE) there too.
         acfg.sipConfig.transportId = peer.transports[args.transport]
-    acfg.callConfig.prackUse = {"no": pj.PJSUA_100REL_NOT_USED, "optional": pj.PJSUA_100REL_OPTIONAL,
-                                "mandatory": pj.PJSUA_100REL_MANDATORY}[args.prack]
+    acfg.callConfig.prackUse = {
+        "no": pj.PJSUA_100REL_NOT_USED,
+        "optional": pj.PJSUA_100REL_OPTIONAL,
+        "mandatory": pj.PJSUA_100REL_MANDATORY,
+    }[args.prack]
     if args.timer:
         acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_ALWAYS
         acfg.callConfig.timerSessExpiresSec = 90
@@ -337,11 +351,15 @@ def sdp_directions(peer: Peer, direction: str) -> list[list[str]]:
 def trace_summary(peer: Peer) -> dict:
     requests = [m.split(" ", 1)[0] for d, m in peer.trace.messages if d == "RX" and not m.startswith("SIP/2.0")]
     sent = [m.split(" ", 1)[0] for d, m in peer.trace.messages if d == "TX" and not m.startswith("SIP/2.0")]
-    return {"requests_received": requests, "requests_sent": sent,
-            "sdp_sent": sdp_directions(peer, "TX"), "sdp_received": sdp_directions(peer, "RX"),
-            "invite_responses_sent": peer.trace.responses("TX", "INVITE"),
-            "invite_responses_received": peer.trace.responses("RX", "INVITE"),
-            "errors": peer.trace.errors[-5:]}
+    return {
+        "requests_received": requests,
+        "requests_sent": sent,
+        "sdp_sent": sdp_directions(peer, "TX"),
+        "sdp_received": sdp_directions(peer, "RX"),
+        "invite_responses_sent": peer.trace.responses("TX", "INVITE"),
+        "invite_responses_received": peer.trace.responses("RX", "INVITE"),
+        "errors": peer.trace.errors[-5:],
+    }
 
 
 def do_callee(peer: Peer, args: argparse.Namespace) -> None:
@@ -360,8 +378,12 @@ def do_callee(peer: Peer, args: argparse.Namespace) -> None:
         for index, call in enumerate(acc.calls):
             if call.disconnected:
                 continue
-            if (index not in answered and args.answer in ("200", "prack", "early") and provisional_first
-                    and call.confirmed_at is None):
+            if (
+                index not in answered
+                and args.answer in ("200", "prack", "early")
+                and provisional_first
+                and call.confirmed_at is None
+            ):
                 ready = (now - call.created) * 1000 >= args.ring_ms
                 if args.answer == "prack":
                     ready = bool(peer.trace.received("PRACK "))
@@ -380,8 +402,12 @@ def do_callee(peer: Peer, args: argparse.Namespace) -> None:
                 call.confirmed_at = time.monotonic()  # --hangup-ms counts from the last hold step
             # With --transfer, --hangup-ms counts from the final NOTIFY.
             since = call.transfer_done_at if args.transfer else call.confirmed_at
-            if (args.hangup_ms >= 0 and since is not None and index not in hung_up
-                    and (now - since) * 1000 >= args.hangup_ms):
+            if (
+                args.hangup_ms >= 0
+                and since is not None
+                and index not in hung_up
+                and (now - since) * 1000 >= args.hangup_ms
+            ):
                 hung_up.add(index)
                 hang_up(call)
         if len(acc.calls) >= args.calls and all(c.disconnected for c in acc.calls):
@@ -415,8 +441,10 @@ def do_caller(peer: Peer, args: argparse.Namespace) -> None:
         hang_up(call)
         peer.run_until(lambda: call.disconnected, args.seconds)
     else:
-        result["confirmed"] = peer.run_until(lambda: call.confirmed_at is not None or call.disconnected,
-                                             args.seconds) and call.confirmed_at is not None
+        result["confirmed"] = (
+            peer.run_until(lambda: call.confirmed_at is not None or call.disconnected, args.seconds)
+            and call.confirmed_at is not None
+        )
         if result["confirmed"] and args.hold:
             hold_and_resume(peer, call, args)
         if result["confirmed"]:
@@ -451,8 +479,11 @@ def main() -> None:
     parser.add_argument("--transfer", default="", help="callee: once confirmed, REFER the caller to this URI")
     parser.add_argument("--refer-answer", type=int, default=0, help="callee: answer a REFER with this code")
     parser.add_argument("--defer-reinvite", action="store_true", help="callee: leave re-INVITEs unanswered")
-    parser.add_argument("--take-back", choices=["cancel", "bye"],
-                        help="callee: re-INVITE a=sendonly, then CANCEL it (or hang up instead)")
+    parser.add_argument(
+        "--take-back",
+        choices=["cancel", "bye"],
+        help="callee: re-INVITE a=sendonly, then CANCEL it (or hang up instead)",
+    )
     parser.add_argument("--user", default="alice")
     parser.add_argument("--password", default="")
     parser.add_argument("--realm", default="sipsimple.test")

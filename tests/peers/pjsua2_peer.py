@@ -88,8 +88,9 @@ class Peer:
 
     def __init__(self, trace_path: str | None) -> None:
         self.trace = Trace(trace_path)
-        cfg = endpoint_config("pjsua2 stand-in", log_level=MESSAGE_LOG_LEVEL, console_level=MESSAGE_LOG_LEVEL,
-                              log_writer=self.trace)
+        cfg = endpoint_config(
+            "pjsua2 stand-in", log_level=MESSAGE_LOG_LEVEL, console_level=MESSAGE_LOG_LEVEL, log_writer=self.trace
+        )
         cfg.medConfig.noVad = True
         self.ep = create_endpoint(cfg)
         self.transports: dict[str, int] = {}
@@ -164,6 +165,7 @@ def finish(result: dict, peer: Peer) -> None:
 
 # --- register -----------------------------------------------------------------
 
+
 class RegAccount(pj.Account):
     def __init__(self) -> None:
         super().__init__()
@@ -180,22 +182,25 @@ def do_register(peer: Peer, args: argparse.Namespace) -> None:
     acfg.regConfig.retryIntervalSec = 0
     acc = RegAccount()
     acc.create(acfg)
-    registered = peer.run_until(lambda: any(s["code"] // 100 == 2 and s["expiration"] > 0 for s in acc.states),
-                                args.seconds)
+    registered = peer.run_until(
+        lambda: any(s["code"] // 100 == 2 and s["expiration"] > 0 for s in acc.states), args.seconds
+    )
     result: dict = {"registered": registered, "states": list(acc.states)}
     if registered:
         info = acc.getInfo()
         result["expires"] = info.regExpiresSec
         acc.setRegistration(False)
         result["unregistered"] = peer.run_until(
-            lambda: any(s["code"] // 100 == 2 and s["expiration"] == 0 for s in acc.states[len(result["states"]):]),
-            args.seconds)
+            lambda: any(s["code"] // 100 == 2 and s["expiration"] == 0 for s in acc.states[len(result["states"]) :]),
+            args.seconds,
+        )
         result["states"] = list(acc.states)
     result["registers_sent"] = len(peer.trace.sent("REGISTER "))
     finish(result, peer)
 
 
 # --- message ------------------------------------------------------------------
+
 
 class ImBuddy(pj.Buddy):
     pass
@@ -236,6 +241,7 @@ def do_message(peer: Peer, args: argparse.Namespace) -> None:
 
 # --- subscribe ----------------------------------------------------------------
 
+
 class PresBuddy(pj.Buddy):
     def __init__(self) -> None:
         super().__init__()
@@ -243,18 +249,21 @@ class PresBuddy(pj.Buddy):
 
     def onBuddyState(self) -> None:
         info = self.getInfo()
-        self.states.append({
-            "status": info.presStatus.status,
-            "statusText": info.presStatus.statusText,
-            "note": info.presStatus.note,
-            "subState": info.subStateName,
-            "termReason": info.subTermReason,
-        })
+        self.states.append(
+            {
+                "status": info.presStatus.status,
+                "statusText": info.presStatus.statusText,
+                "note": info.presStatus.note,
+                "subState": info.subStateName,
+                "termReason": info.subTermReason,
+            }
+        )
 
     def onBuddyEvSubState(self, prm: pj.OnBuddyEvSubStateParam) -> None:
         info = self.getInfo()
-        self.states.append({"subState": info.subStateName, "termReason": info.subTermReason,
-                            "termCode": info.subTermCode})
+        self.states.append(
+            {"subState": info.subStateName, "termReason": info.subTermReason, "termCode": info.subTermCode}
+        )
 
 
 def do_subscribe(peer: Peer, args: argparse.Namespace) -> None:
@@ -265,11 +274,19 @@ def do_subscribe(peer: Peer, args: argparse.Namespace) -> None:
     terminated = peer.run_until(lambda: any(s.get("subState") == "TERMINATED" for s in buddy.states), args.seconds)
     # pjsua subscribes again 500 ms after "deactivated" (RFC 6665: retry at once).
     resubscribed = peer.run_until(lambda: len(peer.trace.sent("SUBSCRIBE ")) >= 2, 3)
-    finish({"terminated": terminated, "states": buddy.states, "resubscribed": resubscribed,
-            "notify_answers": peer.trace.responses("TX", "NOTIFY")}, peer)
+    finish(
+        {
+            "terminated": terminated,
+            "states": buddy.states,
+            "resubscribed": resubscribed,
+            "notify_answers": peer.trace.responses("TX", "NOTIFY"),
+        },
+        peer,
+    )
 
 
 # --- publish ------------------------------------------------------------------
+
 
 def publishes(peer: Peer) -> list[str]:
     return peer.trace.sent("PUBLISH ")
@@ -312,6 +329,7 @@ def do_publish(peer: Peer, args: argparse.Namespace) -> None:
 
 # --- uas ----------------------------------------------------------------------
 
+
 def do_uas(peer: Peer, args: argparse.Namespace) -> None:
     acfg = account_config(peer, args, uri(args.host, peer.local_port, "uas"))
     acc = pj.Account()
@@ -345,8 +363,13 @@ def main() -> None:
     peer = Peer(args.trace)
     peer.local_port = peer.listen(args.host, args.port)
     peer.start()
-    action = {"register": do_register, "message": do_message, "subscribe": do_subscribe,
-              "publish": do_publish, "uas": do_uas}[args.action]
+    action = {
+        "register": do_register,
+        "message": do_message,
+        "subscribe": do_subscribe,
+        "publish": do_publish,
+        "uas": do_uas,
+    }[args.action]
     action(peer, args)
 
 

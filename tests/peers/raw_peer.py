@@ -42,7 +42,7 @@ PIDF = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@{host}">\n'
     '  <tuple id="raw-{n}"><status><basic>open</basic></status><note>{note}</note></tuple>\n'
-    '</presence>\n'
+    "</presence>\n"
 )
 
 
@@ -75,15 +75,24 @@ def via(conn: Connection) -> str:
 
 # --- REFER, as the referrer ---------------------------------------------------
 
+
 def refer_client(args: argparse.Namespace) -> None:
     conn, host, tag, call_id = connect(args)
     contact_uri = f"sip:alice@{host}:{conn.port};transport={args.transport}"
-    refer = Message(f"REFER sip:bob@{host}:{args.peer_port} SIP/2.0", [
-        ("Via", via(conn)), ("Max-Forwards", "70"),
-        ("From", f"<sip:alice@{host}>;tag={tag}"), ("To", f"<sip:bob@{host}:{args.peer_port}>"),
-        ("Call-ID", call_id), ("CSeq", "1 REFER"), ("Contact", f"<{contact_uri}>"),
-        ("Refer-To", f"<sip:carol@{host}>"), ("Referred-By", f"<sip:alice@{host}>"),
-    ])
+    refer = Message(
+        f"REFER sip:bob@{host}:{args.peer_port} SIP/2.0",
+        [
+            ("Via", via(conn)),
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:alice@{host}>;tag={tag}"),
+            ("To", f"<sip:bob@{host}:{args.peer_port}>"),
+            ("Call-ID", call_id),
+            ("CSeq", "1 REFER"),
+            ("Contact", f"<{contact_uri}>"),
+            ("Refer-To", f"<sip:carol@{host}>"),
+            ("Referred-By", f"<sip:alice@{host}>"),
+        ],
+    )
     conn.send(refer)
     answer = final_response(conn, args.seconds)
     result: dict = {"final": answer.status, "notifies": [], "problems": []}
@@ -95,8 +104,15 @@ def refer_client(args: argparse.Namespace) -> None:
     finish(result, conn)
 
 
-def follow_notifies(conn: Connection, args: argparse.Namespace, result: dict, contact_uri: str, call_id: str,
-                    local_tag: str, remote_tag: str) -> None:
+def follow_notifies(
+    conn: Connection,
+    args: argparse.Namespace,
+    result: dict,
+    contact_uri: str,
+    call_id: str,
+    local_tag: str,
+    remote_tag: str,
+) -> None:
     """Answer the NOTIFYs of a REFER's implicit subscription with 200 until one says terminated, checking that
     each belongs to the dialog (Call-ID, tags, our Contact as its request URI, a rising CSeq) and carries a
     sipfrag for the refer event; result["notifies"] gets each one's state and body, result["problems"] what
@@ -128,14 +144,16 @@ def follow_notifies(conn: Connection, args: argparse.Namespace, result: dict, co
         problems += [f"NOTIFY {notify.cseq[0]}: wrong {name}" for name, ok in checks.items() if not ok]
         last_cseq = notify.cseq[0]
         state = notify.get("Subscription-State") or ""
-        result["notifies"].append({"state": state, "body": notify.body.decode(errors="replace"),
-                                   "content_type": notify.get("Content-Type")})
+        result["notifies"].append(
+            {"state": state, "body": notify.body.decode(errors="replace"), "content_type": notify.get("Content-Type")}
+        )
         conn.send(response(notify, 200, "OK"))
         if state.strip().lower().startswith("terminated") or notify.method != "NOTIFY":
             return
 
 
 # --- REFER, as the referee ----------------------------------------------------
+
 
 def refer_server(args: argparse.Namespace) -> None:
     conn = Connection(args.transport, args.host, args.port)
@@ -155,8 +173,15 @@ def refer_server(args: argparse.Namespace) -> None:
     finish(result, conn)
 
 
-def send_notifies(conn: Connection, args: argparse.Namespace, result: dict, refer: Message, from_value: str,
-                  contact: str, first_cseq: int) -> None:
+def send_notifies(
+    conn: Connection,
+    args: argparse.Namespace,
+    result: dict,
+    refer: Message,
+    from_value: str,
+    contact: str,
+    first_cseq: int,
+) -> None:
     """Report a REFER's progress: --notifies NOTIFYs to its Contact (sipfrag "100 Trying" while active, "200 OK"
     in the last, terminated), From `from_value`, CSeq from `first_cseq`; each final answer goes into
     result["answers"] (None when none came). --fault spoils one thing on purpose."""
@@ -167,12 +192,22 @@ def send_notifies(conn: Connection, args: argparse.Namespace, result: dict, refe
         body = b"SIP/2.0 200 OK\r\n" if last else b"SIP/2.0 100 Trying\r\n"
         content_type = "text/plain" if args.fault == "content-type" else "message/sipfrag;version=2.0"
         event = "presence" if args.fault == "event" else "refer"
-        notify = Message(f"NOTIFY {target} SIP/2.0", [
-            ("Via", via(conn)), ("Max-Forwards", "70"),
-            ("From", from_value), ("To", refer.get("From") or ""),
-            ("Call-ID", refer.get("Call-ID") or ""), ("CSeq", f"{first_cseq + index} NOTIFY"), ("Contact", contact),
-            ("Event", event), ("Subscription-State", state), ("Content-Type", content_type),
-        ], body)
+        notify = Message(
+            f"NOTIFY {target} SIP/2.0",
+            [
+                ("Via", via(conn)),
+                ("Max-Forwards", "70"),
+                ("From", from_value),
+                ("To", refer.get("From") or ""),
+                ("Call-ID", refer.get("Call-ID") or ""),
+                ("CSeq", f"{first_cseq + index} NOTIFY"),
+                ("Contact", contact),
+                ("Event", event),
+                ("Subscription-State", state),
+                ("Content-Type", content_type),
+            ],
+            body,
+        )
         conn.send(notify)
         try:
             answer = final_response(conn, args.seconds)
@@ -184,8 +219,10 @@ def send_notifies(conn: Connection, args: argparse.Namespace, result: dict, refe
 
 # --- REFER in a call, against a real stack --------------------------------------
 
-SDP = ("v=0\r\no=raw 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
-       "m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n")
+SDP = (
+    "v=0\r\no=raw 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
+    "m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+)
 
 
 def call(args: argparse.Namespace) -> None:
@@ -198,15 +235,25 @@ def call(args: argparse.Namespace) -> None:
     from_value = f"<sip:alice@{host}>;tag={tag}"
     ruri = f"sip:bob@{host}:{args.peer_port}"
 
-    def request(method: str, target: str, cseq: int, to: str, extra: list[tuple[str, str]],
-                body: bytes = b"") -> Message:
-        return Message(f"{method} {target} SIP/2.0", [
-            ("Via", via(conn)), ("Max-Forwards", "70"), ("From", from_value), ("To", to), ("Call-ID", call_id),
-            ("CSeq", f"{cseq} {method}"), *extra], body)
+    def request(
+        method: str, target: str, cseq: int, to: str, extra: list[tuple[str, str]], body: bytes = b""
+    ) -> Message:
+        return Message(
+            f"{method} {target} SIP/2.0",
+            [
+                ("Via", via(conn)),
+                ("Max-Forwards", "70"),
+                ("From", from_value),
+                ("To", to),
+                ("Call-ID", call_id),
+                ("CSeq", f"{cseq} {method}"),
+                *extra,
+            ],
+            body,
+        )
 
     sdp = SDP.format(host=args.host, port=conn.port + 2).encode()
-    conn.send(request("INVITE", ruri, 1, f"<{ruri}>", [("Contact", contact), ("Content-Type", "application/sdp")],
-                      sdp))
+    conn.send(request("INVITE", ruri, 1, f"<{ruri}>", [("Contact", contact), ("Content-Type", "application/sdp")], sdp))
     answer = final_response(conn, args.seconds)
     result: dict = {"answered": answer.status, "notifies": [], "answers": [], "problems": [], "bye": False}
     if answer.status != 200:
@@ -216,9 +263,15 @@ def call(args: argparse.Namespace) -> None:
     conn.send(request("ACK", remote_target, 1, to_value, []))
     cseq = 2
     if args.refer == "client":
-        conn.send(request("REFER", remote_target, cseq, to_value,
-                          [("Contact", contact), ("Refer-To", f"<{args.refer_to}>"),
-                           ("Referred-By", f"<sip:alice@{host}>")]))
+        conn.send(
+            request(
+                "REFER",
+                remote_target,
+                cseq,
+                to_value,
+                [("Contact", contact), ("Refer-To", f"<{args.refer_to}>"), ("Referred-By", f"<sip:alice@{host}>")],
+            )
+        )
         cseq += 1
         result["final"] = final_response(conn, args.seconds).status
         follow_notifies(conn, args, result, contact_uri, call_id, tag, remote_tag)
@@ -252,6 +305,7 @@ def call(args: argparse.Namespace) -> None:
 
 # --- REGISTER -----------------------------------------------------------------
 
+
 def register(args: argparse.Namespace) -> None:
     conn, host, tag, call_id = connect(args)
     expiries = args.expires.split(",")
@@ -259,8 +313,14 @@ def register(args: argparse.Namespace) -> None:
     codes: list[int | None] = []
     for expiry, cseq in zip(expiries, cseqs, strict=True):
         contact = f"<sip:alice@{host}:{conn.port};transport={args.transport}>"
-        headers = [("Via", via(conn)), ("Max-Forwards", "70"), ("From", f"<sip:alice@{host}>;tag={tag}"),
-                   ("To", f"<sip:alice@{host}>"), ("Call-ID", call_id), ("CSeq", f"{cseq} REGISTER")]
+        headers = [
+            ("Via", via(conn)),
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:alice@{host}>;tag={tag}"),
+            ("To", f"<sip:alice@{host}>"),
+            ("Call-ID", call_id),
+            ("CSeq", f"{cseq} REGISTER"),
+        ]
         if args.contact_param:
             headers.append(("Contact", f"{contact};expires={expiry}"))
         else:
@@ -276,6 +336,7 @@ def register(args: argparse.Namespace) -> None:
 
 # --- MESSAGE with digest authentication -----------------------------------------
 
+
 def md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
@@ -285,11 +346,22 @@ def message(args: argparse.Namespace) -> None:
     ruri = f"sip:bob@{host}:{args.peer_port}"
 
     def send(cseq: int, extra: list[tuple[str, str]]) -> Message:
-        conn.send(Message(f"MESSAGE {ruri} SIP/2.0", [
-            ("Via", via(conn)), ("Max-Forwards", "70"), ("From", f"<sip:{args.user}@{host}>;tag={tag}"),
-            ("To", f"<{ruri}>"), ("Call-ID", call_id), ("CSeq", f"{cseq} MESSAGE"),
-            *extra, ("Content-Type", "text/plain"),
-        ], b"Hello from the raw stand-in"))
+        conn.send(
+            Message(
+                f"MESSAGE {ruri} SIP/2.0",
+                [
+                    ("Via", via(conn)),
+                    ("Max-Forwards", "70"),
+                    ("From", f"<sip:{args.user}@{host}>;tag={tag}"),
+                    ("To", f"<{ruri}>"),
+                    ("Call-ID", call_id),
+                    ("CSeq", f"{cseq} MESSAGE"),
+                    *extra,
+                    ("Content-Type", "text/plain"),
+                ],
+                b"Hello from the raw stand-in",
+            )
+        )
         return final_response(conn, args.seconds)
 
     challenge = send(1, [])
@@ -304,8 +376,10 @@ def message(args: argparse.Namespace) -> None:
         credentials += f', response="{md5(f"{ha1}:{nonce}:{ha2}")}"'
     else:
         cnonce = new_token()
-        credentials += (f', response="{md5(f"{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}")}", qop=auth, '
-                        f'nc=00000001, cnonce="{cnonce}"')
+        credentials += (
+            f', response="{md5(f"{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}")}", qop=auth, '
+            f'nc=00000001, cnonce="{cnonce}"'
+        )
     name = "Authorization" if challenge.status == 401 else "Proxy-Authorization"
     try:
         answer = send(2, [(name, credentials)])
@@ -316,15 +390,22 @@ def message(args: argparse.Namespace) -> None:
 
 # --- PUBLISH ------------------------------------------------------------------
 
+
 def publish(args: argparse.Namespace) -> None:
     conn, host, tag, call_id = connect(args)
     etag: str | None = None
     codes: list[int | None] = []
     for number, step in enumerate(args.steps.split(","), start=1):
         kind, _, flaw = step.partition("-")
-        headers = [("Via", via(conn)), ("Max-Forwards", "70"), ("From", f"<sip:alice@{host}>;tag={tag}"),
-                   ("To", f"<sip:alice@{host}>"), ("Call-ID", call_id), ("CSeq", f"{number} PUBLISH"),
-                   ("Event", "presence")]
+        headers = [
+            ("Via", via(conn)),
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:alice@{host}>;tag={tag}"),
+            ("To", f"<sip:alice@{host}>"),
+            ("Call-ID", call_id),
+            ("CSeq", f"{number} PUBLISH"),
+            ("Event", "presence"),
+        ]
         if kind in ("refresh", "modify", "remove"):
             headers.append(("SIP-If-Match", "stale-etag" if flaw == "stale" else etag or ""))
         headers.append(("Expires", "0" if kind == "remove" else "3600"))
@@ -352,22 +433,34 @@ def main() -> None:
     parser.add_argument("--transport", choices=["udp", "tcp"], default="udp")
     parser.add_argument("--final", type=int, choices=[200, 202], default=202)
     parser.add_argument("--notifies", type=int, default=2)
-    parser.add_argument("--fault", default="none",
-                        choices=["none", "from-tag", "content-type", "event", "other-realm", "other-nonce", "no-qop"])
+    parser.add_argument(
+        "--fault",
+        default="none",
+        choices=["none", "from-tag", "content-type", "event", "other-realm", "other-nonce", "no-qop"],
+    )
     parser.add_argument("--user", default="alice")
     parser.add_argument("--password", default="secret")
     parser.add_argument("--expires", default="60,300,0")
     parser.add_argument("--cseq", default="")
     parser.add_argument("--contact-param", action="store_true", help="expiry as a Contact parameter")
-    parser.add_argument("--steps", default="initial,refresh,modify,remove",
-                        help="initial|refresh|modify|remove|fresh, optionally -stale, -body or -nobody")
+    parser.add_argument(
+        "--steps",
+        default="initial,refresh,modify,remove",
+        help="initial|refresh|modify|remove|fresh, optionally -stale, -body or -nobody",
+    )
     parser.add_argument("--refer", choices=["client", "server"], default="client", help="call: our part in the REFER")
     parser.add_argument("--refer-to", default="", help="call --refer client: the Refer-To URI")
     parser.add_argument("--hangup-wait", type=float, default=2.0, help="call: how long to wait for the peer's BYE")
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    {"refer-client": refer_client, "refer-server": refer_server, "call": call, "register": register,
-     "message": message, "publish": publish}[args.action](args)
+    {
+        "refer-client": refer_client,
+        "refer-server": refer_server,
+        "call": call,
+        "register": register,
+        "message": message,
+        "publish": publish,
+    }[args.action](args)
 
 
 if __name__ == "__main__":

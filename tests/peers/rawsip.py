@@ -13,8 +13,20 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-COMPACT = {"i": "call-id", "m": "contact", "e": "content-encoding", "l": "content-length", "c": "content-type",
-           "f": "from", "t": "to", "v": "via", "r": "refer-to", "o": "event", "k": "supported", "s": "subject"}
+COMPACT = {
+    "i": "call-id",
+    "m": "contact",
+    "e": "content-encoding",
+    "l": "content-length",
+    "c": "content-type",
+    "f": "from",
+    "t": "to",
+    "v": "via",
+    "r": "refer-to",
+    "o": "event",
+    "k": "supported",
+    "s": "subject",
+}
 
 
 def new_token() -> str:
@@ -87,8 +99,9 @@ def uri_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def response(request: Message, status: int, reason: str, to_tag: str | None = None,
-             extra: list[tuple[str, str]] | None = None) -> Message:
+def response(
+    request: Message, status: int, reason: str, to_tag: str | None = None, extra: list[tuple[str, str]] | None = None
+) -> Message:
     headers = [(n, v) for n, v in request.headers if n.lower() in ("via", "v", "record-route")]
     headers.append(("From", request.get("From") or ""))
     to = request.get("To") or ""
@@ -178,7 +191,7 @@ class Connection:
         end = self.buffer.find(b"\r\n\r\n")
         if end < 0:
             return None
-        head = Message.parse(self.buffer[:end + 4])
+        head = Message.parse(self.buffer[: end + 4])
         length = int(head.get("Content-Length") or 0)
         total = end + 4 + length
         if len(self.buffer) < total:

@@ -60,8 +60,14 @@ class SipsimpleAgent:
     def __init__(self, *, host: str = "127.0.0.1", ready_timeout: float = 20.0) -> None:
         environment = dict(os.environ, PYTHONPATH=str(REPO))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.peers.sipsimple_agent_process", "--host", host], cwd=REPO, env=environment,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            [sys.executable, "-m", "tests.peers.sipsimple_agent_process", "--host", host],
+            cwd=REPO,
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         self.events: queue.Queue[Event | None] = queue.Queue()
         self.seen: list[Event] = []
@@ -91,8 +97,9 @@ class SipsimpleAgent:
             try:
                 candidate = next_event(self.events, deadline)
             except TimeoutError:
-                raise AgentError(f"no {event!r} event within {timeout} s; "
-                                 f"stderr: {''.join(self._stderr)[-2000:]}") from None
+                raise AgentError(
+                    f"no {event!r} event within {timeout} s; stderr: {''.join(self._stderr)[-2000:]}"
+                ) from None
             if candidate is None:
                 raise AgentError(f"the agent exited; stderr: {''.join(self._stderr)[-2000:]}")
             if candidate["event"] == event and (where is None or where(candidate)):

@@ -30,10 +30,19 @@ def mirrored_answer(local_sdp: Any, offer: Any) -> SDPSession:
 
 def audio_sdp(port: int = 40000, direction: str = "sendrecv") -> SDPSession:
     """An audio offer or answer: PCMU, PCMA and telephone-event on 127.0.0.1."""
-    stream = SDPMediaStream("audio", port, "RTP/AVP", formats=["0", "8", "101"],
-                            attributes=[SDPAttribute("rtpmap", "0 PCMU/8000"), SDPAttribute("rtpmap", "8 PCMA/8000"),
-                                        SDPAttribute("rtpmap", "101 telephone-event/8000"),
-                                        SDPAttribute("fmtp", "101 0-15"), SDPAttribute(direction, None)])
+    stream = SDPMediaStream(
+        "audio",
+        port,
+        "RTP/AVP",
+        formats=["0", "8", "101"],
+        attributes=[
+            SDPAttribute("rtpmap", "0 PCMU/8000"),
+            SDPAttribute("rtpmap", "8 PCMA/8000"),
+            SDPAttribute("rtpmap", "101 telephone-event/8000"),
+            SDPAttribute("fmtp", "101 0-15"),
+            SDPAttribute(direction, None),
+        ],
+    )
     return SDPSession("127.0.0.1", connection=SDPConnection("127.0.0.1"), media=[stream])
 
 
@@ -47,8 +56,9 @@ def with_direction(sdp, direction: str) -> SDPSession:
 
 
 def wait_state(recorder: NotificationRecorder, invitation, state: str):
-    return recorder.wait_for(lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState"
-                             and n.data.state == state)
+    return recorder.wait_for(
+        lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState" and n.data.state == state
+    )
 
 
 class Responder:

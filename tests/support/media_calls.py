@@ -22,16 +22,26 @@ from tests.support.calls import MIRRORED, mirrored_answer
 class AudioCall:
     """The media half of one call. `emit(name, **fields)` reports what happens (DTMF, start, ICE)."""
 
-    def __init__(self, mixer: Any, *, encryption: str | None = None, srtp_suites: list[str] | None = None,
-                 use_ice: bool = False, codecs: list[str] | None = None, address: str = "127.0.0.1",
-                 emit: Callable[..., None] | None = None, transport_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        mixer: Any,
+        *,
+        encryption: str | None = None,
+        srtp_suites: list[str] | None = None,
+        use_ice: bool = False,
+        codecs: list[str] | None = None,
+        address: str = "127.0.0.1",
+        emit: Callable[..., None] | None = None,
+        transport_options: dict[str, Any] | None = None,
+    ) -> None:
         self.mixer = mixer
         self.address = address
         self.codecs = codecs
         self.emit = emit or (lambda name, **fields: None)
         # transport_options: the rest of RTPTransport's arguments (STUN/TURN servers, ice_relay_only).
-        self.transport = RTPTransport(encryption=encryption, use_ice=use_ice, srtp_suites=srtp_suites,
-                                      **(transport_options or {}))
+        self.transport = RTPTransport(
+            encryption=encryption, use_ice=use_ice, srtp_suites=srtp_suites, **(transport_options or {})
+        )
         self.audio: AudioTransport | None = None
         self.invitation: Any = None
         self.initialized = threading.Event()
@@ -39,8 +49,12 @@ class AudioCall:
         self.digits: list[str] = []
         self.directions: list[str] = []
         center = NotificationCenter()
-        for name in ("RTPTransportDidInitialize", "RTPTransportDidFail", "RTPTransportICENegotiationDidSucceed",
-                     "RTPTransportICENegotiationDidFail"):
+        for name in (
+            "RTPTransportDidInitialize",
+            "RTPTransportDidFail",
+            "RTPTransportICENegotiationDidSucceed",
+            "RTPTransportICENegotiationDidFail",
+        ):
             center.add_observer(self, name=name, sender=self.transport)
         center.add_observer(self, name="RTPAudioStreamGotDTMF")
         center.add_observer(self, name="SIPInvitationGotSDPUpdate")
@@ -72,8 +86,12 @@ class AudioCall:
             self.emit("audio_failed", reason=data.reason)
             self.initialized.set()
         elif name == "RTPTransportICENegotiationDidSucceed":
-            self.emit("ice", succeeded=True, local=list(data.chosen_local_candidate),
-                      remote=list(data.chosen_remote_candidate))
+            self.emit(
+                "ice",
+                succeeded=True,
+                local=list(data.chosen_local_candidate),
+                remote=list(data.chosen_remote_candidate),
+            )
         elif name == "RTPTransportICENegotiationDidFail":
             self.emit("ice", succeeded=False, reason=data.reason)
         elif name == "RTPAudioStreamGotDTMF" and notification.sender is self.audio:
@@ -96,9 +114,14 @@ class AudioCall:
                 self.mixer.connect_slots(0, self.audio.slot)
                 self.mixer.connect_slots(self.audio.slot, 0)
                 self.started.set()
-                self.emit("audio_started", codec=self.audio.codec, sample_rate=self.audio.sample_rate,
-                          srtp_cipher=self.transport.srtp_cipher, ice_active=self.transport.ice_active,
-                          direction=direction)
+                self.emit(
+                    "audio_started",
+                    codec=self.audio.codec,
+                    sample_rate=self.audio.sample_rate,
+                    srtp_cipher=self.transport.srtp_cipher,
+                    ice_active=self.transport.ice_active,
+                    direction=direction,
+                )
             else:
                 self.audio.update_direction(direction)
             self.directions.append(direction)
