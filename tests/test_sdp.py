@@ -36,7 +36,7 @@ from sipsimple.core import (
     ToHeader,
 )
 from sipsimple.notification import NotificationCenter
-from tests.support import observe
+from tests.support.notifications import observe
 
 CORPUS = sorted((Path(__file__).parent / "data" / "sdp").glob("*.sdp"))
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
