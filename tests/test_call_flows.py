@@ -14,14 +14,11 @@ import pytest
 from devkit.sipp import SippServer, run_sipp, sip_target, sipp_in_background
 from sipsimple.core import (
     SIPURI,
-    ContactHeader,
     Credentials,
     Engine,
-    FromHeader,
     Invitation,
-    ToHeader,
 )
-from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, wait_state, with_direction
+from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, invite, wait_state, with_direction
 from tests.support.notifications import observe
 from tests.support.scenarios import SCENARIOS
 
@@ -33,18 +30,8 @@ CALLS = SCENARIOS / "calls"
 def _call_sipp(engine: Engine, server: SippServer, sdp=None, credentials=None) -> Invitation:
     """An outgoing call to the SIPp UAS, over the scenario's transport."""
     parameters = {"transport": server.transport} if server.transport != "udp" else None
-    port = engine.local_tcp_port if server.transport == "tcp" else engine.local_udp_port
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(SIPURI(user="bob", host=server.host, port=server.port, parameters=parameters)),
-        None,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=port, parameters=parameters)),
-        sdp=sdp,
-        credentials=credentials,
-        timeout=10,
-    )
-    return invitation
+    to_uri = SIPURI(user="bob", host=server.host, port=server.port, parameters=parameters)
+    return invite(engine, to_uri, sdp, credentials=credentials, transport=server.transport)
 
 
 def _hold_steps(recorder, invitation: Invitation) -> list[int]:

@@ -14,14 +14,11 @@ import pytest
 from devkit.sipp import SippServer, run_sipp, sip_target, sipp_in_background
 from sipsimple.core import (
     SIPURI,
-    ContactHeader,
     Engine,
-    FromHeader,
     Invitation,
-    ToHeader,
 )
 from sipsimple.notification import NotificationCenter
-from tests.support.calls import ProposalAnswerer, Responder, audio_sdp
+from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, invite
 from tests.support.notifications import observe
 from tests.support.scenarios import SCENARIOS
 
@@ -120,30 +117,9 @@ def test_incoming_call_refused_busy(engine: Engine) -> None:
 def test_outgoing_call_answered_then_local_bye(engine: Engine, transport: str) -> None:
     server = SippServer(CALLS / "call_answer_wait_bye_uas.xml", transport=transport)
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(
-            SIPURI(
-                user="bob",
-                host=server.host,
-                port=server.port,
-                parameters={"transport": transport} if transport != "udp" else None,
-            )
-        ),
-        None,
-        ContactHeader(
-            SIPURI(
-                user="alice",
-                host="127.0.0.1",
-                port=port,
-                parameters={"transport": transport} if transport != "udp" else None,
-            )
-        ),
-        sdp=audio_sdp(40004),
-        timeout=10,
-    )
+    parameters = {"transport": transport} if transport != "udp" else None
+    to_uri = SIPURI(user="bob", host=server.host, port=server.port, parameters=parameters)
+    invitation = invite(engine, to_uri, audio_sdp(40004), transport=transport)
     recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
     assert recorder.wait_named("SIPInvitationGotSDPUpdate").data.succeeded
     assert invitation.remote_sdp is not None and invitation.local_sdp.media[0].port == 40004
@@ -273,15 +249,7 @@ def test_bye_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
 def test_outgoing_call_refused(engine: Engine, scenario: str, code: int) -> None:
     server = SippServer(CALLS / scenario)
     recorder = observe("SIPInvitationChangedState")
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(SIPURI(user="bob", host=server.host, port=server.port)),
-        None,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-        sdp=audio_sdp(40016),
-        timeout=10,
-    )
+    invitation = invite(engine, SIPURI(user="bob", host=server.host, port=server.port), audio_sdp(40016))
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
     assert (ended.data.code, ended.data.originator) == (code, "remote")  # the other side refused
     run = server.finish()
@@ -291,14 +259,7 @@ def test_outgoing_call_refused(engine: Engine, scenario: str, code: int) -> None
 def test_outgoing_call_cancelled(engine: Engine) -> None:
     server = SippServer(CALLS / "call_ring_cancel_uas.xml")
     recorder = observe("SIPInvitationChangedState")
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(SIPURI(user="bob", host=server.host, port=server.port)),
-        None,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-        sdp=audio_sdp(40018),
-    )
+    invitation = invite(engine, SIPURI(user="bob", host=server.host, port=server.port), audio_sdp(40018), timeout=None)
     recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "early")
     invitation.end()
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
@@ -311,17 +272,7 @@ def test_outgoing_call_cancelled(engine: Engine) -> None:
 
 
 def _call(engine: Engine, to_uri: SIPURI, route=None, credentials=None, timeout: float = 10) -> Invitation:
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(to_uri),
-        route,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-        sdp=audio_sdp(40020),
-        credentials=credentials,
-        timeout=timeout,
-    )
-    return invitation
+    return invite(engine, to_uri, audio_sdp(40020), route=route, credentials=credentials, timeout=timeout)
 
 
 @pytest.mark.parametrize("ended_by", ["engine", "baresip"])

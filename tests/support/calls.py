@@ -7,10 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from sipsimple.core import (
+    SIPURI,
+    ContactHeader,
+    Engine,
+    FromHeader,
+    Invitation,
     SDPAttribute,
     SDPConnection,
     SDPMediaStream,
     SDPSession,
+    ToHeader,
 )
 from sipsimple.notification import NotificationCenter
 from tests.support.notifications import NotificationRecorder
@@ -26,6 +32,34 @@ def mirrored_answer(local_sdp: Any, offer: Any) -> SDPSession:
     for stream, offered in zip(answer.media, offer.media, strict=True):
         stream.direction = MIRRORED[offered.direction]
     return answer
+
+
+def invite(
+    engine: Engine,
+    to_uri: SIPURI,
+    sdp: SDPSession | None = None,
+    *,
+    route: Any = None,
+    credentials: Any = None,
+    extra_headers: list[Any] | None = None,
+    transport: str = "udp",
+    timeout: float | None = 10,
+) -> Invitation:
+    """alice's outgoing call to `to_uri`, her Contact on the engine's port for `transport` (127.0.0.1)."""
+    parameters = {"transport": transport} if transport != "udp" else None
+    port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
+    invitation = Invitation()
+    invitation.send_invite(
+        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+        ToHeader(to_uri),
+        route,
+        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=port, parameters=parameters)),
+        sdp=sdp,
+        credentials=credentials,
+        extra_headers=extra_headers,
+        timeout=timeout,
+    )
+    return invitation
 
 
 def audio_sdp(port: int = 40000, direction: str = "sendrecv") -> SDPSession:
