@@ -45,6 +45,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.support.peer_programs import start_peer
+
 Event = dict[str, Any]
 
 
@@ -66,29 +68,16 @@ class Pjsua2Agent:
         self.events: list[Event] = []
         self._condition = threading.Condition()
         self._next_id = 0
-        repository = Path(__file__).resolve().parents[2]
-        environment = dict(
-            os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(repository), os.environ.get("PYTHONPATH")]))
-        )
         with open(self.stderr_path, "wb") as stderr:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-u",
-                    "-m",
-                    "tests.peers.pjsua2_agent_process",
-                    "--log",
-                    str(self.log_path),
-                    "--host",
-                    host,
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+            self.process = start_peer(
+                "pjsua2_agent_process",
+                "--log",
+                self.log_path,
+                "--host",
+                host,
                 stderr=stderr,
-                text=True,
-                bufsize=1,
-                cwd=repository,
-                env=environment,
+                line_buffered=True,
+                unbuffered=True,
             )
         self._reader = threading.Thread(target=self._read, name="pjsua2-agent-reader", daemon=True)
         self._reader.start()
