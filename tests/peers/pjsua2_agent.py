@@ -45,6 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.peers.json_lines import send_command
 from tests.support.peer_programs import start_peer
 
 Event = dict[str, Any]
@@ -131,11 +132,8 @@ class Pjsua2Agent:
     def command(self, cmd: str, timeout: float = 10.0, **arguments: Any) -> Event:
         """Send a command and wait for its result; AgentError if it failed."""
         self._next_id += 1
-        request = {"id": self._next_id, "cmd": cmd, **arguments}
-        assert self.process.stdin is not None
         try:
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
+            send_command(self.process, self._next_id, cmd, **arguments)
         except (BrokenPipeError, OSError) as error:
             raise AgentError(f"the pjsua2 agent is gone: {error}; {self.diagnostics()}") from error
         result = self.wait_for("result", timeout, id=self._next_id)
@@ -151,9 +149,7 @@ class Pjsua2Agent:
         """Ask the agent to quit, without waiting (close() waits)."""
         if self.process.poll() is None:
             with contextlib.suppress(BrokenPipeError, OSError):
-                assert self.process.stdin is not None
-                self.process.stdin.write(json.dumps({"id": 0, "cmd": "quit"}) + "\n")
-                self.process.stdin.flush()
+                send_command(self.process, 0, "quit")
 
     def close(self, timeout: float = 15.0) -> None:
         """Quit (pjsua unregisters its accounts on the way out, which takes it about 1 s), kill on timeout."""

@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.peers.json_lines import Event, next_event
+from tests.peers.json_lines import Event, next_event, send_command
 from tests.support.peer_programs import start_peer
 
 
@@ -95,9 +95,7 @@ class SipsimpleAgent:
     def command(self, cmd: str, timeout: float = 10.0, **arguments: Any) -> Event:
         self._next_id += 1
         command_id = self._next_id
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"id": command_id, "cmd": cmd, **arguments}) + "\n")
-        self.process.stdin.flush()
+        send_command(self.process, command_id, cmd, **arguments)
         result = self.wait_for("result", timeout, where=lambda event: event.get("id") == command_id)
         if not result.get("ok"):
             raise AgentError(f"{cmd} failed: {result.get('error')}")
