@@ -18,7 +18,7 @@ from sipsimple.core import (
     Invitation,
 )
 from sipsimple.notification import NotificationCenter
-from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, invite
+from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, bob_calls, invite
 from tests.support.notifications import observe
 from tests.support.scenarios import SCENARIOS
 
@@ -50,14 +50,7 @@ class Answerer:
 def test_incoming_call_answered_then_remote_bye(engine: Engine, transport: str) -> None:
     answerer = Answerer()
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    result = run_sipp(
-        CALLS / "call_bye_uac.xml",
-        sip_target("127.0.0.1", port),
-        transport=transport,
-        extra=["-s", "bob", "-set", "talk_ms", "300"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    bob_calls(engine, "call_bye_uac.xml", "-set", "talk_ms", "300", transport=transport)
     invitation = answerer.invitations[0]
     recorder.wait_for(
         lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState" and n.data.state == "disconnected"
@@ -78,10 +71,7 @@ def test_incoming_call_refused_busy(engine: Engine) -> None:
     answerer = Answerer(486)
     recorder = observe("SIPInvitationChangedState", "SIPEngineSIPTrace")
     # The scenario passes only when its INVITE gets a 486 (or 603) as final response, which it acknowledges.
-    result = run_sipp(
-        CALLS / "call_refused_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "call_refused_uac.xml")
     assert "REFUSED code=486 reason=Busy Here" in result.log
 
     [invitation] = answerer.invitations
@@ -146,12 +136,7 @@ def test_engine_stop_ends_calls(engine: Engine) -> None:
 def test_cancel_while_ringing(engine: Engine) -> None:
     responder = Responder([(180, None)])
     recorder = observe("SIPInvitationChangedState")
-    result = run_sipp(
-        CALLS / "call_cancel_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "ring_ms", "200"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "call_cancel_uac.xml", "-set", "ring_ms", "200")
     invitation = responder.invitations[0]
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
     assert ended.data.originator == "remote"
@@ -161,12 +146,7 @@ def test_cancel_while_ringing(engine: Engine) -> None:
 def test_late_offer_the_answer_comes_in_the_ack(engine: Engine) -> None:
     responder = Responder([(180, None), (200, audio_sdp(40006))])
     recorder = observe("SIPInvitationGotSDPUpdate", "SIPInvitationChangedState")
-    result = run_sipp(
-        CALLS / "call_late_offer_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "talk_ms", "300"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    bob_calls(engine, "call_late_offer_uac.xml", "-set", "talk_ms", "300")
     update = recorder.wait_named("SIPInvitationGotSDPUpdate")
     assert update.data.succeeded
     assert update.data.local_sdp.media[0].port == 40006
@@ -178,12 +158,7 @@ def test_hold_and_resume_by_the_remote_party(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40008))])
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationGotSDPUpdate", "SIPInvitationChangedState")
-    result = run_sipp(
-        CALLS / "call_hold_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "step_ms", "100"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "call_hold_uac.xml", "-set", "step_ms", "100")
     assert "HOLD-ANSWER offer=sendonly answer=recvonly" in result.log
     assert "HOLD-ANSWER offer=inactive answer=inactive" in result.log
     assert "HOLD-ANSWER offer=sendrecv answer=sendrecv" in result.log
@@ -226,22 +201,13 @@ def test_session_timer_refreshes_are_answered(engine: Engine) -> None:
     # application answers; the UPDATE without SDP is answered by the core.
     responder = Responder([(200, audio_sdp(40014))])
     answerer = ProposalAnswerer()
-    result = run_sipp(
-        CALLS / "call_timer_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "refresh_ms", "1500"],
-        timeout=20,
-    )
-    assert result.succeeded, result.stderr + result.log
+    bob_calls(engine, "call_timer_uac.xml", "-set", "refresh_ms", "1500", timeout=20)
     assert responder.invitations
     assert [offer.media[0].direction for offer in answerer.proposals] == ["sendrecv"]
 
 
 def test_bye_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
-    result = run_sipp(
-        CALLS / "bye_unknown_dialog_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "bye_unknown_dialog_uac.xml")
     assert "BYE-481" in result.log
 
 

@@ -21,7 +21,7 @@ from sipsimple.core import (
     SIPCoreInvalidStateError,
 )
 from sipsimple.notification import NotificationCenter
-from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, invite, wait_state, with_direction
+from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, bob_calls, invite, wait_state, with_direction
 from tests.support.notifications import observe
 from tests.support.scenarios import SCENARIOS
 
@@ -46,12 +46,7 @@ def test_received_proposal_cancelled_by_the_other_side(engine: Engine) -> None:
     # the sub_state goes back to normal, the session unchanged.
     responder = Responder([(200, audio_sdp(40100))])
     recorder = observe("SIPInvitationChangedState")
-    result = run_sipp(
-        CALLS / "reinvite_cancelled_by_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "cancel_ms", "300"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "reinvite_cancelled_by_uac.xml", "-set", "cancel_ms", "300")
     for line in ("REINVITE-TRYING", "CANCEL-OK", "REINVITE-487"):
         assert line in result.log
     invitation = responder.invitations[0]
@@ -98,12 +93,7 @@ def test_send_response_checks_the_proposal_state(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40104))])
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationChangedState")
-    result = run_sipp(
-        CALLS / "call_hold_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "step_ms", "100"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    bob_calls(engine, "call_hold_uac.xml", "-set", "step_ms", "100")
     invitation = responder.invitations[0]
     wait_state(recorder, invitation, "disconnected")
     with pytest.raises(SIPCoreInvalidStateError):
@@ -339,10 +329,7 @@ def test_transfer_needs_a_connected_call(engine: Engine) -> None:
 def test_transfer_requested_by_sipp(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40138))])
     target = TransferTarget()
-    result = run_sipp(
-        CALLS / "call_transferred_by_peer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "call_transferred_by_peer_uac.xml")
     assert "REFER-ACCEPTED" in result.log and "TRANSFER-DONE" in result.log
     notified = [
         line.split("NOTIFY sipfrag=", 1)[1].split(" state=")[0]
@@ -394,10 +381,7 @@ def test_reinvite_without_sdp_received(engine: Engine) -> None:
     # PJSIP offers our current SDP in the 200; SIPp's answer comes in the ACK.
     responder = Responder([(200, audio_sdp(40144))])
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    result = run_sipp(
-        CALLS / "reinvite_without_sdp_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "reinvite_without_sdp_uac.xml")
     assert "REINVITE-OFFER m=audio 40144 " in result.log
     invitation = responder.invitations[0]
     wait_state(recorder, invitation, "disconnected")
