@@ -18,6 +18,7 @@ import sipsimple.core._core as core_module
 from sipsimple.core import Engine, SIPCoreInvalidStateError
 from sipsimple.core._core import IncomingRequest, Request
 from sipsimple.notification import NotificationCenter
+from tests.support.messages import message_to_bob
 from tests.support.notifications import observe
 
 BODY = "Grüße, 世界 ✓ — a non-ASCII MESSAGE"
@@ -29,13 +30,6 @@ def looped_engine() -> Iterator[Engine]:
     engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=0, incoming_requests={"INFO", "X-PING"})
     yield engine
     engine.stop()
-
-
-def message_to_bob(uri: str, body: str) -> Request:
-    """A text/plain MESSAGE from alice to bob at `uri`, not sent yet."""
-    return Request(
-        "MESSAGE", "<sip:alice@127.0.0.1>", "<sip:bob@127.0.0.1>", uri, None, content_type="text/plain", body=body
-    )
 
 
 def _uri(engine: Engine, user: str = "bob", transport: str | None = None) -> str:
