@@ -28,7 +28,7 @@ import pytest
 from devkit.audio import dominant_frequency, read_wav, rms_dbfs
 from devkit.g711 import tone_samples, write_pcmu_wav
 from devkit.ports import free_port
-from devkit.sipp import SippResult, SippServer, run_sipp
+from devkit.sipp import BackgroundSipp, SippResult, SippServer, run_sipp
 from tests.peers.baresip import Baresip
 from tests.support.peer_programs import ListeningPeer, run_peer
 from tests.support.proofs import Prove, unproven
@@ -61,23 +61,35 @@ def Callee(*args: str | int) -> ListeningPeer:  # reads like the class it return
 CALLEE_PORT = "<callee port>"
 
 
-def with_callee_port(options: list, callee: ListeningPeer) -> list[str]:
+def with_callee_port(options: list, callee: ListeningPeer | Baresip) -> list[str]:
     return [str(callee.port) if option == CALLEE_PORT else str(option) for option in options]
 
 
-def sipp_calls(
-    callee: ListeningPeer, scenario: str, *options: str | int, transport: str = "udp", timeout: float = 20
-) -> tuple[SippResult, dict]:
-    """SIPp (as bob) plays CALLS/`scenario` against the callee, `options` added (CALLEE_PORT filled in);
-    SIPp's run and the callee's RESULT."""
-    result = run_sipp(
+def sipp_plays(
+    callee: ListeningPeer | Baresip,
+    scenario: str,
+    *options: str | int,
+    transport: str = "udp",
+    timeout: float = 20,
+    background: bool = False,
+) -> SippResult | BackgroundSipp:
+    """SIPp (as bob) plays CALLS/`scenario` against the callee, `options` added (CALLEE_PORT filled in)."""
+    return run_sipp(
         CALLS / scenario,
         callee.target,
         transport=transport,
         local_port=local_port(transport),
         timeout=timeout,
         extra=["-s", "bob", *sipp_ports(transport), *with_callee_port(list(options), callee)],
+        background=background,
     )
+
+
+def sipp_calls(
+    callee: ListeningPeer, scenario: str, *options: str | int, transport: str = "udp", timeout: float = 20
+) -> tuple[SippResult, dict]:
+    """sipp_plays against a pjsua2 callee: SIPp's run and the callee's RESULT."""
+    result = sipp_plays(callee, scenario, *options, transport=transport, timeout=timeout)
     assert isinstance(result, SippResult)
     return result, callee.result()
 
@@ -660,13 +672,7 @@ def write_tone_file(directory: Path) -> Path:
 
 def test_baresip_answers_and_sipp_hangs_up(tmp_path: Path, proven: Prove) -> None:
     with Baresip(tmp_path / "bob") as bob:
-        result = run_sipp(
-            CALLS / "call_bye_uac.xml",
-            bob.target,
-            local_port=free_port(),
-            timeout=15,
-            extra=["-s", "bob", *sipp_ports("udp"), "-set", "talk_ms", "1000"],
-        )
+        result = sipp_plays(bob, "call_bye_uac.xml", "-set", "talk_ms", "1000", timeout=15)
         assert result.succeeded, result.stderr[-3000:] + result.log
         assert bob.wait_established(5), bob.event_types()
         closed = bob.wait_closed(5)
@@ -680,14 +686,7 @@ def test_baresip_answers_and_sipp_hangs_up(tmp_path: Path, proven: Prove) -> Non
 
 def test_baresip_hangs_up(tmp_path: Path, proven: Prove) -> None:
     with Baresip(tmp_path / "bob") as bob:
-        sipp = run_sipp(
-            CALLS / "call_wait_bye_uac.xml",
-            bob.target,
-            local_port=free_port(),
-            timeout=15,
-            extra=["-s", "bob", *sipp_ports("udp")],
-            background=True,
-        )
+        sipp = sipp_plays(bob, "call_wait_bye_uac.xml", timeout=15, background=True)
         try:
             assert bob.wait_established(10), bob.event_types()
             time.sleep(0.5)
@@ -707,13 +706,7 @@ def test_baresip_hangs_up(tmp_path: Path, proven: Prove) -> None:
 def test_baresip_other_uac_scenarios(tmp_path: Path, scenario: str, extra: list, proven: Prove) -> None:
     """SIPp's -set fails for a variable the scenario does not declare: only where it does."""
     with Baresip(tmp_path / "bob") as bob:
-        result = run_sipp(
-            CALLS / scenario,
-            bob.target,
-            local_port=free_port(),
-            timeout=15,
-            extra=["-s", "bob", *sipp_ports("udp"), *extra],
-        )
+        result = sipp_plays(bob, scenario, *extra, timeout=15)
         assert result.succeeded, result.stderr[-3000:] + result.log + bob.log()[-3000:]
     proven(scenario)
 
