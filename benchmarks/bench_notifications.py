@@ -22,10 +22,8 @@ from benchmarks.harness import (
     BenchmarkResult,
     Settings,
     SidedRuns,
-    cpu_per_transaction_us,
+    options_flood,
     run_both_sides,
-    run_sipp_uac,
-    running_peer,
 )
 
 NAME = "notifications"
@@ -33,19 +31,16 @@ DESCRIPTION = "SIP trace events delivered into Python per second while SIPp floo
 
 
 def measure(settings: Settings, side: str) -> dict[str, Any]:
-    with running_peer(settings, side, trace=True) as peer:
-        sipp = run_sipp_uac(settings, peer.port)
-        counters = peer.stop()
+    sipp, measured = options_flood(settings, side, trace=True)
+    counters = measured["peer"]
     events = int(counters.get("events", 0))
     window = float(counters.get("event_window_s", 0.0))
     return {
-        **sipp.as_dict(),
-        "peer": counters,
+        **measured,
         "events": events,
         "events_per_s": events / window if window > 0 else None,
         "events_per_options": events / sipp.successful if sipp.successful else None,
         "peer_cpu_us_per_event": float(counters["cpu_s"]) / events * 1e6 if events and "cpu_s" in counters else None,
-        "peer_cpu_us_per_options": cpu_per_transaction_us(counters, sipp.successful),
     }
 
 

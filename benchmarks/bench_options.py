@@ -15,10 +15,8 @@ from benchmarks.harness import (
     BenchmarkResult,
     Settings,
     SidedRuns,
-    cpu_per_transaction_us,
+    options_flood,
     run_both_sides,
-    run_sipp_uac,
-    running_peer,
 )
 
 NAME = "options"
@@ -26,14 +24,7 @@ DESCRIPTION = "OPTIONS transactions answered per second under SIPp load (UDP, 12
 
 
 def measure(settings: Settings, side: str) -> dict[str, Any]:
-    with running_peer(settings, side, trace=False) as peer:
-        sipp = run_sipp_uac(settings, peer.port)
-        counters = peer.stop()
-    return {
-        **sipp.as_dict(),
-        "peer": counters,
-        "peer_cpu_us_per_options": cpu_per_transaction_us(counters, sipp.successful),
-    }
+    return options_flood(settings, side, trace=False)[1]
 
 
 def run(settings: Settings) -> BenchmarkResult:

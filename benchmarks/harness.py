@@ -512,6 +512,22 @@ def cpu_per_transaction_us(peer_counters: dict[str, Any], successful: int) -> fl
     return float(cpu) / successful * 1e6
 
 
+def options_flood(settings: Settings, side: str, trace: bool) -> tuple[LoadFigures, dict[str, Any]]:
+    """SIPp's OPTIONS load (run_sipp_uac) against a fresh peer of `side`, message tracing on or off.
+
+    Returns SIPp's figures and the run's measurement as far as the two OPTIONS benchmarks share it:
+    SIPp's figures, the peer's counters ("peer") and its CPU per answered OPTIONS.
+    """
+    with running_peer(settings, side, trace=trace) as peer:
+        sipp = run_sipp_uac(settings, peer.port)
+        counters = peer.stop()
+    return sipp, {
+        **sipp.as_dict(),
+        "peer": counters,
+        "peer_cpu_us_per_options": cpu_per_transaction_us(counters, sipp.successful),
+    }
+
+
 def pick(run: dict[str, Any] | None, key: str) -> float | None:
     if run is None:
         return None

@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,10 +95,34 @@ def succeeded(recorder: NotificationRecorder, account: Account, timeout: float =
     return recorder.wait_for(of(account, "SIPAccountRegistrationDidSucceed"), timeout)
 
 
+def kamailio_for_domain(make_kamailio: MakeKamailio, dns: ZoneServer, transport: str = "udp") -> Kamailio:
+    """Kamailio serving DOMAIN, which the domain's SRV record for `transport` names."""
+    server = make_kamailio(domain=DOMAIN)
+    dns.serve([(f"_sip._{transport}", 10, server.port, "sip")])
+    return server
+
+
 def started_manager() -> AccountManager:
     manager = AccountManager()
     manager.start()
     return manager
+
+
+def activated_and_registered_again(recorder: NotificationRecorder, account: Account) -> None:
+    """Wait for the account's second SIPAccountDidActivate and second SIPAccountRegistrationDidSucceed."""
+    for name in ("SIPAccountDidActivate", "SIPAccountRegistrationDidSucceed"):
+        recorder.wait_for(lambda n, name=name: len([m for m in recorder.named(name) if m.sender is account]) == 2)
+
+
+def registered_account(
+    make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder, **account_options: Any
+) -> tuple[Kamailio, Account, Notification]:
+    """Kamailio for DOMAIN, the AccountManager started, and a new account (make_account's) registered:
+    the server, the account and its first SIPAccountRegistrationDidSucceed."""
+    server = kamailio_for_domain(make_kamailio, dns)
+    started_manager()
+    account = make_account(**account_options)
+    return server, account, succeeded(recorder, account)
 
 
 # --- registering through DNS ----------------------------------------------------------------
@@ -106,8 +131,7 @@ def started_manager() -> AccountManager:
 def test_register_through_srv_with_digest(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
+    server = kamailio_for_domain(make_kamailio, dns)
     started_manager()
     account = make_account()
 
@@ -163,8 +187,7 @@ def test_engine_on_every_interface_registers_the_address_towards_the_route(
     engine = Engine()
     engine.start(ip_address=None, udp_port=0)  # 0.0.0.0
     try:
-        server = make_kamailio(domain=DOMAIN)
-        dns.serve([("_sip._udp", 10, server.port, "sip")])
+        server = kamailio_for_domain(make_kamailio, dns)
         started_manager()
         account = make_account()
         assert account.contact.domain == "127.0.0.9"
@@ -181,8 +204,7 @@ def test_engine_on_every_interface_registers_the_address_towards_the_route(
 def test_contact_uri_list_lists_every_binding_of_the_address(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
+    server = kamailio_for_domain(make_kamailio, dns)
     # Another device of alice's registers first, by hand.
     other = server.request(
         "REGISTER",
@@ -258,11 +280,7 @@ def test_a_dead_first_target_fails_over_to_the_second(
 def test_registrar_down_then_back(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
-    started_manager()
-    account = make_account(expires=4)  # refreshed after 2 s
-    first = succeeded(recorder, account)
+    server, account, first = registered_account(make_kamailio, dns, recorder, expires=4)  # refreshed after 2 s
     assert first.data.expires == 4
 
     server.stop()
@@ -326,11 +344,7 @@ def test_wrong_password_fails_with_back_off(
 def test_disabling_the_account_unregisters_it(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
-    started_manager()
-    account = make_account()
-    succeeded(recorder, account)
+    server, account, _ = registered_account(make_kamailio, dns, recorder)
     assert len(server.contacts("alice")) == 1
 
     account.enabled = False
@@ -347,21 +361,14 @@ def test_disabling_the_account_unregisters_it(
 
     account.enabled = True
     account.save()
-    recorder.wait_for(lambda n: len([m for m in recorder.named("SIPAccountDidActivate") if m.sender is account]) == 2)
-    recorder.wait_for(
-        lambda n: len([m for m in recorder.named("SIPAccountRegistrationDidSucceed") if m.sender is account]) == 2
-    )
+    activated_and_registered_again(recorder, account)
     assert len(server.contacts("alice")) == 1
 
 
 def test_registration_enabled_flag(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
-    started_manager()
-    account = make_account()
-    succeeded(recorder, account)
+    server, account, _ = registered_account(make_kamailio, dns, recorder)
     account.registration.enabled = False
     account.save()
     assert recorder.wait_for(of(account, "SIPAccountRegistrationDidEnd")).data.code == 200
@@ -373,11 +380,7 @@ def test_registration_enabled_flag(
 def test_new_password_and_expiry_reregister_in_the_same_call(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
-    started_manager()
-    account = make_account()
-    first = succeeded(recorder, account)
+    server, account, first = registered_account(make_kamailio, dns, recorder)
     call_id = server.contacts("alice")[0].call_id
 
     server.add_user("alice", "a-new-secret")
@@ -396,8 +399,7 @@ def test_new_password_and_expiry_reregister_in_the_same_call(
 def test_rename_moves_the_registration_to_the_new_address(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
+    server = kamailio_for_domain(make_kamailio, dns)
     manager = started_manager()
     account = make_account("alice")
     first = succeeded(recorder, account)
@@ -420,8 +422,7 @@ def test_rename_moves_the_registration_to_the_new_address(
 def test_new_port_registers_the_new_contact(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder, transport: str
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([(f"_sip._{transport}", 10, server.port, "sip")])
+    server = kamailio_for_domain(make_kamailio, dns, transport)
     started_manager()
     account = make_account(transports=[transport])
     first = succeeded(recorder, account)
@@ -455,11 +456,8 @@ def test_new_port_registers_the_new_contact(
 def test_deleting_the_account_unregisters_and_removes_it(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
-    manager = started_manager()
-    account = make_account()
-    succeeded(recorder, account)
+    server, account, _ = registered_account(make_kamailio, dns, recorder)
+    manager = AccountManager()
     account.delete()
     assert recorder.wait_for(of(account, "SIPAccountRegistrationDidEnd")).data.code == 200
     removed = recorder.wait_named("SIPAccountManagerDidRemoveAccount")
@@ -473,8 +471,7 @@ def test_deleting_the_account_unregisters_and_removes_it(
 def test_manager_stop_is_bounded_when_the_registrar_is_dead(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
+    server = kamailio_for_domain(make_kamailio, dns)
     SIPSimpleSettings().sip.register_timeout = 30  # a REGISTER could wait long: stop() must not
     SIPSimpleSettings().save()
     manager = started_manager()
@@ -498,29 +495,19 @@ def test_manager_stop_is_bounded_when_the_registrar_is_dead(
 def test_engine_stop_deactivates_and_start_reactivates(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
-    started_manager()
-    account = make_account()
-    succeeded(recorder, account)
+    server, account, _ = registered_account(make_kamailio, dns, recorder)
     engine.stop()
     recorder.wait_for(of(account, "SIPAccountDidDeactivate"))
     engine.start(ip_address="127.0.0.1", udp_port=0, tcp_port=0)
-    recorder.wait_for(lambda n: len([m for m in recorder.named("SIPAccountDidActivate") if m.sender is account]) == 2)
-    recorder.wait_for(
-        lambda n: len([m for m in recorder.named("SIPAccountRegistrationDidSucceed") if m.sender is account]) == 2
-    )
+    activated_and_registered_again(recorder, account)
     server.wait_for_contacts("alice", lambda found: any(f":{engine.local_udp_port}" in b.contact for b in found))
 
 
 def test_requests_for_the_address_reach_the_account(
     engine: Engine, make_kamailio: MakeKamailio, dns: ZoneServer, recorder: NotificationRecorder
 ) -> None:
-    server = make_kamailio(domain=DOMAIN)
-    dns.serve([("_sip._udp", 10, server.port, "sip")])
-    manager = started_manager()
-    account = make_account()
-    succeeded(recorder, account)
+    server, account, _ = registered_account(make_kamailio, dns, recorder)
+    manager = AccountManager()
     messages = observe("SIPEngineGotMessage")
     try:
         # bob writes to alice's address; Kamailio relays it to the contact the account registered.

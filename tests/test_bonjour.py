@@ -36,6 +36,7 @@ from sipsimple.configuration import ConfigurationManager
 from sipsimple.configuration.backend import MemoryBackend
 from sipsimple.core import Engine
 from sipsimple.notification import NotificationCenter
+from tests.peers.json_lines import send_command
 from tests.support.notifications import observe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,9 +188,7 @@ class Node:
     def command(self, cmd: str, timeout: float = 20.0, **arguments: Any) -> Event:
         self._next_id += 1
         ident = self._next_id
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"id": ident, "cmd": cmd, **arguments}) + "\n")
-        self.process.stdin.flush()
+        send_command(self.process, ident, cmd, **arguments)
         result = self.wait_for(lambda e: e["event"] == "result" and e["id"] == ident, timeout=timeout)
         assert result["ok"], result
         return result

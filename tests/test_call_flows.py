@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import pytest
 
-from devkit.sipp import SippServer, run_sipp, sip_target, sipp_in_background
+from devkit.sipp import SippServer, sip_target, sipp_in_background
 from sipsimple.core import (
     SIPURI,
-    ContactHeader,
     Credentials,
     Engine,
-    FromHeader,
     Invitation,
-    ToHeader,
 )
-from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, wait_state, with_direction
+from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, bob_calls, invite, wait_state, with_direction
 from tests.support.notifications import observe
 from tests.support.scenarios import SCENARIOS
 
@@ -33,18 +30,8 @@ CALLS = SCENARIOS / "calls"
 def _call_sipp(engine: Engine, server: SippServer, sdp=None, credentials=None) -> Invitation:
     """An outgoing call to the SIPp UAS, over the scenario's transport."""
     parameters = {"transport": server.transport} if server.transport != "udp" else None
-    port = engine.local_tcp_port if server.transport == "tcp" else engine.local_udp_port
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(SIPURI(user="bob", host=server.host, port=server.port, parameters=parameters)),
-        None,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=port, parameters=parameters)),
-        sdp=sdp,
-        credentials=credentials,
-        timeout=10,
-    )
-    return invitation
+    to_uri = SIPURI(user="bob", host=server.host, port=server.port, parameters=parameters)
+    return invite(engine, to_uri, sdp, credentials=credentials, transport=server.transport)
 
 
 def _hold_steps(recorder, invitation: Invitation) -> list[int]:
@@ -193,24 +180,14 @@ def test_forked_answers_first_2xx_wins(engine: Engine, transport: str) -> None:
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_early_media_answer_then_200(engine: Engine, transport: str) -> None:
     responder = Responder([(183, audio_sdp(40214)), (200, audio_sdp(40214))])
-    port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    result = run_sipp(
-        CALLS / "call_early_media_uac.xml",
-        sip_target("127.0.0.1", port),
-        transport=transport,
-        extra=["-s", "bob", "-set", "talk_ms", "200"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    bob_calls(engine, "call_early_media_uac.xml", "-set", "talk_ms", "200", transport=transport)
     assert responder.invitations
 
 
 @pytest.mark.parametrize("code", [486, 603])
 def test_refused(engine: Engine, code: int) -> None:
     responder = Responder([(code, None)])
-    result = run_sipp(
-        CALLS / "call_refused_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "call_refused_uac.xml")
     assert f"REFUSED code={code}" in result.log
     assert responder.invitations[0].state == "disconnected"
 

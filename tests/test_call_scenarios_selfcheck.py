@@ -28,7 +28,7 @@ import pytest
 from devkit.audio import dominant_frequency, read_wav, rms_dbfs
 from devkit.g711 import tone_samples, write_pcmu_wav
 from devkit.ports import free_port
-from devkit.sipp import SippResult, SippServer, run_sipp
+from devkit.sipp import BackgroundSipp, SippResult, SippServer, run_sipp
 from tests.peers.baresip import Baresip
 from tests.support.peer_programs import ListeningPeer, run_peer
 from tests.support.proofs import Prove, unproven
@@ -61,8 +61,42 @@ def Callee(*args: str | int) -> ListeningPeer:  # reads like the class it return
 CALLEE_PORT = "<callee port>"
 
 
-def with_callee_port(options: list, callee: ListeningPeer) -> list[str]:
+def with_callee_port(options: list, callee: ListeningPeer | Baresip) -> list[str]:
     return [str(callee.port) if option == CALLEE_PORT else str(option) for option in options]
+
+
+def sipp_plays(
+    callee: ListeningPeer | Baresip,
+    scenario: str,
+    *options: str | int,
+    transport: str = "udp",
+    timeout: float = 20,
+    background: bool = False,
+) -> SippResult | BackgroundSipp:
+    """SIPp (as bob) plays CALLS/`scenario` against the callee, `options` added (CALLEE_PORT filled in)."""
+    return run_sipp(
+        CALLS / scenario,
+        callee.target,
+        transport=transport,
+        local_port=local_port(transport),
+        timeout=timeout,
+        extra=["-s", "bob", *sipp_ports(transport), *with_callee_port(list(options), callee)],
+        background=background,
+    )
+
+
+def sipp_calls(
+    callee: ListeningPeer, scenario: str, *options: str | int, transport: str = "udp", timeout: float = 20
+) -> tuple[SippResult, dict]:
+    """sipp_plays against a pjsua2 callee: SIPp's run and the callee's RESULT."""
+    result = sipp_plays(callee, scenario, *options, transport=transport, timeout=timeout)
+    assert isinstance(result, SippResult)
+    return result, callee.result()
+
+
+def sipp_says(result: SippResult) -> str:
+    """What SIPp said of a run, for an assertion's message: its stderr, log and message trace (their ends)."""
+    return result.stderr[-3000:] + result.log + result.messages[-4000:]
 
 
 def received(*methods: str, **more: object) -> dict:
@@ -234,15 +268,8 @@ def test_uac_scenario_against_pjsua2(
     scenario: str, options: list, extra: list, logged: list, expected: dict, proven: Prove
 ) -> None:
     callee = Callee("--seconds", 20, *options)
-    result = run_sipp(
-        CALLS / scenario,
-        callee.target,
-        local_port=free_port(),
-        timeout=20,
-        extra=["-s", "bob", *sipp_ports("udp"), *extra],
-    )
-    outcome = callee.result()
-    assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
+    result, outcome = sipp_calls(callee, scenario, *extra)
+    assert result.succeeded, sipp_says(result)
     check(result.log, logged, outcome, expected)
     proven(scenario)
 
@@ -251,15 +278,8 @@ def test_uac_scenario_against_pjsua2(
 def test_dtmf_from_sipp_reaches_pjsua2(proven: Prove) -> None:
     """SIPp plays RFC 4733 events from Debian's pcaps; pjsua2 reports each digit (onDtmfDigit), in order."""
     callee = Callee("--seconds", 20)
-    result = run_sipp(
-        CALLS / "call_dtmf_pcap_uac.xml",
-        callee.target,
-        local_port=free_port(),
-        timeout=20,
-        extra=["-s", "bob", *sipp_ports("udp")],
-    )
-    outcome = callee.result()
-    assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
+    result, outcome = sipp_calls(callee, "call_dtmf_pcap_uac.xml")
+    assert result.succeeded, sipp_says(result)
     check(result.log, ["CALL-ANSWERED to-tag=", "DTMF-SENT 1479*#"], outcome, received("INVITE", "ACK", "BYE"))
     assert outcome["calls"][0]["dtmf"] == "1479*#", outcome
     proven("call_dtmf_pcap_uac.xml")
@@ -277,15 +297,7 @@ def test_dtmf_from_sipp_reaches_pjsua2(proven: Prove) -> None:
 )
 def test_uac_scenario_over_tcp(scenario: str, options: list, extra: list, proven: Prove) -> None:
     callee = Callee("--seconds", 20, *options)
-    result = run_sipp(
-        CALLS / scenario,
-        callee.target,
-        transport="tcp",
-        local_port=local_port("tcp"),
-        timeout=20,
-        extra=["-s", "bob", *sipp_ports("tcp"), *extra],
-    )
-    outcome = callee.result()
+    result, outcome = sipp_calls(callee, scenario, *extra, transport="tcp")
     assert result.succeeded, result.stderr[-3000:] + result.log
     assert outcome["calls"][0]["confirmed"] and outcome["calls"][0]["disconnected"], outcome
     assert "Via: SIP/2.0/TCP" in result.messages
@@ -300,15 +312,8 @@ def test_transferred_by_sipp(proven: Prove) -> None:
     (terminated), the sipfrags an Engine's application reports too.
     """
     callee = Callee("--seconds", 20, "--ring-ms", 300)
-    result = run_sipp(
-        CALLS / "call_transferred_by_peer_uac.xml",
-        callee.target,
-        local_port=free_port(),
-        timeout=20,
-        extra=["-s", "bob", *sipp_ports("udp"), *with_callee_port(["-set", "refer_to_port", CALLEE_PORT], callee)],
-    )
-    outcome = callee.result()
-    assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
+    result, outcome = sipp_calls(callee, "call_transferred_by_peer_uac.xml", "-set", "refer_to_port", CALLEE_PORT)
+    assert result.succeeded, sipp_says(result)
     notified = [line.split("NOTIFY sipfrag=", 1)[1] for line in result.log.splitlines() if "NOTIFY sipfrag=" in line]
     assert [n.split(" event=")[0] for n in notified] == [
         "SIP/2.0 100 Trying state=active",
@@ -328,15 +333,8 @@ def test_transferred_by_sipp(proven: Prove) -> None:
 def test_transfer_received_by_sipp(proven: Prove) -> None:
     """pjsua2 transfers SIPp (pj.Call.xfer), takes SIPp's NOTIFYs, then hangs up."""
     callee = Callee("--seconds", 20, "--transfer", "sip:carol@127.0.0.1:5099", "--hangup-ms", 200)
-    result = run_sipp(
-        CALLS / "call_transfer_received_uac.xml",
-        callee.target,
-        local_port=free_port(),
-        timeout=20,
-        extra=["-s", "bob", *sipp_ports("udp")],
-    )
-    outcome = callee.result()
-    assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
+    result, outcome = sipp_calls(callee, "call_transfer_received_uac.xml")
+    assert result.succeeded, sipp_says(result)
     assert "REFER-RECEIVED refer-to= sip:carol@127.0.0.1:5099" in result.log, result.log
     assert "NOTIFIES-ANSWERED" in result.log, result.log
     # pjsua reports the 202 as 100 "Accepted", then each NOTIFY's sipfrag.
@@ -360,15 +358,8 @@ def test_reinvite_cancel_received_by_sipp(proven: Prove) -> None:
     matches responses on the branch).
     """
     callee = Callee("--seconds", 20, "--take-back", "cancel")
-    result = run_sipp(
-        CALLS / "reinvite_cancel_received_uac.xml",
-        callee.target,
-        local_port=free_port(),
-        timeout=20,
-        extra=["-s", "bob", *sipp_ports("udp")],
-    )
-    outcome = callee.result()
-    assert result.succeeded, result.stderr[-3000:] + result.log + result.messages[-4000:]
+    result, outcome = sipp_calls(callee, "reinvite_cancel_received_uac.xml")
+    assert result.succeeded, sipp_says(result)
     check(
         result.log,
         ["REINVITE-RECEIVED direction=sendonly", "CANCEL-RECEIVED", "ACK-487-RECEIVED"],
@@ -437,14 +428,7 @@ def test_uac_scenario_fails_against_a_callee_that_does_not_play_it(
     scenario: str, options: list, extra: list, seen: str, instead: str
 ) -> None:
     callee = Callee("--seconds", 10, *options)
-    result = run_sipp(
-        CALLS / scenario,
-        callee.target,
-        local_port=free_port(),
-        timeout=4,
-        extra=["-s", "bob", *sipp_ports("udp"), *with_callee_port(extra, callee)],
-    )
-    callee.result()
+    result, _ = sipp_calls(callee, scenario, *extra, timeout=4)
     assert not result.succeeded, result.log
     assert seen in result.stderr + result.log, result.stderr[-3000:] + result.log
 
@@ -688,13 +672,7 @@ def write_tone_file(directory: Path) -> Path:
 
 def test_baresip_answers_and_sipp_hangs_up(tmp_path: Path, proven: Prove) -> None:
     with Baresip(tmp_path / "bob") as bob:
-        result = run_sipp(
-            CALLS / "call_bye_uac.xml",
-            bob.target,
-            local_port=free_port(),
-            timeout=15,
-            extra=["-s", "bob", *sipp_ports("udp"), "-set", "talk_ms", "1000"],
-        )
+        result = sipp_plays(bob, "call_bye_uac.xml", "-set", "talk_ms", "1000", timeout=15)
         assert result.succeeded, result.stderr[-3000:] + result.log
         assert bob.wait_established(5), bob.event_types()
         closed = bob.wait_closed(5)
@@ -708,14 +686,7 @@ def test_baresip_answers_and_sipp_hangs_up(tmp_path: Path, proven: Prove) -> Non
 
 def test_baresip_hangs_up(tmp_path: Path, proven: Prove) -> None:
     with Baresip(tmp_path / "bob") as bob:
-        sipp = run_sipp(
-            CALLS / "call_wait_bye_uac.xml",
-            bob.target,
-            local_port=free_port(),
-            timeout=15,
-            extra=["-s", "bob", *sipp_ports("udp")],
-            background=True,
-        )
+        sipp = sipp_plays(bob, "call_wait_bye_uac.xml", timeout=15, background=True)
         try:
             assert bob.wait_established(10), bob.event_types()
             time.sleep(0.5)
@@ -735,13 +706,7 @@ def test_baresip_hangs_up(tmp_path: Path, proven: Prove) -> None:
 def test_baresip_other_uac_scenarios(tmp_path: Path, scenario: str, extra: list, proven: Prove) -> None:
     """SIPp's -set fails for a variable the scenario does not declare: only where it does."""
     with Baresip(tmp_path / "bob") as bob:
-        result = run_sipp(
-            CALLS / scenario,
-            bob.target,
-            local_port=free_port(),
-            timeout=15,
-            extra=["-s", "bob", *sipp_ports("udp"), *extra],
-        )
+        result = sipp_plays(bob, scenario, *extra, timeout=15)
         assert result.succeeded, result.stderr[-3000:] + result.log + bob.log()[-3000:]
     proven(scenario)
 

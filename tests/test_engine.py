@@ -9,11 +9,12 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devkit.ports import free_port
-from devkit.sipp import run_sipp, sip_target
+from devkit.sipp import SippResult, run_sipp, sip_target
 from sipsimple.core import PJSIP_VERSION, Engine, PJSIPError, SIPCoreError, SIPCoreInvalidStateError
 from sipsimple.notification import NotificationCenter
 from tests.support.notifications import observe
@@ -293,6 +294,20 @@ def test_requests_go_out_of_the_moved_udp_transport(engine: Engine) -> None:
     assert _options_ok(engine.local_udp_port)
 
 
+def _options_over_tls(port: int, tls_files: Any) -> SippResult:
+    """SIPp's OPTIONS to the TLS listener at `port` on 127.0.0.1, with the test certificates."""
+    result = run_sipp(
+        OPTIONS,
+        sip_target("127.0.0.1", port),
+        transport="tls",
+        tls_cert=tls_files.cert_file,
+        tls_key=tls_files.key_file,
+        tls_ca=tls_files.ca_file,
+    )
+    assert isinstance(result, SippResult)
+    return result
+
+
 def test_tls_settings_that_fail_keep_the_old_listener(engine: Engine, tls_files) -> None:
     engine.set_tls_options(
         port=0, cert_file=str(tls_files.cert_file), privkey_file=str(tls_files.key_file), ca_file=str(tls_files.ca_file)
@@ -310,14 +325,7 @@ def test_tls_settings_that_fail_keep_the_old_listener(engine: Engine, tls_files)
     with pytest.raises(ValueError, match="certificate"):
         engine.set_tls_options(port=port, cert_file=__file__, privkey_file=__file__)
     assert engine.local_tls_port == port
-    result = run_sipp(
-        OPTIONS,
-        sip_target("127.0.0.1", port),
-        transport="tls",
-        tls_cert=tls_files.cert_file,
-        tls_key=tls_files.key_file,
-        tls_ca=tls_files.ca_file,
-    )
+    result = _options_over_tls(port, tls_files)
     assert result.returncode == 0, result.stderr
 
 
@@ -328,14 +336,7 @@ def test_tls_can_be_enabled_while_running(engine: Engine, tls_files) -> None:
     )
     port = engine.local_tls_port
     assert port
-    result = run_sipp(
-        OPTIONS,
-        sip_target("127.0.0.1", port),
-        transport="tls",
-        tls_cert=tls_files.cert_file,
-        tls_key=tls_files.key_file,
-        tls_ca=tls_files.ca_file,
-    )
+    result = _options_over_tls(port, tls_files)
     assert result.succeeded, result.stderr + result.log
     engine.set_tls_options(port=None)
     assert engine.local_tls_port is None

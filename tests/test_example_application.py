@@ -12,10 +12,7 @@ with the route it tries next and the delay, register again, and stop within
 from __future__ import annotations
 
 import json
-import os
 import queue
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +31,7 @@ from tests.peers.dns import NSD
 from tests.peers.json_lines import next_event
 from tests.peers.kamailio import TEST_USERS, Kamailio
 from tests.support.accounts import DOMAIN, NAMESERVER, zone
+from tests.support.peer_programs import start_peer
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 Event = dict[str, Any]
@@ -43,16 +41,7 @@ class ApplicationProcess:
     """The example application, its JSON-line reports read in a thread of their own."""
 
     def __init__(self, config: Path) -> None:
-        environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.peers.example_application", str(config)],
-            cwd=REPOSITORY,
-            env=environment,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.process = start_peer("example_application", config)
         self.events: list[Event] = []
         self._queue: queue.Queue[Event | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()

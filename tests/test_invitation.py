@@ -14,14 +14,11 @@ import pytest
 from devkit.sipp import SippServer, run_sipp, sip_target, sipp_in_background
 from sipsimple.core import (
     SIPURI,
-    ContactHeader,
     Engine,
-    FromHeader,
     Invitation,
-    ToHeader,
 )
 from sipsimple.notification import NotificationCenter
-from tests.support.calls import ProposalAnswerer, Responder, audio_sdp
+from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, bob_calls, invite
 from tests.support.notifications import observe
 from tests.support.scenarios import SCENARIOS
 
@@ -53,14 +50,7 @@ class Answerer:
 def test_incoming_call_answered_then_remote_bye(engine: Engine, transport: str) -> None:
     answerer = Answerer()
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    result = run_sipp(
-        CALLS / "call_bye_uac.xml",
-        sip_target("127.0.0.1", port),
-        transport=transport,
-        extra=["-s", "bob", "-set", "talk_ms", "300"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    bob_calls(engine, "call_bye_uac.xml", "-set", "talk_ms", "300", transport=transport)
     invitation = answerer.invitations[0]
     recorder.wait_for(
         lambda n: n.sender is invitation and n.name == "SIPInvitationChangedState" and n.data.state == "disconnected"
@@ -81,10 +71,7 @@ def test_incoming_call_refused_busy(engine: Engine) -> None:
     answerer = Answerer(486)
     recorder = observe("SIPInvitationChangedState", "SIPEngineSIPTrace")
     # The scenario passes only when its INVITE gets a 486 (or 603) as final response, which it acknowledges.
-    result = run_sipp(
-        CALLS / "call_refused_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "call_refused_uac.xml")
     assert "REFUSED code=486 reason=Busy Here" in result.log
 
     [invitation] = answerer.invitations
@@ -120,30 +107,9 @@ def test_incoming_call_refused_busy(engine: Engine) -> None:
 def test_outgoing_call_answered_then_local_bye(engine: Engine, transport: str) -> None:
     server = SippServer(CALLS / "call_answer_wait_bye_uas.xml", transport=transport)
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(
-            SIPURI(
-                user="bob",
-                host=server.host,
-                port=server.port,
-                parameters={"transport": transport} if transport != "udp" else None,
-            )
-        ),
-        None,
-        ContactHeader(
-            SIPURI(
-                user="alice",
-                host="127.0.0.1",
-                port=port,
-                parameters={"transport": transport} if transport != "udp" else None,
-            )
-        ),
-        sdp=audio_sdp(40004),
-        timeout=10,
-    )
+    parameters = {"transport": transport} if transport != "udp" else None
+    to_uri = SIPURI(user="bob", host=server.host, port=server.port, parameters=parameters)
+    invitation = invite(engine, to_uri, audio_sdp(40004), transport=transport)
     recorder.wait_for(lambda n: n.name == "SIPInvitationChangedState" and n.data.state == "connected")
     assert recorder.wait_named("SIPInvitationGotSDPUpdate").data.succeeded
     assert invitation.remote_sdp is not None and invitation.local_sdp.media[0].port == 40004
@@ -170,12 +136,7 @@ def test_engine_stop_ends_calls(engine: Engine) -> None:
 def test_cancel_while_ringing(engine: Engine) -> None:
     responder = Responder([(180, None)])
     recorder = observe("SIPInvitationChangedState")
-    result = run_sipp(
-        CALLS / "call_cancel_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "ring_ms", "200"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "call_cancel_uac.xml", "-set", "ring_ms", "200")
     invitation = responder.invitations[0]
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
     assert ended.data.originator == "remote"
@@ -185,12 +146,7 @@ def test_cancel_while_ringing(engine: Engine) -> None:
 def test_late_offer_the_answer_comes_in_the_ack(engine: Engine) -> None:
     responder = Responder([(180, None), (200, audio_sdp(40006))])
     recorder = observe("SIPInvitationGotSDPUpdate", "SIPInvitationChangedState")
-    result = run_sipp(
-        CALLS / "call_late_offer_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "talk_ms", "300"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    bob_calls(engine, "call_late_offer_uac.xml", "-set", "talk_ms", "300")
     update = recorder.wait_named("SIPInvitationGotSDPUpdate")
     assert update.data.succeeded
     assert update.data.local_sdp.media[0].port == 40006
@@ -202,12 +158,7 @@ def test_hold_and_resume_by_the_remote_party(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40008))])
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationGotSDPUpdate", "SIPInvitationChangedState")
-    result = run_sipp(
-        CALLS / "call_hold_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "step_ms", "100"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "call_hold_uac.xml", "-set", "step_ms", "100")
     assert "HOLD-ANSWER offer=sendonly answer=recvonly" in result.log
     assert "HOLD-ANSWER offer=inactive answer=inactive" in result.log
     assert "HOLD-ANSWER offer=sendrecv answer=sendrecv" in result.log
@@ -250,22 +201,13 @@ def test_session_timer_refreshes_are_answered(engine: Engine) -> None:
     # application answers; the UPDATE without SDP is answered by the core.
     responder = Responder([(200, audio_sdp(40014))])
     answerer = ProposalAnswerer()
-    result = run_sipp(
-        CALLS / "call_timer_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "refresh_ms", "1500"],
-        timeout=20,
-    )
-    assert result.succeeded, result.stderr + result.log
+    bob_calls(engine, "call_timer_uac.xml", "-set", "refresh_ms", "1500", timeout=20)
     assert responder.invitations
     assert [offer.media[0].direction for offer in answerer.proposals] == ["sendrecv"]
 
 
 def test_bye_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
-    result = run_sipp(
-        CALLS / "bye_unknown_dialog_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "bye_unknown_dialog_uac.xml")
     assert "BYE-481" in result.log
 
 
@@ -273,15 +215,7 @@ def test_bye_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
 def test_outgoing_call_refused(engine: Engine, scenario: str, code: int) -> None:
     server = SippServer(CALLS / scenario)
     recorder = observe("SIPInvitationChangedState")
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(SIPURI(user="bob", host=server.host, port=server.port)),
-        None,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-        sdp=audio_sdp(40016),
-        timeout=10,
-    )
+    invitation = invite(engine, SIPURI(user="bob", host=server.host, port=server.port), audio_sdp(40016))
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
     assert (ended.data.code, ended.data.originator) == (code, "remote")  # the other side refused
     run = server.finish()
@@ -291,14 +225,7 @@ def test_outgoing_call_refused(engine: Engine, scenario: str, code: int) -> None
 def test_outgoing_call_cancelled(engine: Engine) -> None:
     server = SippServer(CALLS / "call_ring_cancel_uas.xml")
     recorder = observe("SIPInvitationChangedState")
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(SIPURI(user="bob", host=server.host, port=server.port)),
-        None,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-        sdp=audio_sdp(40018),
-    )
+    invitation = invite(engine, SIPURI(user="bob", host=server.host, port=server.port), audio_sdp(40018), timeout=None)
     recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "early")
     invitation.end()
     ended = recorder.wait_for(lambda n: n.sender is invitation and n.data.state == "disconnected")
@@ -311,17 +238,7 @@ def test_outgoing_call_cancelled(engine: Engine) -> None:
 
 
 def _call(engine: Engine, to_uri: SIPURI, route=None, credentials=None, timeout: float = 10) -> Invitation:
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(to_uri),
-        route,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-        sdp=audio_sdp(40020),
-        credentials=credentials,
-        timeout=timeout,
-    )
-    return invitation
+    return invite(engine, to_uri, audio_sdp(40020), route=route, credentials=credentials, timeout=timeout)
 
 
 @pytest.mark.parametrize("ended_by", ["engine", "baresip"])

@@ -15,16 +15,13 @@ import pytest
 from devkit.sipp import SippServer, run_sipp, sip_target, sipp_in_background
 from sipsimple.core import (
     SIPURI,
-    ContactHeader,
     Engine,
-    FromHeader,
     Invitation,
     ReplacesHeader,
     SIPCoreInvalidStateError,
-    ToHeader,
 )
 from sipsimple.notification import NotificationCenter
-from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, wait_state, with_direction
+from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, bob_calls, invite, wait_state, with_direction
 from tests.support.notifications import observe
 from tests.support.scenarios import SCENARIOS
 
@@ -41,20 +38,6 @@ def _sub_state_changes(recorder, invitation) -> list[tuple[str, str, str, int | 
     ]
 
 
-def _invite(engine: Engine, to_uri: SIPURI, sdp=None, extra_headers=None) -> Invitation:
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(to_uri),
-        None,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-        sdp=sdp,
-        extra_headers=extra_headers,
-        timeout=10,
-    )
-    return invitation
-
-
 # --- re-INVITE received: the application decides ---------------------------------------
 
 
@@ -63,12 +46,7 @@ def test_received_proposal_cancelled_by_the_other_side(engine: Engine) -> None:
     # the sub_state goes back to normal, the session unchanged.
     responder = Responder([(200, audio_sdp(40100))])
     recorder = observe("SIPInvitationChangedState")
-    result = run_sipp(
-        CALLS / "reinvite_cancelled_by_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "cancel_ms", "300"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "reinvite_cancelled_by_uac.xml", "-set", "cancel_ms", "300")
     for line in ("REINVITE-TRYING", "CANCEL-OK", "REINVITE-487"):
         assert line in result.log
     invitation = responder.invitations[0]
@@ -115,12 +93,7 @@ def test_send_response_checks_the_proposal_state(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40104))])
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationChangedState")
-    result = run_sipp(
-        CALLS / "call_hold_uac.xml",
-        sip_target("127.0.0.1", engine.local_udp_port),
-        extra=["-s", "bob", "-set", "step_ms", "100"],
-    )
-    assert result.succeeded, result.stderr + result.log
+    bob_calls(engine, "call_hold_uac.xml", "-set", "step_ms", "100")
     invitation = responder.invitations[0]
     wait_state(recorder, invitation, "disconnected")
     with pytest.raises(SIPCoreInvalidStateError):
@@ -162,7 +135,7 @@ def test_hold_and_resume_by_us_with_baresip(engine: Engine, tmp_path) -> None:
 
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     with Baresip(tmp_path / "baresip") as bob:
-        invitation = _invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port), sdp=audio_sdp(40108))
+        invitation = invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port), sdp=audio_sdp(40108))
         wait_state(recorder, invitation, "connected")
         remote_directions = []
         for direction in ("sendonly", "inactive", "sendrecv"):
@@ -188,7 +161,7 @@ def test_late_offer_to_baresip_answered_in_the_ack(engine: Engine, tmp_path) -> 
 
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     with Baresip(tmp_path / "baresip") as bob:
-        invitation = _invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port))
+        invitation = invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port))
         connecting = wait_state(recorder, invitation, "connecting")
         offer = invitation.proposed_remote_sdp
         assert offer is not None and connecting.data.body
@@ -216,12 +189,12 @@ def test_replaces_names_the_replaced_invitation(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40112))])
     recorder = observe("SIPInvitationChangedState")
     bob = SIPURI(user="bob", host="127.0.0.1", port=engine.local_udp_port)
-    first = _invite(engine, bob, sdp=audio_sdp(40114))
+    first = invite(engine, bob, sdp=audio_sdp(40114))
     wait_state(recorder, first, "connected")
     replaced = responder.invitations[0]
     call_id, local_tag, remote_tag = replaced.dialog_id
     assert first.dialog_id == (call_id, remote_tag, local_tag)  # the same dialog, seen from the other end
-    second = _invite(
+    second = invite(
         engine,
         bob,
         sdp=audio_sdp(40116),
@@ -242,7 +215,7 @@ def test_replaces_for_an_unknown_dialog_gets_481(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40118))])
     recorder = observe("SIPInvitationChangedState", "SIPEngineRejectedRequest")
     bob = SIPURI(user="bob", host="127.0.0.1", port=engine.local_udp_port)
-    invitation = _invite(
+    invitation = invite(
         engine, bob, sdp=audio_sdp(40120), extra_headers=[ReplacesHeader("no-such-call", from_tag="a", to_tag="b")]
     )
     ended = wait_state(recorder, invitation, "disconnected")
@@ -276,7 +249,7 @@ class TransferTarget:
 
 def _connected_pair(engine: Engine, recorder, responder: Responder) -> tuple[Invitation, Invitation]:
     bob = SIPURI(user="bob", host="127.0.0.1", port=engine.local_udp_port)
-    caller = _invite(engine, bob, sdp=audio_sdp(40130))
+    caller = invite(engine, bob, sdp=audio_sdp(40130))
     wait_state(recorder, caller, "connected")
     callee = responder.invitations[-1]
     wait_state(recorder, callee, "connected")
@@ -356,10 +329,7 @@ def test_transfer_needs_a_connected_call(engine: Engine) -> None:
 def test_transfer_requested_by_sipp(engine: Engine) -> None:
     responder = Responder([(200, audio_sdp(40138))])
     target = TransferTarget()
-    result = run_sipp(
-        CALLS / "call_transferred_by_peer_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "call_transferred_by_peer_uac.xml")
     assert "REFER-ACCEPTED" in result.log and "TRANSFER-DONE" in result.log
     notified = [
         line.split("NOTIFY sipfrag=", 1)[1].split(" state=")[0]
@@ -393,7 +363,7 @@ def test_transfer_sent_to_sipp(engine: Engine) -> None:
 def test_unusable_answer_is_acknowledged_and_the_call_ended(engine: Engine) -> None:
     server = SippServer(CALLS / "call_bad_answer_uas.xml")
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    invitation = _invite(engine, SIPURI(user="bob", host=server.host, port=server.port), sdp=audio_sdp(40142))
+    invitation = invite(engine, SIPURI(user="bob", host=server.host, port=server.port), sdp=audio_sdp(40142))
     ended = wait_state(recorder, invitation, "disconnected")
     update = recorder.wait_named("SIPInvitationGotSDPUpdate")
     assert not update.data.succeeded and "answer" in update.data.error
@@ -411,10 +381,7 @@ def test_reinvite_without_sdp_received(engine: Engine) -> None:
     # PJSIP offers our current SDP in the 200; SIPp's answer comes in the ACK.
     responder = Responder([(200, audio_sdp(40144))])
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
-    result = run_sipp(
-        CALLS / "reinvite_without_sdp_uac.xml", sip_target("127.0.0.1", engine.local_udp_port), extra=["-s", "bob"]
-    )
-    assert result.succeeded, result.stderr + result.log
+    result = bob_calls(engine, "reinvite_without_sdp_uac.xml")
     assert "REINVITE-OFFER m=audio 40144 " in result.log
     invitation = responder.invitations[0]
     wait_state(recorder, invitation, "disconnected")
@@ -430,7 +397,7 @@ def test_reinvite_without_sdp_sent_to_baresip(engine: Engine, tmp_path) -> None:
 
     recorder = observe("SIPInvitationChangedState", "SIPInvitationGotSDPUpdate")
     with Baresip(tmp_path / "baresip") as bob:
-        invitation = _invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port), sdp=audio_sdp(40146))
+        invitation = invite(engine, SIPURI(user="bob", host="127.0.0.1", port=bob.port), sdp=audio_sdp(40146))
         wait_state(recorder, invitation, "connected")
         invitation.send_reinvite()
         recorder.wait_for(

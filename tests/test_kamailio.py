@@ -66,6 +66,31 @@ def _from(server: Kamailio, user: str) -> FromHeader:
     return FromHeader(SIPURI(user=user, host=server.domain), display_name=user.capitalize())
 
 
+def _alices_message_to_bob(server: Kamailio, content_type: str, body: str) -> Message:
+    """alice's MESSAGE to bob at the server's domain, routed through the server, with alice's credentials."""
+    return Message(
+        _from(server, "alice"),
+        ToHeader(SIPURI(user="bob", host=server.domain)),
+        _route(server),
+        content_type,
+        body,
+        credentials=Credentials("alice", USERS["alice"]),
+    )
+
+
+def _register_bob(bob: SipsimpleAgent, server: Kamailio, transport: str) -> None:
+    """bob (the agent process) registers at the server over `transport`."""
+    bob.command(
+        "register",
+        user="bob",
+        password=USERS["bob"],
+        domain=server.domain,
+        proxy=f"{server.host}:{server.port}",
+        transport=transport,
+    )
+    assert bob.wait_for("registration")["state"] == "succeeded"
+
+
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_register_refresh_unregister(
@@ -138,25 +163,10 @@ def test_message_between_two_engines_through_kamailio(engine: Engine, make_kamai
     registration.register(_contact(engine, "alice"), _route(server), timeout=10)
     recorder.wait_named("SIPRegistrationDidSucceed")
     with SipsimpleAgent() as bob:
-        bob.command(
-            "register",
-            user="bob",
-            password=USERS["bob"],
-            domain=server.domain,
-            proxy=f"{server.host}:{server.port}",
-            transport="tcp",
-        )
-        assert bob.wait_for("registration")["state"] == "succeeded"
+        _register_bob(bob, server, "tcp")
 
         # alice -> bob: through Kamailio (407 answered with alice's credentials) over TCP to bob.
-        message = Message(
-            _from(server, "alice"),
-            ToHeader(SIPURI(user="bob", host=server.domain)),
-            _route(server),
-            "text/plain;charset=utf-8",
-            NON_ASCII,
-            credentials=Credentials("alice", USERS["alice"]),
-        )
+        message = _alices_message_to_bob(server, "text/plain;charset=utf-8", NON_ASCII)
         message.send(timeout=10)
         assert recorder.wait_named("SIPMessageDidSucceed").data.code == 200
         received = bob.wait_for("message")
@@ -178,14 +188,7 @@ def test_message_between_two_engines_through_kamailio(engine: Engine, make_kamai
 def test_message_to_an_unregistered_user_fails(engine: Engine, make_kamailio: MakeKamailio) -> None:
     server = make_kamailio()
     recorder = observe("SIPMessageDidFail")
-    message = Message(
-        _from(server, "alice"),
-        ToHeader(SIPURI(user="bob", host=server.domain)),
-        _route(server),
-        "text/plain",
-        "anyone?",
-        credentials=Credentials("alice", USERS["alice"]),
-    )
+    message = _alices_message_to_bob(server, "text/plain", "anyone?")
     message.send(timeout=10)
     assert recorder.wait_named("SIPMessageDidFail").data.code == 404
 
@@ -204,15 +207,7 @@ def test_presence_publish_and_subscribe(engine: Engine, make_kamailio: MakeKamai
     assert "at work" in server.presentities("alice")[0]["body"]
 
     with SipsimpleAgent() as bob:
-        bob.command(
-            "register",
-            user="bob",
-            password=USERS["bob"],
-            domain=server.domain,
-            proxy=f"{server.host}:{server.port}",
-            transport="udp",
-        )
-        assert bob.wait_for("registration")["state"] == "succeeded"
+        _register_bob(bob, server, "udp")
         bob.command("subscribe", to=f"sip:alice@{server.domain}", event="presence")
         first = bob.wait_for("notify", where=lambda e: "at work" in e["body"])
         assert first["subscription_state"] == "active"

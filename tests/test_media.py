@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from devkit.audio import dominant_frequency, read_wav, rms_dbfs, sound_segments, tone_bursts, write_wav
-from sipsimple.core import SIPURI, ContactHeader, Engine, FromHeader, Invitation, SDPConnection, SDPSession, ToHeader
+from sipsimple.core import SIPURI, Engine, SDPConnection, SDPSession
 from sipsimple.core._core import AudioMixer, AudioTransport, RTPTransport, WaveFile
 from sipsimple.notification import NotificationCenter
 from tests.peers.sipsimple_agent import SipsimpleAgent
@@ -83,15 +83,7 @@ def call_agent(
     agent.command("audio_answer", encryption=encryption, srtp_suites=suites, use_ice=use_ice, codecs=codecs)
     call = AudioCall(mixer, encryption=encryption, srtp_suites=suites, use_ice=use_ice, codecs=codecs)
     offer = call.offer()
-    call.invitation = Invitation()
-    call.invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(SIPURI(user="bob", host="127.0.0.1", port=agent.udp_port)),
-        None,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-        sdp=offer,
-        timeout=10,
-    )
+    call.place(engine, SIPURI(user="bob", host="127.0.0.1", port=agent.udp_port), offer)
     assert call.started.wait(10), "our stream did not start"
     return call
 
@@ -386,15 +378,7 @@ def test_rtp_from_sipp_reaches_our_recording(engine: Engine, mixer: AudioMixer, 
     )
     call = AudioCall(mixer, codecs=["PCMU"])
     recorder = RecordingWaveFile(mixer, str(tmp_path / "received.wav"))
-    call.invitation = Invitation()
-    call.invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(SIPURI(user="bob", host=sipp.host, port=sipp.port)),
-        None,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-        sdp=call.offer(),
-        timeout=10,
-    )
+    call.place(engine, SIPURI(user="bob", host=sipp.host, port=sipp.port))
     assert call.started.wait(10), "our stream did not start"
     recorder.start()
     mixer.connect_slots(call.audio.slot, recorder.slot)
@@ -444,15 +428,7 @@ def test_media_through_the_turn_relay(
         offer = call.offer()
         candidates = [a.value.split() for a in offer.media[0].attributes if a.name == "candidate"]
         assert candidates and all(c[7] == "relay" and c[4] == "127.0.0.1" for c in candidates), candidates
-        call.invitation = Invitation()
-        call.invitation.send_invite(
-            FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-            ToHeader(SIPURI(user="bob", host="127.0.0.1", port=agent.udp_port)),
-            None,
-            ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-            sdp=offer,
-            timeout=10,
-        )
+        call.place(engine, SIPURI(user="bob", host="127.0.0.1", port=agent.udp_port), offer)
         assert call.started.wait(10), "our stream did not start"
         agent.wait_for("audio_started")
         wait_until(lambda: any(n.sender is call.transport for n in results), what="ICE to end")
@@ -477,15 +453,7 @@ def test_dtmf_to_baresip(engine: Engine, mixer: AudioMixer, tmp_path: Path) -> N
 
     with Baresip(tmp_path / "baresip") as bob:
         call = AudioCall(mixer, codecs=["PCMU"])
-        call.invitation = Invitation()
-        call.invitation.send_invite(
-            FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-            ToHeader(SIPURI.parse(bob.uri)),
-            None,
-            ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-            sdp=call.offer(),
-            timeout=10,
-        )
+        call.place(engine, SIPURI.parse(bob.uri))
         assert call.started.wait(10), "our stream did not start"
         assert bob.wait_established()
         for digit in "147#":

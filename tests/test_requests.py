@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -17,6 +18,7 @@ import sipsimple.core._core as core_module
 from sipsimple.core import Engine, SIPCoreInvalidStateError
 from sipsimple.core._core import IncomingRequest, Request
 from sipsimple.notification import NotificationCenter
+from tests.support.messages import message_to_bob
 from tests.support.notifications import observe
 
 BODY = "Grüße, 世界 ✓ — a non-ASCII MESSAGE"
@@ -71,15 +73,7 @@ def test_messages_of_every_size_up_to_the_limit_go_out_whole(looped_engine: Engi
     # both sides of that line, and the largest body that fits, arrive whole.
     recorder = observe("SIPEngineGotMessage", "SIPRequestDidSucceed", "SIPRequestDidFail")
     body = ("0123456789abcdef" * (size // 16 + 1))[:size]
-    request = Request(
-        "MESSAGE",
-        "<sip:alice@127.0.0.1>",
-        "<sip:bob@127.0.0.1>",
-        _uri(looped_engine, "bob", "tcp"),
-        None,
-        content_type="text/plain",
-        body=body,
-    )
+    request = message_to_bob(_uri(looped_engine, "bob", "tcp"), body)
     request.send(timeout=10)
     got = recorder.wait_named("SIPEngineGotMessage")
     assert got.data.body == body.encode()
@@ -87,15 +81,7 @@ def test_messages_of_every_size_up_to_the_limit_go_out_whole(looped_engine: Engi
 
 
 def test_a_message_over_the_size_limit_is_refused_clearly(looped_engine: Engine) -> None:
-    request = Request(
-        "MESSAGE",
-        "<sip:alice@127.0.0.1>",
-        "<sip:bob@127.0.0.1>",
-        _uri(looped_engine, "bob", "tcp"),
-        None,
-        content_type="text/plain",
-        body="x" * 70_000,
-    )
+    request = message_to_bob(_uri(looped_engine, "bob", "tcp"), "x" * 70_000)
     with pytest.raises(core_module.PJSIPError, match="too long|EMSGTOOLONG"):
         request.send(timeout=10)
 
@@ -117,35 +103,26 @@ def test_retransmitted_message_is_delivered_once(looped_engine: Engine) -> None:
         sock.sendto(message, ("127.0.0.1", port))
         recorder.wait_named("SIPEngineGotMessage")
         sentinel = observe("SIPEngineGotMessage")
-        Request(
-            "MESSAGE",
-            "<sip:alice@127.0.0.1>",
-            "<sip:bob@127.0.0.1>",
-            _uri(looped_engine),
-            None,
-            content_type="text/plain",
-            body="after",
-        ).send(timeout=5)
+        message_to_bob(_uri(looped_engine), "after").send(timeout=5)
         sentinel.wait_for(lambda n: n.data.body == b"after")
     assert [n.data.body for n in recorder.named("SIPEngineGotMessage")] == [b"once", b"after"]
+
+
+@contextmanager
+def message_to_a_silent_peer(body: str) -> Iterator[tuple[Request, socket.socket]]:
+    """A MESSAGE Request, not sent yet, to bob at a UDP socket on 127.0.0.1 that receives and never
+    answers (open for the with block), and that socket."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        request = message_to_bob(f"sip:bob@127.0.0.1:{silent.getsockname()[1]}", body)
+        yield request, silent
 
 
 def test_request_times_out_with_408() -> None:
     engine = Engine()
     engine.start(ip_address="127.0.0.1", udp_port=0)
     recorder = observe("SIPRequestDidFail", "SIPRequestDidEnd")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
-        silent.bind(("127.0.0.1", 0))  # receives and never answers
-        port = silent.getsockname()[1]
-        request = Request(
-            "MESSAGE",
-            "<sip:alice@127.0.0.1>",
-            "<sip:bob@127.0.0.1>",
-            f"sip:bob@127.0.0.1:{port}",
-            None,
-            content_type="text/plain",
-            body="anyone?",
-        )
+    with message_to_a_silent_peer("anyone?") as (request, silent):
         request.send(timeout=0.5)
         failed = recorder.wait_named("SIPRequestDidFail")
         assert silent.recv(4096).startswith(b"MESSAGE ")
@@ -158,17 +135,7 @@ def test_request_ended_while_pending() -> None:
     engine = Engine()
     engine.start(ip_address="127.0.0.1", udp_port=0)
     recorder = observe("SIPRequestDidFail", "SIPRequestDidEnd")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
-        silent.bind(("127.0.0.1", 0))
-        request = Request(
-            "MESSAGE",
-            "<sip:alice@127.0.0.1>",
-            "<sip:bob@127.0.0.1>",
-            f"sip:bob@127.0.0.1:{silent.getsockname()[1]}",
-            None,
-            content_type="text/plain",
-            body="x",
-        )
+    with message_to_a_silent_peer("x") as (request, _):
         request.send()
         request.end()
         assert recorder.wait_named("SIPRequestDidFail").data.code == 487
@@ -247,17 +214,7 @@ def test_engine_stop_ends_pending_requests() -> None:
     engine = Engine()
     engine.start(ip_address="127.0.0.1", udp_port=0)
     recorder = observe("SIPRequestDidFail", "SIPRequestDidEnd")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
-        silent.bind(("127.0.0.1", 0))
-        request = Request(
-            "MESSAGE",
-            "<sip:alice@127.0.0.1>",
-            "<sip:bob@127.0.0.1>",
-            f"sip:bob@127.0.0.1:{silent.getsockname()[1]}",
-            None,
-            content_type="text/plain",
-            body="x",
-        )
+    with message_to_a_silent_peer("x") as (request, _):
         request.send()
         engine.stop()
     assert request.state == "TERMINATED"
@@ -270,18 +227,7 @@ def test_finished_requests_leave_nothing_behind(looped_engine: Engine) -> None:
     import gc
 
     recorder = observe("SIPRequestDidEnd")
-    requests = [
-        Request(
-            "MESSAGE",
-            "<sip:alice@127.0.0.1>",
-            "<sip:bob@127.0.0.1>",
-            _uri(looped_engine, "bob", "tcp"),
-            None,
-            content_type="text/plain",
-            body=f"n{index}",
-        )
-        for index in range(50)
-    ]
+    requests = [message_to_bob(_uri(looped_engine, "bob", "tcp"), f"n{index}") for index in range(50)]
     for request in requests:
         request.send(timeout=10)
     recorder.wait_for(lambda n, seen=recorder: len(seen.named("SIPRequestDidEnd")) == 50)

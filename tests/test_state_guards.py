@@ -25,23 +25,10 @@ from sipsimple.core import (
     ToHeader,
 )
 from sipsimple.core._states import INVITATION, INVITATION_SUB_STATE, MESSAGE
-from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, wait_state, with_direction
+from tests.support.calls import ProposalAnswerer, Responder, audio_sdp, invite, wait_state, with_direction
 from tests.support.notifications import NotificationRecorder, observe
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def _invite(engine: Engine, to_uri: SIPURI, sdp: object = None) -> Invitation:
-    invitation = Invitation()
-    invitation.send_invite(
-        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
-        ToHeader(to_uri),
-        None,
-        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=engine.local_udp_port)),
-        sdp=sdp,
-        timeout=10,
-    )
-    return invitation
 
 
 def _changes(recorder: NotificationRecorder, invitation: Invitation) -> list[tuple[str, str, str | None, str | None]]:
@@ -95,7 +82,7 @@ def test_a_call_between_two_invitations_follows_the_tables_and_refuses_out_of_st
     answerer = ProposalAnswerer()
     recorder = observe("SIPInvitationChangedState")
     bob = SIPURI(user="bob", host="127.0.0.1", port=engine.local_udp_port)
-    caller = _invite(engine, bob, sdp=audio_sdp(40304))
+    caller = invite(engine, bob, sdp=audio_sdp(40304))
     wait_state(recorder, caller, "connected")
     callee = responder.invitations[0]
     wait_state(recorder, callee, "connected")

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 import pytest
 
 from sipsimple.core import Engine
-from sipsimple.core._core import Request
 from sipsimple.notification import NotificationCenter
 from sipsimple.threading import (
     Channel,
@@ -39,6 +38,7 @@ from sipsimple.threading import (
     stop_thread,
 )
 from sipsimple.threading._hub import middleware_thread
+from tests.support.messages import message_to_bob
 
 LIMIT = 10.0  # seconds; only ever reached when something hangs
 
@@ -367,15 +367,7 @@ def test_engine_notifications_reach_a_waiting_green_thread() -> None:
             did_start = started.wait(LIMIT)
         uri = f"sip:bob@127.0.0.1:{engine.local_udp_port}"
         with NotificationQueue("SIPEngineGotMessage", "SIPRequestDidSucceed") as notifications:
-            request = Request(
-                "MESSAGE",
-                "<sip:alice@127.0.0.1>",
-                "<sip:bob@127.0.0.1>",
-                uri,
-                None,
-                content_type="text/plain",
-                body="hello",
-            )
+            request = message_to_bob(uri, "hello")
             request.send(timeout=LIMIT)
             got = notifications.wait_for(lambda n: n.name == "SIPEngineGotMessage", LIMIT)
             succeeded = notifications.wait_for(
@@ -412,15 +404,7 @@ def test_engine_thread_observers_hand_work_to_green_threads_without_deadlock() -
                 send(b"second")  # back into the core, from the middleware thread
 
     def send(body: bytes) -> None:
-        Request(
-            "MESSAGE",
-            "<sip:alice@127.0.0.1>",
-            "<sip:bob@127.0.0.1>",
-            uri,
-            None,
-            content_type="text/plain",
-            body=body.decode(),
-        ).send(timeout=LIMIT)
+        message_to_bob(uri, body.decode()).send(timeout=LIMIT)
 
     relay = Relay()
     NotificationCenter().add_observer(relay, name="SIPEngineGotMessage")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import queue
+import subprocess
 import sys
 import threading
 import time
@@ -20,6 +21,13 @@ def emit(event: str, **fields: Any) -> None:
     with _output_lock:
         sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
         sys.stdout.flush()
+
+
+def send_command(process: subprocess.Popen[str], command_id: int, cmd: str, **arguments: Any) -> None:
+    """One command on the process's stdin (the test side's half of the channel)."""
+    assert process.stdin is not None
+    process.stdin.write(json.dumps({"id": command_id, "cmd": cmd, **arguments}) + "\n")
+    process.stdin.flush()
 
 
 def next_event(events: queue.Queue[Event | None], deadline: float) -> Event | None:

@@ -45,6 +45,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.peers.json_lines import send_command
+from tests.support.peer_programs import start_peer
+
 Event = dict[str, Any]
 
 
@@ -66,29 +69,16 @@ class Pjsua2Agent:
         self.events: list[Event] = []
         self._condition = threading.Condition()
         self._next_id = 0
-        repository = Path(__file__).resolve().parents[2]
-        environment = dict(
-            os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(repository), os.environ.get("PYTHONPATH")]))
-        )
         with open(self.stderr_path, "wb") as stderr:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-u",
-                    "-m",
-                    "tests.peers.pjsua2_agent_process",
-                    "--log",
-                    str(self.log_path),
-                    "--host",
-                    host,
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+            self.process = start_peer(
+                "pjsua2_agent_process",
+                "--log",
+                self.log_path,
+                "--host",
+                host,
                 stderr=stderr,
-                text=True,
-                bufsize=1,
-                cwd=repository,
-                env=environment,
+                line_buffered=True,
+                unbuffered=True,
             )
         self._reader = threading.Thread(target=self._read, name="pjsua2-agent-reader", daemon=True)
         self._reader.start()
@@ -142,11 +132,8 @@ class Pjsua2Agent:
     def command(self, cmd: str, timeout: float = 10.0, **arguments: Any) -> Event:
         """Send a command and wait for its result; AgentError if it failed."""
         self._next_id += 1
-        request = {"id": self._next_id, "cmd": cmd, **arguments}
-        assert self.process.stdin is not None
         try:
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
+            send_command(self.process, self._next_id, cmd, **arguments)
         except (BrokenPipeError, OSError) as error:
             raise AgentError(f"the pjsua2 agent is gone: {error}; {self.diagnostics()}") from error
         result = self.wait_for("result", timeout, id=self._next_id)
@@ -162,9 +149,7 @@ class Pjsua2Agent:
         """Ask the agent to quit, without waiting (close() waits)."""
         if self.process.poll() is None:
             with contextlib.suppress(BrokenPipeError, OSError):
-                assert self.process.stdin is not None
-                self.process.stdin.write(json.dumps({"id": 0, "cmd": "quit"}) + "\n")
-                self.process.stdin.flush()
+                send_command(self.process, 0, "quit")
 
     def close(self, timeout: float = 15.0) -> None:
         """Quit (pjsua unregisters its accounts on the way out, which takes it about 1 s), kill on timeout."""

@@ -73,6 +73,21 @@ def via(conn: Connection) -> str:
     return f"SIP/2.0/{conn.via_transport} {uri_host(conn.host)}:{conn.port};branch=z9hG4bK{new_token()};rport"
 
 
+def request_headers(
+    conn: Connection, from_value: str, to: str, call_id: str, cseq: int | str, method: str, *extra: tuple[str, str]
+) -> list[tuple[str, str]]:
+    """The headers every request of ours starts with (a new Via branch each), then `extra`."""
+    return [
+        ("Via", via(conn)),
+        ("Max-Forwards", "70"),
+        ("From", from_value),
+        ("To", to),
+        ("Call-ID", call_id),
+        ("CSeq", f"{cseq} {method}"),
+        *extra,
+    ]
+
+
 # --- REFER, as the referrer ---------------------------------------------------
 
 
@@ -81,17 +96,17 @@ def refer_client(args: argparse.Namespace) -> None:
     contact_uri = f"sip:alice@{host}:{conn.port};transport={args.transport}"
     refer = Message(
         f"REFER sip:bob@{host}:{args.peer_port} SIP/2.0",
-        [
-            ("Via", via(conn)),
-            ("Max-Forwards", "70"),
-            ("From", f"<sip:alice@{host}>;tag={tag}"),
-            ("To", f"<sip:bob@{host}:{args.peer_port}>"),
-            ("Call-ID", call_id),
-            ("CSeq", "1 REFER"),
+        request_headers(
+            conn,
+            f"<sip:alice@{host}>;tag={tag}",
+            f"<sip:bob@{host}:{args.peer_port}>",
+            call_id,
+            1,
+            "REFER",
             ("Contact", f"<{contact_uri}>"),
             ("Refer-To", f"<sip:carol@{host}>"),
             ("Referred-By", f"<sip:alice@{host}>"),
-        ],
+        ),
     )
     conn.send(refer)
     answer = final_response(conn, args.seconds)
@@ -194,18 +209,18 @@ def send_notifies(
         event = "presence" if args.fault == "event" else "refer"
         notify = Message(
             f"NOTIFY {target} SIP/2.0",
-            [
-                ("Via", via(conn)),
-                ("Max-Forwards", "70"),
-                ("From", from_value),
-                ("To", refer.get("From") or ""),
-                ("Call-ID", refer.get("Call-ID") or ""),
-                ("CSeq", f"{first_cseq + index} NOTIFY"),
+            request_headers(
+                conn,
+                from_value,
+                refer.get("From") or "",
+                refer.get("Call-ID") or "",
+                first_cseq + index,
+                "NOTIFY",
                 ("Contact", contact),
                 ("Event", event),
                 ("Subscription-State", state),
                 ("Content-Type", content_type),
-            ],
+            ),
             body,
         )
         conn.send(notify)
@@ -239,17 +254,7 @@ def call(args: argparse.Namespace) -> None:
         method: str, target: str, cseq: int, to: str, extra: list[tuple[str, str]], body: bytes = b""
     ) -> Message:
         return Message(
-            f"{method} {target} SIP/2.0",
-            [
-                ("Via", via(conn)),
-                ("Max-Forwards", "70"),
-                ("From", from_value),
-                ("To", to),
-                ("Call-ID", call_id),
-                ("CSeq", f"{cseq} {method}"),
-                *extra,
-            ],
-            body,
+            f"{method} {target} SIP/2.0", request_headers(conn, from_value, to, call_id, cseq, method, *extra), body
         )
 
     sdp = SDP.format(host=args.host, port=conn.port + 2).encode()
@@ -313,14 +318,9 @@ def register(args: argparse.Namespace) -> None:
     codes: list[int | None] = []
     for expiry, cseq in zip(expiries, cseqs, strict=True):
         contact = f"<sip:alice@{host}:{conn.port};transport={args.transport}>"
-        headers = [
-            ("Via", via(conn)),
-            ("Max-Forwards", "70"),
-            ("From", f"<sip:alice@{host}>;tag={tag}"),
-            ("To", f"<sip:alice@{host}>"),
-            ("Call-ID", call_id),
-            ("CSeq", f"{cseq} REGISTER"),
-        ]
+        headers = request_headers(
+            conn, f"<sip:alice@{host}>;tag={tag}", f"<sip:alice@{host}>", call_id, cseq, "REGISTER"
+        )
         if args.contact_param:
             headers.append(("Contact", f"{contact};expires={expiry}"))
         else:
@@ -349,16 +349,16 @@ def message(args: argparse.Namespace) -> None:
         conn.send(
             Message(
                 f"MESSAGE {ruri} SIP/2.0",
-                [
-                    ("Via", via(conn)),
-                    ("Max-Forwards", "70"),
-                    ("From", f"<sip:{args.user}@{host}>;tag={tag}"),
-                    ("To", f"<{ruri}>"),
-                    ("Call-ID", call_id),
-                    ("CSeq", f"{cseq} MESSAGE"),
+                request_headers(
+                    conn,
+                    f"<sip:{args.user}@{host}>;tag={tag}",
+                    f"<{ruri}>",
+                    call_id,
+                    cseq,
+                    "MESSAGE",
                     *extra,
                     ("Content-Type", "text/plain"),
-                ],
+                ),
                 b"Hello from the raw stand-in",
             )
         )
@@ -397,15 +397,15 @@ def publish(args: argparse.Namespace) -> None:
     codes: list[int | None] = []
     for number, step in enumerate(args.steps.split(","), start=1):
         kind, _, flaw = step.partition("-")
-        headers = [
-            ("Via", via(conn)),
-            ("Max-Forwards", "70"),
-            ("From", f"<sip:alice@{host}>;tag={tag}"),
-            ("To", f"<sip:alice@{host}>"),
-            ("Call-ID", call_id),
-            ("CSeq", f"{number} PUBLISH"),
+        headers = request_headers(
+            conn,
+            f"<sip:alice@{host}>;tag={tag}",
+            f"<sip:alice@{host}>",
+            call_id,
+            number,
+            "PUBLISH",
             ("Event", "presence"),
-        ]
+        )
         if kind in ("refresh", "modify", "remove"):
             headers.append(("SIP-If-Match", "stale-etag" if flaw == "stale" else etag or ""))
         headers.append(("Expires", "0" if kind == "remove" else "3600"))

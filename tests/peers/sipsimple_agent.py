@@ -35,19 +35,15 @@ events (the process side imports sipsimple; the test side only starts it).
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from tests.peers.json_lines import Event, next_event
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.peers.json_lines import Event, next_event, send_command
+from tests.support.peer_programs import start_peer
 
 
 class AgentError(RuntimeError):
@@ -58,17 +54,7 @@ class SipsimpleAgent:
     """The test side: starts the agent process and talks to it."""
 
     def __init__(self, *, host: str = "127.0.0.1", ready_timeout: float = 20.0) -> None:
-        environment = dict(os.environ, PYTHONPATH=str(REPO))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.peers.sipsimple_agent_process", "--host", host],
-            cwd=REPO,
-            env=environment,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
+        self.process = start_peer("sipsimple_agent_process", "--host", host, line_buffered=True)
         self.events: queue.Queue[Event | None] = queue.Queue()
         self.seen: list[Event] = []
         self._next_id = 0
@@ -109,9 +95,7 @@ class SipsimpleAgent:
     def command(self, cmd: str, timeout: float = 10.0, **arguments: Any) -> Event:
         self._next_id += 1
         command_id = self._next_id
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"id": command_id, "cmd": cmd, **arguments}) + "\n")
-        self.process.stdin.flush()
+        send_command(self.process, command_id, cmd, **arguments)
         result = self.wait_for("result", timeout, where=lambda event: event.get("id") == command_id)
         if not result.get("ok"):
             raise AgentError(f"{cmd} failed: {result.get('error')}")

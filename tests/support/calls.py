@@ -1,4 +1,5 @@
-"""What the call tests share: SDP for them and applications that answer calls and re-INVITEs.
+"""What the call tests share: SDP for them, alice's outgoing call (invite), SIPp calling as bob
+(bob_calls), and applications that answer calls and re-INVITEs.
 
 (SIPp running in the background while a test drives the Engine: devkit.sipp.sipp_in_background.)"""
 
@@ -6,14 +7,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from devkit.sipp import SippResult, run_sipp, sip_target
 from sipsimple.core import (
+    SIPURI,
+    ContactHeader,
+    Engine,
+    FromHeader,
+    Invitation,
     SDPAttribute,
     SDPConnection,
     SDPMediaStream,
     SDPSession,
+    ToHeader,
 )
 from sipsimple.notification import NotificationCenter
 from tests.support.notifications import NotificationRecorder
+from tests.support.scenarios import CALLS
 
 # The direction an answer takes for each direction offered (RFC 3264 section 6.1).
 MIRRORED = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive", "sendrecv": "sendrecv"}
@@ -26,6 +35,56 @@ def mirrored_answer(local_sdp: Any, offer: Any) -> SDPSession:
     for stream, offered in zip(answer.media, offer.media, strict=True):
         stream.direction = MIRRORED[offered.direction]
     return answer
+
+
+def invite(
+    engine: Engine,
+    to_uri: SIPURI,
+    sdp: SDPSession | None = None,
+    *,
+    route: Any = None,
+    credentials: Any = None,
+    extra_headers: list[Any] | None = None,
+    transport: str = "udp",
+    timeout: float | None = 10,
+    invitation: Invitation | None = None,
+) -> Invitation:
+    """alice's outgoing call to `to_uri`, her Contact on the engine's port for `transport` (127.0.0.1).
+
+    `invitation`: one made beforehand, for an observer that must know it before its first notification.
+    """
+    parameters = {"transport": transport} if transport != "udp" else None
+    port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
+    invitation = Invitation() if invitation is None else invitation
+    invitation.send_invite(
+        FromHeader(SIPURI(user="alice", host="127.0.0.1")),
+        ToHeader(to_uri),
+        route,
+        ContactHeader(SIPURI(user="alice", host="127.0.0.1", port=port, parameters=parameters)),
+        sdp=sdp,
+        credentials=credentials,
+        extra_headers=extra_headers,
+        timeout=timeout,
+    )
+    return invitation
+
+
+def bob_calls(
+    engine: Engine, scenario: str, *options: str, transport: str = "udp", timeout: float = 10.0
+) -> SippResult:
+    """SIPp, as bob, plays scenarios/calls/`scenario` (its `options` added) against the engine over
+    `transport`; the run, which must have succeeded."""
+    port = engine.local_tcp_port if transport == "tcp" else engine.local_udp_port
+    result = run_sipp(
+        CALLS / scenario,
+        sip_target("127.0.0.1", port),
+        transport=transport,
+        timeout=timeout,
+        extra=["-s", "bob", *options],
+    )
+    assert isinstance(result, SippResult)
+    assert result.succeeded, result.stderr + result.log
+    return result
 
 
 def audio_sdp(port: int = 40000, direction: str = "sendrecv") -> SDPSession:

@@ -13,10 +13,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sipsimple.core import SDPConnection, SDPSession
+from sipsimple.core import SIPURI, Engine, Invitation, SDPConnection, SDPSession
 from sipsimple.core._core import AudioTransport, RTPTransport
 from sipsimple.notification import NotificationCenter
-from tests.support.calls import MIRRORED, mirrored_answer
+from tests.support.calls import MIRRORED, invite, mirrored_answer
 
 
 class AudioCall:
@@ -72,6 +72,13 @@ class AudioCall:
         self.wait_initialized()
         self.audio = AudioTransport(self.mixer, self.transport, codecs=self.codecs)
         return self.session(self.audio.get_local_media())
+
+    def place(self, engine: Engine, to_uri: SIPURI, offer: SDPSession | None = None) -> None:
+        """Call `to_uri` as alice with `offer` (by default self.offer()); self.invitation is known before
+        the INVITE goes out, so none of its notifications passes unrecognised."""
+        sdp = offer if offer is not None else self.offer()
+        self.invitation = Invitation()
+        invite(engine, to_uri, sdp, invitation=self.invitation)
 
     def answer(self, offer: SDPSession) -> SDPSession:
         self.wait_initialized()

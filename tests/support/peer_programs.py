@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -31,13 +31,37 @@ def require_pjsua2() -> None:
         )
 
 
-def peer_command(module: str, *args: str | int | Path) -> list[str]:
-    return [sys.executable, "-m", f"tests.peers.{module}", *map(str, args)]
+def peer_command(module: str, *args: str | int | Path, unbuffered: bool = False) -> list[str]:
+    return [sys.executable, *(["-u"] if unbuffered else []), "-m", f"tests.peers.{module}", *map(str, args)]
 
 
 def peer_environment() -> dict[str, str]:
     """The environment of a peer program: the repository first on PYTHONPATH (tests.*, devkit.*)."""
     return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+
+
+def start_peer(
+    module: str,
+    *args: str | int | Path,
+    stderr: int | IO[Any] = subprocess.PIPE,
+    line_buffered: bool = False,
+    unbuffered: bool = False,
+) -> subprocess.Popen[str]:
+    """tests.peers.`module` started from the repository root: stdin, stdout (by default stderr too) piped, as text.
+
+    `line_buffered`: our end of the pipes flushes a line at a time; `unbuffered`: the program's
+    Python does not buffer its output either (python -u).
+    """
+    return subprocess.Popen(
+        peer_command(module, *args, unbuffered=unbuffered),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        bufsize=1 if line_buffered else -1,
+        cwd=REPO,
+        env=peer_environment(),
+    )
 
 
 def result_line(stdout: str, what: str, stderr: str) -> dict[str, Any]:
@@ -61,15 +85,7 @@ class ListeningPeer:
     def __init__(self, module: str, *args: str | int | Path, host: str = "127.0.0.1") -> None:
         self.name = module
         self.host = host
-        self.process = subprocess.Popen(
-            peer_command(module, *args),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-            env=peer_environment(),
-        )
+        self.process = start_peer(module, *args)
         assert self.process.stdout is not None and self.process.stderr is not None
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
