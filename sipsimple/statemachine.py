@@ -78,6 +78,12 @@ class StateMachine:
         }
         self._table: dict[tuple[State, str], State] = {}
         self._check()
+        # targets() is asked on every state report from PJSIP (is this a repeat of the state we are in?),
+        # so its answers are computed once here, not by a scan of the table each time.
+        targets: dict[str, set[State]] = {}
+        for transition in self.transitions:
+            targets.setdefault(transition.event, set()).add(transition.target)
+        self._targets: dict[str, frozenset[State]] = {event: frozenset(found) for event, found in targets.items()}
 
     def _check(self) -> None:
         known = set(self.states)
@@ -149,9 +155,9 @@ class StateMachine:
                 f" (only in {', '.join(allowed) or 'no state'})"
             )
 
-    def targets(self, event: str) -> set[State]:
+    def targets(self, event: str) -> frozenset[State]:
         """The states ``event`` leads to, from wherever it has a transition."""
-        return {t.target for t in self.transitions if t.event == event}
+        return self._targets.get(event, frozenset())
 
     def events(self, state: State) -> list[str]:
         """The events that have a transition from ``state``, in table order."""
